@@ -1,0 +1,63 @@
+"""The model registry: `create_model(name, **overrides)` and `list_models()`.
+
+Every registered model is built from keyword defaults that overrides may
+replace; the parametrized tests run their shared harness over
+`list_models()`, so a new model joins the harness by registering.
+"""
+
+_REGISTRY = {}
+
+
+def register_model(name, *, defaults=None, kind="classifier", description=""):
+    """Class decorator that registers a model under `name`.
+
+    Args:
+        name: Registry name (lowercase, snake_case).
+        defaults: Keyword arguments used when `create_model(name)` is called
+            without overrides.
+        kind: What the model is: "classifier", "denoiser", ... (used by the
+            export and evaluation layers to pick signatures and metrics).
+        description: One line for `tfdefend models`.
+    """
+
+    def decorator(cls):
+        if name in _REGISTRY:
+            raise ValueError(f"Model name {name!r} is already registered.")
+        _REGISTRY[name] = {
+            "cls": cls,
+            "defaults": dict(defaults or {}),
+            "kind": kind,
+            "description": description or (cls.__doc__ or "").strip().splitlines()[0],
+        }
+        return cls
+
+    return decorator
+
+
+def list_models(kind=None):
+    """Returns the sorted registered model names, optionally of one `kind`."""
+    return sorted(name for name, entry in _REGISTRY.items() if kind is None or entry["kind"] == kind)
+
+
+def model_info(name):
+    """Returns the registry entry for `name` (class, defaults, kind, description)."""
+    _check_name(name)
+    entry = _REGISTRY[name]
+    return {**entry, "defaults": dict(entry["defaults"])}
+
+
+def create_model(name, **overrides):
+    """Builds the registered model `name` with its defaults updated by `overrides`.
+
+    Raises:
+        ValueError: If `name` is unknown (the message lists the known names).
+        TypeError: If an override is not a constructor argument.
+    """
+    _check_name(name)
+    entry = _REGISTRY[name]
+    return entry["cls"](**{**entry["defaults"], **overrides})
+
+
+def _check_name(name):
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"Unknown model name {name!r}; known models: {', '.join(list_models())}.")

@@ -1,0 +1,62 @@
+"""A small VGG-style CNN classifier."""
+
+import keras
+
+from tfdefend.models.registry import register_model
+
+
+@register_model(
+    "small_cnn",
+    defaults={"input_shape": (28, 28, 1), "num_classes": 10},
+    description="Small VGG-style CNN (2 conv blocks + dense), the default classifier.",
+)
+@keras.saving.register_keras_serializable(package="tfdefend")
+class SmallCNN(keras.Model):
+    """Small VGG-style CNN returning logits.
+
+    Two blocks of (conv 3x3, ReLU) x2 + max-pool, then a dense layer and the
+    logits layer. Inputs are images in [0, 1], NHWC.
+
+    Args:
+        input_shape: (height, width, channels) of the images.
+        num_classes: Number of output logits.
+        filters: Filters of the first block (the second block has twice as many).
+        dense_units: Width of the hidden dense layer.
+        dropout: Dropout rate before the logits (training only).
+    """
+
+    def __init__(self, input_shape=(28, 28, 1), num_classes=10, filters=32,
+                 dense_units=128, dropout=0.3, **kwargs):
+        input_shape = tuple(int(d) for d in input_shape)
+        inputs = keras.Input(shape=input_shape, name="images")
+        x = inputs
+        for block, width in enumerate((filters, 2 * filters)):
+            for conv in range(2):
+                x = keras.layers.Conv2D(width, 3, padding="same", activation="relu",
+                                        name=f"block{block + 1}_conv{conv + 1}")(x)
+            x = keras.layers.MaxPooling2D(2, name=f"block{block + 1}_pool")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+        logits = keras.layers.Dense(num_classes, name="logits")(x)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.input_shape_ = input_shape
+        self.num_classes = int(num_classes)
+        self.filters = int(filters)
+        self.dense_units = int(dense_units)
+        self.dropout = float(dropout)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "input_shape": self.input_shape_,
+            "num_classes": self.num_classes,
+            "filters": self.filters,
+            "dense_units": self.dense_units,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

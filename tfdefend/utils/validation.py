@@ -1,0 +1,160 @@
+"""Input checks that raise clear `TypeError`/`ValueError`s.
+
+Every public entry point validates its arguments here, so the messages name
+the argument and say what was expected. Never `assert` for input checks.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+_NORM_ALIASES = {
+    "inf": "inf", "linf": "inf", "l_inf": "inf", "infinity": "inf",
+    "2": "l2", "l2": "l2", "l_2": "l2",
+}
+
+
+def check_norm(norm, *, allowed=("inf", "l2")):
+    """Normalizes a norm name: `np.inf`/"inf"/"linf" -> "inf", `2`/"l2" -> "l2".
+
+    Raises:
+        ValueError: If the norm is unknown or not in `allowed`.
+    """
+    if isinstance(norm, numbers.Number) and not isinstance(norm, bool):
+        key = "inf" if math.isinf(norm) else ("2" if norm == 2 else str(norm))
+    elif isinstance(norm, str):
+        key = norm.strip().lower()
+    else:
+        raise ValueError(f"`norm` must be one of {list(allowed)}, got {norm!r}.")
+    canonical = _NORM_ALIASES.get(key)
+    if canonical not in allowed:
+        raise ValueError(f"`norm` must be one of {list(allowed)} (or np.inf / 2), got {norm!r}.")
+    return canonical
+
+
+def check_clip(clip):
+    """Checks a `(min, max)` clip range; `None` means unbounded.
+
+    Returns:
+        A `(lo, hi)` tuple of Python floats (`(-inf, inf)` for None).
+    """
+    if clip is None:
+        return (-math.inf, math.inf)
+    try:
+        lo, hi = clip
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise ValueError(f"`clip` must be a (min, max) pair of numbers or None, got {clip!r}.") from None
+    if not lo < hi:
+        raise ValueError(f"`clip` must satisfy min < max, got {clip!r}.")
+    return (lo, hi)
+
+
+def _as_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray, np.generic)):
+        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be finite, got {value}.")
+    return value
+
+
+def check_eps(eps, *, name="eps", norm="inf", clip=(0.0, 1.0), allow_zero=True):
+    """Checks a perturbation budget.
+
+    An L-inf budget larger than the width of the clip range (e.g. eps > 1 for
+    images in [0, 1]) is always a mistake (usually pixel units 0..255 passed
+    by accident), so it is refused.
+
+    Returns:
+        `eps` as a Python float.
+    """
+    eps = _as_float(eps, name)
+    if eps < 0 or (eps == 0 and not allow_zero):
+        raise ValueError(f"`{name}` must be {'>=' if allow_zero else '>'} 0, got {eps}.")
+    lo, hi = check_clip(clip)
+    if check_norm(norm) == "inf" and eps > hi - lo:
+        raise ValueError(
+            f"`{name}`={eps} is larger than the image range {hi - lo} (clip={clip}); "
+            "give eps in the same units as the images (e.g. 8/255, not 8)."
+        )
+    return eps
+
+
+def check_positive_int(value, name, *, minimum=1):
+    """Checks an int >= `minimum`; returns it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral,)):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_batch_images(x, *, name="x", clip=(0.0, 1.0), rank=4):
+    """Checks a batch of images and returns it as a float32 `tf.Tensor`.
+
+    Args:
+        x: Array-like or tensor of shape [batch, height, width, channels].
+        name: Argument name used in error messages.
+        clip: The `(min, max)` range the values must lie in, or None.
+        rank: Expected rank (4 for NHWC).
+
+    Raises:
+        TypeError: If `x` is not numeric.
+        ValueError: On wrong rank, empty batch, NaN/inf, or values outside `clip`.
+    """
+    import tensorflow as tf
+
+    if isinstance(x, (tf.Tensor, tf.Variable)):
+        if not (x.dtype.is_floating or x.dtype.is_integer):
+            raise TypeError(f"`{name}` must be a numeric tensor, got dtype {x.dtype.name}.")
+        tensor = tf.cast(x, tf.float32)
+    else:
+        array = np.asarray(x)
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
+                                         or np.issubdtype(array.dtype, np.integer)):
+            raise TypeError(f"`{name}` must be a numeric array, got dtype {array.dtype}.")
+        tensor = tf.convert_to_tensor(array, dtype=tf.float32)
+    if tensor.shape.rank != rank:
+        raise ValueError(
+            f"`{name}` must have rank {rank} ([batch, height, width, channels]), "
+            f"got shape {tuple(tensor.shape)}."
+        )
+    if tensor.shape[0] == 0:
+        raise ValueError(f"`{name}` must hold at least one image, got an empty batch.")
+    if not bool(tf.reduce_all(tf.math.is_finite(tensor))):
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    lo, hi = check_clip(clip)
+    x_min, x_max = float(tf.reduce_min(tensor)), float(tf.reduce_max(tensor))
+    if x_min < lo or x_max > hi:
+        raise ValueError(
+            f"`{name}` values must lie in the clip range [{lo}, {hi}], got [{x_min:.4g}, {x_max:.4g}]"
+            " (scale images to [0, 1] or pass a matching `clip`)."
+        )
+    return tensor
+
+
+def check_labels(y, n, *, name="y", num_classes=None):
+    """Checks integer class labels for a batch of `n` samples.
+
+    Returns:
+        An int32 `tf.Tensor` of shape [n].
+    """
+    import tensorflow as tf
+
+    array = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+    if array.ndim != 1:
+        raise ValueError(f"`{name}` must be a 1-D array of int class labels, got shape {array.shape}.")
+    if array.shape[0] != n:
+        raise ValueError(f"`{name}` has {array.shape[0]} labels but the batch has {n} images.")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise TypeError(f"`{name}` must hold integer class labels, got non-integer values.")
+    elif not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"`{name}` must hold integer class labels, got dtype {array.dtype}.")
+    if array.size and array.min() < 0:
+        raise ValueError(f"`{name}` labels must be >= 0, got {int(array.min())}.")
+    if num_classes is not None and array.size and array.max() >= num_classes:
+        raise ValueError(f"`{name}` labels must be < {num_classes}, got {int(array.max())}.")
+    return tf.convert_to_tensor(array.astype(np.int32))
