@@ -46,7 +46,7 @@ def model_info(name):
     return {**entry, "defaults": dict(entry["defaults"])}
 
 
-def create_model(name, **overrides):
+def create_model(name, /, **overrides):
     """Builds the registered model `name` with its defaults updated by `overrides`.
 
     Raises:

@@ -2,7 +2,14 @@
 
 import keras
 
+from tfdefend.models._checks import (
+    check_input_shape,
+    check_model_kwargs,
+    check_num_classes,
+    check_rate,
+)
 from tfdefend.models.registry import register_model
+from tfdefend.utils.validation import check_positive_int
 
 
 @register_model(
@@ -18,16 +25,26 @@ class SmallCNN(keras.Model):
     logits layer. Inputs are images in [0, 1], NHWC.
 
     Args:
-        input_shape: (height, width, channels) of the images.
+        input_shape: (height, width, channels) of the images (at least 4x4).
         num_classes: Number of output logits.
         filters: Filters of the first block (the second block has twice as many).
         dense_units: Width of the hidden dense layer.
         dropout: Dropout rate before the logits (training only).
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range.
     """
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, filters=32,
                  dense_units=128, dropout=0.3, **kwargs):
-        input_shape = tuple(int(d) for d in input_shape)
+        check_model_kwargs("SmallCNN", kwargs)
+        input_shape = check_input_shape(input_shape, min_size=4)  # two 2x2 max-pools
+        num_classes = check_num_classes(num_classes)
+        filters = check_positive_int(filters, "filters")
+        dense_units = check_positive_int(dense_units, "dense_units")
+        dropout = check_rate(dropout, "dropout")
         inputs = keras.Input(shape=input_shape, name="images")
         x = inputs
         for block, width in enumerate((filters, 2 * filters)):
@@ -41,10 +58,10 @@ class SmallCNN(keras.Model):
         logits = keras.layers.Dense(num_classes, name="logits")(x)
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         self.input_shape_ = input_shape
-        self.num_classes = int(num_classes)
-        self.filters = int(filters)
-        self.dense_units = int(dense_units)
-        self.dropout = float(dropout)
+        self.num_classes = num_classes
+        self.filters = filters
+        self.dense_units = dense_units
+        self.dropout = dropout
 
     def get_config(self):
         return {

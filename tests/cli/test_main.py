@@ -1,0 +1,51 @@
+import json
+import subprocess
+import sys
+
+import keras
+
+from tfdefend.cli.main import main
+
+
+def test_train_then_evaluate(tmp_path, capsys):
+    out = tmp_path / "digits.keras"
+    code = main(["train", "--model", "small_cnn", "--dataset", "digits", "--epochs", "8",
+                 "--batch-size", "64", "--output", str(out)])
+    assert code == 0 and out.exists()
+    metrics = json.loads((tmp_path / "digits.json").read_text())
+    assert metrics["dataset"] == "digits" and metrics["clean_accuracy"] > 0.8
+    assert metrics["command"].startswith("tfdefend train --model small_cnn")
+    assert keras.models.load_model(out).count_params() == metrics["params"]
+    capsys.readouterr()
+    table_json = tmp_path / "table.json"
+    code = main(["evaluate", "--model-file", str(out), "--dataset", "digits", "--limit", "64",
+                 "--eps", "0.1", "--pgd-steps", "5", "--json", str(table_json)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "| clean |" in printed and "| PGD-5 eps=0.1 |" in printed
+    rows = json.loads(table_json.read_text())["rows"]
+    assert rows[0]["n"] == 64 and rows[2]["accuracy"] < rows[0]["accuracy"]
+
+
+def test_errors_are_clear(tmp_path, capsys):
+    code = main(["train", "--model", "nope", "--dataset", "digits", "--output", str(tmp_path / "m.keras")])
+    assert code == 2
+    assert "Unknown model name 'nope'" in capsys.readouterr().err
+    assert main(["evaluate", "--pretrained", "nope", "--dataset", "digits"]) == 2
+    assert "zoo holds" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_listing_commands(capsys):
+    assert main(["models"]) == 0
+    assert "small_cnn" in capsys.readouterr().out
+    assert main(["datasets"]) == 0
+    assert "fashion_mnist" in capsys.readouterr().out
+    assert main(["zoo", "list"]) == 0
+    assert "small_cnn_digits" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "tfdefend.cli.main", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "train" in result.stdout and "demo" in result.stdout

@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfdefend import data
+from tfdefend.data import offline_sources
+
+
+@pytest.mark.parametrize("name", ["digits", "lfw_subset", "mnist"])
+def test_bundled_sets_are_real_images_in_unit_range(name):
+    spec = data.dataset_info(name)
+    x, y = data.load(name, "train", as_numpy=True)
+    assert x.dtype == np.float32 and y.dtype == np.int32
+    assert x.shape[1:] == spec.image_shape
+    assert 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.9
+    assert set(np.unique(y)) == set(range(spec.num_classes))
+    assert x.std() > 0.1  # real images, not a constant
+
+
+def test_split_is_deterministic_disjoint_and_stratified():
+    x_tr, y_tr = data.load("digits", "train", as_numpy=True, seed=3)
+    x_te, y_te = data.load("digits", "test", as_numpy=True, seed=3)
+    again, _ = data.load("digits", "test", as_numpy=True, seed=3)
+    other, _ = data.load("digits", "test", as_numpy=True, seed=4)
+    np.testing.assert_array_equal(x_te, again)
+    assert not np.array_equal(x_te, other)
+    assert len(x_tr) + len(x_te) == 1797
+    flat_train = {row.tobytes() for row in x_tr}
+    assert sum(row.tobytes() in flat_train for row in x_te) < 5  # digits has a few duplicates
+    assert np.all(np.bincount(y_te) >= 30)  # every class held out in proportion
+
+
+def test_dataset_and_limit():
+    ds = data.load("lfw_subset", "test", batch_size=8, limit=20)
+    assert isinstance(ds, tf.data.Dataset)
+    batches = list(ds.as_numpy_iterator())
+    assert sum(len(b[0]) for b in batches) == 20
+    assert batches[0][0].shape[1:] == (25, 25, 1)
+    # the limited split still holds both classes (shuffled, not face-first)
+    assert len(np.unique(np.concatenate([b[1] for b in batches]))) == 2
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(ValueError, match="known datasets: .*digits.*fashion_mnist"):
+        data.load("cifar10")
+
+
+def test_bad_split_and_limit():
+    with pytest.raises(ValueError, match="split"):
+        data.load("digits", "validation")
+    with pytest.raises(ValueError, match="limit"):
+        data.load("digits", limit=0)
+
+
+def test_fashion_mnist_missing_gives_instructions(tmp_path, monkeypatch):
+    monkeypatch.setattr(offline_sources, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TFDEFEND_DATA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="apt-get install -y dataset-fashion-mnist"):
+        offline_sources.fashion_mnist(download=False)
+
+
+def test_fashion_mnist_from_data_dir(tmp_path, monkeypatch):
+    """Idx files in $TFDEFEND_DATA_DIR are found and parsed (a tiny hand-made set)."""
+    import gzip
+
+    def write_idx(path, array):
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+        with gzip.open(path, "wb") as handle:
+            handle.write(header + array.astype(np.uint8).tobytes())
+
+    images = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
+    for split, (img_name, lbl_name) in offline_sources.FASHION_MNIST_FILES.items():
+        write_idx(tmp_path / img_name, images)
+        write_idx(tmp_path / lbl_name, np.array([1, 2, 3]))
+    monkeypatch.setenv("TFDEFEND_DATA_DIR", str(tmp_path))
+    splits = offline_sources.fashion_mnist(download=False)
+    assert splits["train"][0].shape == (3, 28, 28, 1)
+    np.testing.assert_array_equal(splits["test"][1], [1, 2, 3])
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x05\x01"))
+    with pytest.raises(ValueError, match="truncated"):
+        offline_sources.fashion_mnist(download=False)
+
+
+@pytest.mark.skipif(not offline_sources._find_fashion_mnist(None), reason="Fashion-MNIST not installed")
+def test_fashion_mnist_full():
+    x, y = data.load("fashion_mnist", "test", as_numpy=True)
+    assert x.shape == (10000, 28, 28, 1) and np.bincount(y).tolist() == [1000] * 10
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("daisy", "rose"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    ds = data.load_image_folder(str(tmp_path), image_size=(16, 16), batch_size=4)
+    assert ds.class_names == ["daisy", "rose"]
+    x, y = next(iter(ds))
+    assert x.shape[1:] == (16, 16, 3) and float(tf.reduce_max(x)) <= 1.0
+    with pytest.raises(FileNotFoundError, match="directory"):
+        data.load_image_folder(str(tmp_path / "missing"))

@@ -1,0 +1,53 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from tfdefend import data
+from tfdefend.evaluation import accuracy
+from tfdefend.models import zoo
+
+
+def test_every_dataset_has_a_default_classifier():
+    for name in data.list_datasets():
+        if name == "fashion_mnist" and not data.offline_sources._find_fashion_mnist(None):
+            continue
+        assert zoo.default_pretrained(name) in zoo.list_pretrained(name)
+
+
+@pytest.mark.parametrize("name", zoo.list_pretrained())
+def test_pretrained_loads_and_matches_manifest(name):
+    entry = zoo.pretrained_info(name)
+    for key in ("sha256", "dataset", "clean_accuracy", "command", "file"):
+        assert entry[key]
+    assert entry["command"].startswith("tfdefend train ")
+    model = zoo.load_pretrained(name)
+    try:
+        x, y = data.load(entry["dataset"], "test", as_numpy=True)
+    except FileNotFoundError:
+        pytest.skip(f"{entry['dataset']} not installed")
+    assert accuracy(model, x, y) == pytest.approx(entry["clean_accuracy"], abs=2e-3)
+
+
+def test_tampered_file_is_refused(tmp_path, monkeypatch):
+    name = zoo.default_pretrained("digits")
+    shutil.copytree(zoo.ZOO_DIR, tmp_path / "zoo")
+    monkeypatch.setattr(zoo, "ZOO_DIR", str(tmp_path / "zoo"))
+    monkeypatch.setattr(zoo, "MANIFEST_PATH", str(tmp_path / "zoo" / "manifest.json"))
+    weights = tmp_path / "zoo" / zoo.pretrained_info(name)["file"]
+    blob = bytearray(weights.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    weights.write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        zoo.load_pretrained(name)
+    weights.unlink()
+    with pytest.raises(FileNotFoundError, match="missing"):
+        zoo.load_pretrained(name)
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="zoo holds: .*small_cnn_digits"):
+        zoo.load_pretrained("resnet_imagenet")
+    with pytest.raises(ValueError, match="no default"):
+        zoo.default_pretrained("cifar10")
+    assert np.all([isinstance(n, str) for n in zoo.list_pretrained()])

@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+
+from tfdefend import data
+from tfdefend.models import create_model
+from tfdefend.training import fit_classifier
+
+
+def test_fit_lowers_loss_on_real_digits():
+    x, y = data.load("digits", "train", as_numpy=True, limit=512)
+    model = create_model("small_cnn", input_shape=(8, 8, 1), filters=8, dense_units=32)
+    history = fit_classifier(model, (x, y), epochs=4, batch_size=64, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_rejects_bad_arguments():
+    model = create_model("small_cnn", input_shape=(8, 8, 1), filters=4)
+    x, y = np.zeros((4, 8, 8, 1), np.float32), np.zeros(4, np.int32)
+    with pytest.raises(ValueError, match="epochs"):
+        fit_classifier(model, (x, y), epochs=0)
+    with pytest.raises(TypeError, match="model"):
+        fit_classifier(lambda v: v, (x, y))

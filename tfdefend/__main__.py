@@ -1,0 +1,7 @@
+"""`python -m tfdefend` runs the `tfdefend` command."""
+
+import sys
+
+from tfdefend.cli.main import main
+
+sys.exit(main())

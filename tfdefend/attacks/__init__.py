@@ -1,0 +1,27 @@
+"""Adversarial attacks (cleverhans-style plain functions).
+
+Every attack takes a `keras.Model` or any callable returning logits for a
+float32 NHWC batch, validates its inputs (raising `ValueError`/`TypeError`
+naming the argument), and returns a float32 batch of the input's shape:
+a NumPy array when `x` is not a `tf.Tensor`, else a `tf.Tensor`.
+Labels default to the model's own argmax predictions.
+"""
+
+from tfdefend.attacks.bim import bim
+from tfdefend.attacks.carlini_wagner_l2 import carlini_wagner_l2
+from tfdefend.attacks.deepfool import deepfool, deepfool_perturbation
+from tfdefend.attacks.fgsm import fgsm
+from tfdefend.attacks.jsma import jsma
+from tfdefend.attacks.mifgsm import mifgsm
+from tfdefend.attacks.pgd import pgd
+
+__all__ = [
+    "bim",
+    "carlini_wagner_l2",
+    "deepfool",
+    "deepfool_perturbation",
+    "fgsm",
+    "jsma",
+    "mifgsm",
+    "pgd",
+]

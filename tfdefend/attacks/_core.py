@@ -1,0 +1,286 @@
+"""Shared private machinery of the attacks.
+
+* Input preparation (validation through `tfdefend.utils.validation`, default
+  labels from the model's own predictions, output type matching the input).
+* A small LRU cache of compiled `tf.function`s keyed by (model, attack kind,
+  static options). Budgets, step sizes, step counts, labels and clip bounds
+  are passed as tensors, so an attack is traced once per input shape and not
+  again when only those values change. `tracing_counts()` exposes the
+  tracing counters for tests.
+* The generic batched iterative gradient kernel behind FGSM, BIM, PGD and
+  MI-FGSM.
+"""
+
+import collections
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfdefend.utils import validation as V
+
+_CACHE_SIZE = 32
+_CACHE = collections.OrderedDict()  # (id(model), kind, static) -> (model, tf.function)
+_TINY = 1e-12
+# Shrinks L2 budgets a little so that ||x_adv - x||_2 <= eps survives float32 rounding.
+L2_SAFETY = 1.0 - 1e-5
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def compiled(model, kind, static, builder):
+    """Returns the cached compiled function for `(model, kind, static)`.
+
+    Args:
+        model: The attacked model (a strong reference is kept with the entry,
+            so `id(model)` cannot be reused while the entry lives).
+        kind: Attack name, e.g. "iterative".
+        static: Hashable tuple of options that change the graph structure.
+        builder: `builder(model, *static) -> tf.function`, called on a miss.
+    """
+    key = (id(model), kind, static)
+    entry = _CACHE.get(key)
+    if entry is not None and entry[0] is model:
+        _CACHE.move_to_end(key)
+        return entry[1]
+    fn = builder(model, *static)
+    _CACHE[key] = (model, fn)
+    _CACHE.move_to_end(key)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return fn
+
+
+def tracing_counts(model=None):
+    """Returns `{(kind, static): tracing_count}` of the cached functions.
+
+    Args:
+        model: If given, only the entries of this model.
+    """
+    return {
+        (kind, static): fn.experimental_get_tracing_count()
+        for (_, kind, static), (m, fn) in _CACHE.items()
+        if model is None or m is model
+    }
+
+
+def clear_cache():
+    """Drops every cached compiled function."""
+    _CACHE.clear()
+
+
+# --------------------------------------------------------------------------- model helpers
+
+
+def logits_of(model, x):
+    """Calls `model` on `x` in inference mode and returns float32 logits."""
+    if isinstance(model, keras.layers.Layer):
+        out = model(x, training=False)
+    else:
+        out = model(x)
+    return tf.cast(out, tf.float32)
+
+
+def num_classes_of(model):
+    """Number of logits if the model declares it statically, else None."""
+    try:
+        n = model.output_shape[-1]
+    except Exception:  # noqa: BLE001 - any model without a static output shape
+        return None
+    return int(n) if isinstance(n, (int, np.integer)) else None
+
+
+def _build_predict(model):
+    @tf.function
+    def predict(x):
+        return tf.argmax(logits_of(model, x), axis=-1, output_type=tf.int32)
+
+    return predict
+
+
+def predict_labels(model, x):
+    """Argmax predictions of `model` on the float32 tensor `x` (int32 [N])."""
+    return compiled(model, "predict", (), _build_predict)(x)
+
+
+def check_model(model):
+    """Raises TypeError unless `model` is callable."""
+    if not callable(model):
+        raise TypeError(f"`model` must be a keras.Model or a callable returning logits, got {type(model).__name__}.")
+
+
+def prepare(model, x, y, clip, *, targeted=False, y_required_msg=None):
+    """Validates the common arguments.
+
+    Args:
+        model: The model (must be callable).
+        x: Image batch (array-like or tensor).
+        y: Labels, or None for the model's own predictions.
+        clip: `(min, max)` or None.
+        targeted: Whether `y` holds target classes (then it is required).
+        y_required_msg: Overrides the error message for a missing `y`.
+
+    Returns:
+        `(x, y, (lo, hi), as_numpy)`: float32 tensor, int32 tensor, clip
+        bounds as Python floats (+-inf when unbounded), and whether the
+        result should be returned as a NumPy array.
+    """
+    check_model(model)
+    lo, hi = V.check_clip(clip)
+    as_numpy = not isinstance(x, (tf.Tensor, tf.Variable))
+    x_t = V.check_batch_images(x, clip=clip)
+    n = int(x_t.shape[0])
+    if y is None:
+        if targeted:
+            raise ValueError(y_required_msg or "`y` (the target classes) is required when `targeted=True`.")
+        y_t = predict_labels(model, x_t)
+    else:
+        y_t = V.check_labels(y, n, num_classes=num_classes_of(model))
+    return x_t, y_t, (lo, hi), as_numpy
+
+
+def finish(x_adv, as_numpy):
+    """Returns `x_adv` as NumPy float32 if `as_numpy`, else as a float32 tensor."""
+    x_adv = tf.cast(x_adv, tf.float32)
+    return x_adv.numpy() if as_numpy else x_adv
+
+
+def f32(value):
+    """A float32 scalar tensor."""
+    return tf.constant(value, dtype=tf.float32)
+
+
+def seed_tensor(seed):
+    """A `[2]` int32 seed for stateless random ops; random when `seed` is None."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}.")
+    seed = int(seed)
+    return tf.constant([seed & 0x7FFFFFFF, (seed >> 31) & 0x7FFFFFFF], dtype=tf.int32)
+
+
+def check_step_size(step_size, eps, steps, norm, clip, name="step_size"):
+    """Validates `step_size`; `None` becomes `eps / steps`."""
+    if step_size is None:
+        return eps / steps
+    return V.check_eps(step_size, name=name, norm=norm, clip=clip)
+
+
+# --------------------------------------------------------------------------- vector helpers
+
+
+def _per_sample(t, reduce_fn):
+    axes = list(range(1, t.shape.rank))
+    return reduce_fn(t, axis=axes, keepdims=True)
+
+
+def l2_norm(t):
+    """Per-sample L2 norm with kept dims ([N, 1, 1, 1])."""
+    return tf.sqrt(_per_sample(tf.square(t), tf.reduce_sum))
+
+
+def l1_norm(t):
+    """Per-sample L1 norm with kept dims."""
+    return _per_sample(tf.abs(t), tf.reduce_sum)
+
+
+def project(x_adv, x, eps, norm, lo, hi):
+    """Projects `x_adv` onto the `norm` ball of radius `eps` around `x`, then into [lo, hi]."""
+    if norm == "inf":
+        x_adv = tf.clip_by_value(x_adv, x - eps, x + eps)
+    else:
+        delta = x_adv - x
+        radius = eps * L2_SAFETY
+        scale = tf.minimum(1.0, radius / tf.maximum(l2_norm(delta), _TINY))
+        x_adv = x + delta * scale
+    return tf.clip_by_value(x_adv, lo, hi)
+
+
+def random_start(x, eps, norm, seed):
+    """A uniform random point of the `norm` ball of radius `eps` (stateless, seeded)."""
+    if norm == "inf":
+        return tf.random.stateless_uniform(tf.shape(x), seed, -1.0, 1.0) * eps
+    # Uniform in the L2 ball: Gaussian direction, radius eps * U^(1/D).
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    direction = tf.random.stateless_normal(tf.shape(x), seeds[0])
+    direction = direction / tf.maximum(l2_norm(direction), _TINY)
+    dim = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
+    u = tf.random.stateless_uniform(tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0),
+                                    seeds[1])
+    return direction * eps * L2_SAFETY * tf.pow(u, 1.0 / dim)
+
+
+def loss_gradient(model, x, y):
+    """Gradient w.r.t. `x` of the summed sparse softmax cross-entropy."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = logits_of(model, x)
+        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+    return tape.gradient(loss, x)
+
+
+# --------------------------------------------------------------------------- iterative kernel
+
+
+def _build_iterative(model, norm, targeted, use_random_start, momentum):
+    """Compiles the iterative kernel for one model and one set of static options."""
+
+    @tf.function
+    def run(x, y, eps, step_size, steps, decay, lo, hi, seed):
+        if use_random_start:
+            x_adv = project(x + random_start(x, eps, norm, seed), x, eps, norm, lo, hi)
+        else:
+            x_adv = tf.identity(x)
+        g = tf.zeros_like(x)
+        for _ in tf.range(steps):
+            grad = loss_gradient(model, x_adv, y)
+            if targeted:
+                grad = -grad
+            if momentum:
+                g = decay * g + grad / tf.maximum(l1_norm(grad), _TINY)
+                grad = g
+            if norm == "inf":
+                direction = tf.sign(grad)
+            else:
+                direction = grad / tf.maximum(l2_norm(grad), _TINY)
+            x_adv = project(x_adv + step_size * direction, x, eps, norm, lo, hi)
+        return x_adv
+
+    return run
+
+
+def iterative_attack(model, x, y, clip, *, eps, step_size, steps, norm, targeted,
+                     use_random_start=False, seed=None, momentum=False, decay=0.0):
+    """Runs the cached compiled iterative kernel on validated inputs.
+
+    Args:
+        model: The model.
+        x: float32 tensor (validated).
+        y: int32 labels (true labels, or targets if `targeted`).
+        clip: `(lo, hi)` Python floats.
+        eps, step_size, decay: Python floats (validated).
+        steps: Python int (validated).
+        norm: "inf" or "l2".
+        targeted: Descend the loss of `y` instead of ascending it.
+        use_random_start: Start from a uniform point of the ball.
+        seed: Seed of the random start.
+        momentum: MI-FGSM momentum accumulation with factor `decay`.
+
+    Returns:
+        The adversarial float32 tensor.
+    """
+    if eps == 0.0:
+        return tf.identity(x)
+    fn = compiled(model, "iterative", (norm, bool(targeted), bool(use_random_start), bool(momentum)),
+                  _build_iterative)
+    lo, hi = clip
+    return fn(x, y, f32(eps), f32(step_size), tf.constant(steps, tf.int32), f32(decay),
+              f32(lo), f32(hi), seed_tensor(seed) if use_random_start else tf.zeros([2], tf.int32))
+
+
+def is_finite_clip(clip):
+    """True if both clip bounds are finite."""
+    return math.isfinite(clip[0]) and math.isfinite(clip[1])

@@ -1,0 +1,138 @@
+"""Carlini & Wagner L2 attack (Carlini and Wagner, 2017)."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfdefend.attacks import _core
+from tfdefend.utils import validation as V
+
+_BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
+_TANH_SHRINK = 1.0 - 1e-6  # keeps atanh finite for pixels exactly on the clip bounds
+_BIG = 1e10
+
+
+def _build(model, targeted, bounded):
+    """Compiles the inner optimization (one binary-search step) for one model."""
+
+    def to_image(w, lo, hi):
+        if bounded:
+            return (tf.tanh(w) + 1.0) * 0.5 * (hi - lo) + lo
+        return w
+
+    @tf.function
+    def run(x, y, const, lr, steps, confidence, lo, hi, best_l2, best_adv):
+        if bounded:
+            unit = tf.clip_by_value((x - lo) / (hi - lo) * 2.0 - 1.0, -_TANH_SHRINK, _TANH_SHRINK)
+            w = tf.atanh(unit)
+        else:
+            w = tf.identity(x)
+        m = tf.zeros_like(w)
+        v = tf.zeros_like(w)
+        succeeded = tf.zeros(tf.shape(x)[:1], tf.bool)
+        bshape = tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0)
+        for t in tf.range(steps):
+            with tf.GradientTape() as tape:
+                tape.watch(w)
+                x_new = to_image(w, lo, hi)
+                logits = _core.logits_of(model, x_new)
+                onehot = tf.one_hot(y, tf.shape(logits)[-1], dtype=tf.float32)
+                real = tf.reduce_sum(onehot * logits, axis=-1)
+                other = tf.reduce_max(logits - onehot * _BIG, axis=-1)
+                if targeted:
+                    f = tf.maximum(other - real + confidence, 0.0)
+                else:
+                    f = tf.maximum(real - other + confidence, 0.0)
+                l2 = tf.reduce_sum(tf.square(x_new - x), axis=list(range(1, x.shape.rank)))
+                loss = tf.reduce_sum(l2 + const * f)
+            grad = tape.gradient(loss, w)
+            # Success at the current iterate (before the update), with the confidence margin.
+            if targeted:
+                adjusted = logits - confidence * onehot
+                success = tf.equal(tf.argmax(adjusted, -1, output_type=tf.int32), y)
+            else:
+                adjusted = logits + confidence * onehot
+                success = tf.not_equal(tf.argmax(adjusted, -1, output_type=tf.int32), y)
+            succeeded = tf.logical_or(succeeded, success)
+            improved = tf.logical_and(success, l2 < best_l2)
+            best_l2 = tf.where(improved, l2, best_l2)
+            best_adv = tf.where(tf.reshape(improved, bshape), x_new, best_adv)
+            # Adam, written out; element-wise, so every sample has its own state.
+            step = tf.cast(t + 1, tf.float32)
+            m = _BETA1 * m + (1.0 - _BETA1) * grad
+            v = _BETA2 * v + (1.0 - _BETA2) * tf.square(grad)
+            m_hat = m / (1.0 - tf.pow(_BETA1, step))
+            v_hat = v / (1.0 - tf.pow(_BETA2, step))
+            w = w - lr * m_hat / (tf.sqrt(v_hat) + _ADAM_EPS)
+        return best_l2, best_adv, succeeded
+
+    return run
+
+
+def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initial_const=1e-2,
+                      binary_search_steps=5, steps=100, learning_rate=1e-2, clip=(0.0, 1.0)):
+    """C&W L2: minimizes `||delta||_2^2 + c * f(x + delta)` in tanh space.
+
+    `f` is the margin loss on logits (`max(z_y - max_{i!=y} z_i + kappa, 0)`
+    untargeted, `max(max_{i!=t} z_i - z_t + kappa, 0)` targeted). The
+    variable `w` lives in tanh space (`x = (tanh(w) + 1) / 2 * (hi - lo) + lo`,
+    so the box constraint holds by construction; with `clip=None` the
+    variable is `x` itself) and is optimized by a vectorized, hand-written
+    Adam (per-sample state; reset every binary-search step). The constant `c`
+    is binary-searched per sample (x10 while never successful, bisection
+    after the first success). The smallest-L2 successful example seen for each
+    sample is kept; samples never successful are returned unchanged.
+
+    The inner optimization is one cached `tf.function` (traced once per input
+    shape); the binary search runs in Python around it.
+
+    Args:
+        model: A `keras.Model` or any callable mapping a float32 NHWC batch to
+            logits.
+        x: Image batch [N, H, W, C] inside `clip`.
+        y: Int labels [N]; defaults to the model's own predictions. Target
+            classes when `targeted=True` (then required).
+        targeted: Whether `y` holds target classes.
+        confidence: Margin kappa (>= 0).
+        initial_const: Starting `c` (> 0); 1e-2 as in cleverhans.
+        binary_search_steps: Number of outer steps over `c` (>= 1).
+        steps: Adam iterations per binary-search step (>= 1).
+        learning_rate: Adam learning rate (> 0).
+        clip: `(min, max)` valid image range, or None for unbounded.
+
+    Returns:
+        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
+        out, tensor in -> tensor out).
+
+    Raises:
+        ValueError: Bad `x`, `y`, `clip` or hyper-parameters, or `targeted`
+            without `y`.
+        TypeError: Non-numeric arguments.
+    """
+    confidence = V.check_eps(confidence, name="confidence", norm="l2", clip=None)
+    initial_const = V.check_eps(initial_const, name="initial_const", norm="l2", clip=None,
+                                allow_zero=False)
+    learning_rate = V.check_eps(learning_rate, name="learning_rate", norm="l2", clip=None,
+                                allow_zero=False)
+    binary_search_steps = V.check_positive_int(binary_search_steps, "binary_search_steps")
+    steps = V.check_positive_int(steps, "steps")
+    x_t, y_t, (lo, hi), as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
+    bounded = _core.is_finite_clip((lo, hi))
+    fn = _core.compiled(model, "carlini_wagner_l2", (bool(targeted), bounded), _build)
+
+    n = int(x_t.shape[0])
+    lower = np.zeros(n, np.float32)
+    upper = np.full(n, _BIG, np.float32)
+    const = np.full(n, initial_const, np.float32)
+    best_l2 = tf.fill([n], tf.constant(np.inf, tf.float32))
+    best_adv = tf.identity(x_t)
+    args = (tf.constant(learning_rate, tf.float32), tf.constant(steps, tf.int32),
+            _core.f32(confidence), _core.f32(lo if bounded else 0.0), _core.f32(hi if bounded else 1.0))
+    for _ in range(binary_search_steps):
+        best_l2, best_adv, succeeded = fn(x_t, y_t, tf.constant(const), *args, best_l2, best_adv)
+        ok = succeeded.numpy()
+        upper = np.where(ok, np.minimum(upper, const), upper)
+        lower = np.where(ok, lower, np.maximum(lower, const))
+        found = upper < _BIG / 10
+        const = np.where(found, (lower + upper) / 2.0, const * 10.0).astype(np.float32)
+    x_adv = tf.clip_by_value(best_adv, lo, hi) if bounded else best_adv
+    return _core.finish(x_adv, as_numpy)

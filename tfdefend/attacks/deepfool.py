@@ -1,0 +1,126 @@
+"""Multi-class L2 DeepFool (Moosavi-Dezfooli et al., 2016), batched."""
+
+import tensorflow as tf
+
+from tfdefend.attacks import _core
+from tfdefend.utils import validation as V
+
+_EPS = 1e-8
+_R_EPS = 1e-4  # Carried over from the reference implementation: step a hair past the boundary.
+
+
+def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10, clip=None):
+    """The DeepFool perturbation as a pure, differentiable TF computation.
+
+    Tensors in, tensor out; usable eagerly, inside `tf.function`, and inside a
+    training graph (e.g. a Deep Defense regularizer that unrolls DeepFool and
+    back-propagates into the model weights): the loop is a `tf.while_loop`,
+    the candidate-logit gradients come from a persistent `GradientTape` (a
+    static Python loop of `num_candidates` gradient computations), and
+    nothing is wrapped in `stop_gradient` except what the algorithm needs
+    (the integer candidate classes and the per-sample "still active" mask,
+    which carry no gradient anyway).
+
+    Per iteration and per still-active sample: with `f_k = z_k - z_0` and
+    `w_k = grad z_k - grad z_0` over the candidates (top-`num_candidates`
+    classes of the clean logits, `z_0` the clean prediction), pick
+    `l = argmin_k |f_k| / ||w_k||_2` and add
+    `r = (|f_l| + 1e-4) / ||w_l||^2 * w_l`. A sample stops being updated once
+    the model's prediction at `x + (1 + overshoot) * r_total` differs from its
+    clean prediction; the loop ends early when no sample is active.
+
+    Args:
+        model: A `keras.Model` or callable returning logits.
+        x: float32 tensor [N, H, W, C].
+        steps: Maximum number of iterations (int or int32 scalar tensor).
+        overshoot: Overshoot factor (float or float32 scalar tensor).
+        num_candidates: Static Python int >= 2 (clamped to the number of classes).
+        clip: Optional `(lo, hi)` (floats or tensors); when given, iterates are
+            clipped into it before being fed to the model.
+
+    Returns:
+        The perturbation `(1 + overshoot) * r_total`, float32, shape of `x`
+        (not clipped; the caller clips `x + perturbation`).
+    """
+    x = tf.convert_to_tensor(x, tf.float32)
+    overshoot = tf.cast(overshoot, tf.float32)
+    steps = tf.cast(steps, tf.int32)
+    logits0 = _core.logits_of(model, x)
+    k = min(int(num_candidates), int(logits0.shape[-1]))
+    candidates = tf.stop_gradient(tf.math.top_k(logits0, k=k).indices)  # [N, k]
+    label0 = candidates[:, 0]
+    lo, hi = (None, None) if clip is None else clip
+    bshape = tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0)
+
+    def cond(i, r_tot, active):
+        return tf.logical_and(i < steps, tf.reduce_any(active))
+
+    def body(i, r_tot, active):
+        x_i = x + (1.0 + overshoot) * r_tot
+        if clip is not None:
+            x_i = tf.clip_by_value(x_i, lo, hi)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x_i)
+            logits = _core.logits_of(model, x_i)
+            cand_logits = tf.gather(logits, candidates, batch_dims=1)  # [N, k]
+            per_class = [tf.reduce_sum(cand_logits[:, j]) for j in range(k)]
+        grads = tf.stack([tape.gradient(per_class[j], x_i) for j in range(k)], axis=1)  # [N, k, ...]
+        del tape
+        active = tf.logical_and(active, tf.equal(tf.argmax(logits, -1, output_type=tf.int32), label0))
+        w = grads[:, 1:] - grads[:, :1]
+        f = cand_logits[:, 1:] - cand_logits[:, :1]  # [N, k-1]
+        w_norm = tf.sqrt(tf.reduce_sum(tf.square(w), axis=list(range(2, w.shape.rank))))  # [N, k-1]
+        dist = tf.abs(f) / (w_norm + _EPS)
+        best = tf.argmin(dist, axis=1, output_type=tf.int32)
+        w_l = tf.gather(w, best, batch_dims=1)
+        f_l = tf.gather(f, best, batch_dims=1)
+        n_l = tf.gather(w_norm, best, batch_dims=1)
+        r_i = tf.reshape((tf.abs(f_l) + _R_EPS) / (tf.square(n_l) + _EPS), bshape) * w_l
+        mask = tf.reshape(tf.cast(tf.stop_gradient(active), tf.float32), bshape)
+        return i + 1, r_tot + mask * r_i, active
+
+    active0 = tf.ones(tf.shape(x)[:1], tf.bool)
+    _, r_tot, _ = tf.while_loop(cond, body, (tf.constant(0), tf.zeros_like(x), active0))
+    return (1.0 + overshoot) * r_tot
+
+
+def _build(model, num_candidates):
+    @tf.function
+    def run(x, steps, overshoot, lo, hi):
+        delta = deepfool_perturbation(model, x, steps, overshoot, num_candidates, clip=(lo, hi))
+        return tf.clip_by_value(x + delta, lo, hi)
+
+    return run
+
+
+def deepfool(model, x, *, steps=50, overshoot=0.02, num_candidates=10, clip=(0.0, 1.0)):
+    """Untargeted minimal-L2 DeepFool attack.
+
+    Args:
+        model: A `keras.Model` or any callable mapping a float32 NHWC batch to
+            logits.
+        x: Image batch [N, H, W, C] inside `clip`.
+        steps: Maximum number of iterations (>= 1).
+        overshoot: Overshoot factor (>= 0).
+        num_candidates: Number of top clean classes considered (>= 2).
+        clip: `(min, max)` valid image range, or None for unbounded.
+
+    Returns:
+        `clip(x + (1 + overshoot) * r_total)`, float32, same shape as `x`
+        (NumPy in -> NumPy out, tensor in -> tensor out). See
+        `deepfool_perturbation` for the differentiable core.
+
+    Raises:
+        ValueError: Bad `x`, `steps`, `overshoot`, `num_candidates` or `clip`.
+        TypeError: Non-numeric arguments.
+    """
+    steps = V.check_positive_int(steps, "steps")
+    num_candidates = V.check_positive_int(num_candidates, "num_candidates", minimum=2)
+    overshoot = V.check_eps(overshoot, name="overshoot", norm="l2", clip=None)
+    _core.check_model(model)
+    lo, hi = V.check_clip(clip)
+    as_numpy = not isinstance(x, (tf.Tensor, tf.Variable))
+    x_t = V.check_batch_images(x, clip=clip)
+    fn = _core.compiled(model, "deepfool", (num_candidates,), _build)
+    x_adv = fn(x_t, tf.constant(steps, tf.int32), _core.f32(overshoot), _core.f32(lo), _core.f32(hi))
+    return _core.finish(x_adv, as_numpy)

@@ -1,0 +1,54 @@
+"""Projected Gradient Descent (Madry et al., 2018), L-inf and L2."""
+
+from tfdefend.attacks import _core
+from tfdefend.utils import validation as V
+
+
+def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=False, seed=None,
+        targeted=False, clip=(0.0, 1.0)):
+    """Projected gradient ascent of the cross-entropy inside an L-inf or L2 ball.
+
+    L-inf steps are `step_size * sign(grad)`, L2 steps are
+    `step_size * grad / ||grad||_2` (per sample). After every step the
+    iterate is projected onto the ball around `x` (L-inf: clip to
+    `[x - eps, x + eps]`; L2: rescale `delta` to norm `<= eps`, shrunk by a
+    relative 1e-5 so the bound holds in float32) and then into `clip`.
+
+    The compiled graph is cached per (model, norm, targeted, random_start) and
+    traced once per input shape; changing `eps`, `step_size`, `steps`, `y`
+    or `seed` does not retrace.
+
+    Args:
+        model: A `keras.Model` or any callable mapping a float32 NHWC batch to
+            logits.
+        x: Image batch [N, H, W, C] inside `clip`.
+        y: Int labels [N]; defaults to the model's own predictions. Target
+            classes when `targeted=True` (then required).
+        eps: Budget (>= 0) in the chosen norm.
+        step_size: Size of each step (>= 0).
+        steps: Number of iterations (>= 1).
+        norm: "inf" (or `np.inf`) or "l2" (or `2`).
+        random_start: Start from a uniform random point of the ball (L-inf:
+            uniform per pixel; L2: uniform in the ball).
+        seed: Int seed of the random start (deterministic when given).
+        targeted: Whether `y` holds target classes.
+        clip: `(min, max)` valid image range, or None for unbounded.
+
+    Returns:
+        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
+        out, tensor in -> tensor out). `eps=0` returns `x`.
+
+    Raises:
+        ValueError: Bad `x`, `y`, `eps`, `step_size`, `steps`, `norm` or
+            `clip`, or `targeted` without `y`.
+        TypeError: Non-numeric arguments.
+    """
+    norm = V.check_norm(norm)
+    eps = V.check_eps(eps, norm=norm, clip=clip)
+    steps = V.check_positive_int(steps, "steps")
+    step_size = V.check_eps(step_size, name="step_size", norm=norm, clip=clip)
+    x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
+    x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
+                                   norm=norm, targeted=targeted, use_random_start=bool(random_start),
+                                   seed=seed)
+    return _core.finish(x_adv, as_numpy)

@@ -1,0 +1,99 @@
+"""The jobs behind the `tfdefend` command, callable from Python too.
+
+Each job wires the layers below (data, models, training, attacks,
+evaluation, export); `main.py` only parses arguments.
+"""
+
+import json
+import os
+import platform
+import sys
+import time
+
+from tfdefend.utils.atomic import atomic_write_text
+
+
+def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output,
+              metrics_output=None, limit=None, verbose="auto", command=None):
+    """Trains registered classifier `model` on `dataset`, saves it and its metrics.
+
+    Writes `output` (.keras) and `metrics_output` (JSON; default: `output`
+    with ".json") atomically.
+
+    Returns:
+        The metrics dict.
+    """
+    import keras
+
+    from tfdefend import data, models
+    from tfdefend.evaluation import accuracy
+    from tfdefend.export import save_keras
+    from tfdefend.training import fit_classifier
+    from tfdefend.utils.seeding import set_global_seed
+
+    if not str(output).endswith(".keras"):
+        raise ValueError(f"`output` must end in '.keras', got {output!r}.")
+    set_global_seed(seed)
+    spec = data.dataset_info(dataset)
+    x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
+    x_test, y_test = data.load(dataset, "test", as_numpy=True)
+    classifier = models.create_model(model, input_shape=spec.image_shape, num_classes=spec.num_classes)
+    start = time.perf_counter()
+    history = fit_classifier(classifier, (x_train, y_train), epochs=epochs, batch_size=batch_size,
+                             learning_rate=learning_rate, validation_data=(x_test, y_test), verbose=verbose)
+    seconds = time.perf_counter() - start
+    metrics = {
+        "model": model,
+        "dataset": dataset,
+        "clean_accuracy": accuracy(classifier, x_test, y_test),
+        "train_accuracy_last_epoch": float(history.history["accuracy"][-1]),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "train_examples": int(len(x_train)),
+        "test_examples": int(len(x_test)),
+        "params": int(classifier.count_params()),
+        "train_seconds": round(seconds, 1),
+        "command": command,
+        "versions": {"python": platform.python_version(), "keras": keras.__version__,
+                     "tensorflow": _tf_version()},
+    }
+    save_keras(classifier, output)
+    metrics_output = metrics_output or os.path.splitext(output)[0] + ".json"
+    atomic_write_text(metrics_output, json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def evaluate_job(*, model_file=None, pretrained=None, dataset, eps_values, pgd_steps=10,
+                 limit=1000, batch_size=256, output=None):
+    """Attacks a saved or pretrained classifier with FGSM/PGD and returns the table rows."""
+    import keras
+
+    from tfdefend import data, models
+    from tfdefend.evaluation import attack_suite, robustness_table
+
+    if (model_file is None) == (pretrained is None):
+        raise ValueError("Give exactly one of `model_file` and `pretrained`.")
+    if model_file is not None:
+        classifier = keras.models.load_model(model_file, compile=False, safe_mode=True)
+    else:
+        classifier = models.load_pretrained(pretrained)
+    eps_values = list(eps_values or [data.dataset_info(dataset).attack_eps])
+    test = data.load(dataset, "test", batch_size=batch_size, limit=limit)
+    rows = robustness_table(classifier, test, attack_suite(eps_values, pgd_steps=pgd_steps),
+                            batch_size=batch_size)
+    if output:
+        atomic_write_text(output, json.dumps({"dataset": dataset, "rows": rows}, indent=2) + "\n")
+    return rows
+
+
+def _tf_version():
+    import tensorflow as tf
+
+    return tf.__version__
+
+
+def command_line():
+    """The command line of this process, for the metrics JSON."""
+    return " ".join(["tfdefend"] + sys.argv[1:])

@@ -1,0 +1,121 @@
+"""The `tfdefend` command: argument parsing only; the work is in `jobs.py` and below."""
+
+import argparse
+import json
+import sys
+
+EPILOG = "Run `tfdefend COMMAND -h` for the options of a command."
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="tfdefend", description=__doc__, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a registered classifier with Model.fit")
+    train.add_argument("--model", default="small_cnn", help="registry name (see `tfdefend models`)")
+    train.add_argument("--dataset", default="fashion_mnist", help="see `tfdefend datasets`")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (cosine-decayed)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    train.add_argument("--output", required=True, help="the .keras file to write (atomically)")
+    train.add_argument("--metrics", default=None, help="metrics JSON (default: OUTPUT with .json)")
+
+    for name, help_text in (("evaluate", "attack a classifier (FGSM, PGD) and print the robustness table"),
+                            ("demo", "the main job: train the default classifier, attack it, print the table")):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--dataset", default="fashion_mnist")
+        cmd.add_argument("--eps", type=float, nargs="+", default=None,
+                         help="L-inf budgets (default: 0.5x, 1x and 2x the dataset's usual eps)")
+        cmd.add_argument("--pgd-steps", type=int, default=10)
+        cmd.add_argument("--limit", type=int, default=1000, help="number of test images to attack")
+        cmd.add_argument("--json", default=None, help="also write the table rows to this JSON file")
+        if name == "evaluate":
+            source = cmd.add_mutually_exclusive_group(required=True)
+            source.add_argument("--model-file", help="a .keras classifier")
+            source.add_argument("--pretrained", help="a zoo name (see `tfdefend zoo list`)")
+        else:
+            cmd.add_argument("--model", default="small_cnn")
+            cmd.add_argument("--epochs", type=int, default=3)
+            cmd.add_argument("--output", default="runs/demo.keras", help="where the trained model goes")
+
+    sub.add_parser("models", help="list the registered models")
+    sub.add_parser("datasets", help="list the bundled data sets")
+    zoo = sub.add_parser("zoo", help="the pretrained zoo")
+    zoo_sub = zoo.add_subparsers(dest="zoo_command", required=True)
+    zoo_sub.add_parser("list", help="list the pretrained models")
+    show = zoo_sub.add_parser("show", help="show one entry of the manifest")
+    show.add_argument("name")
+    return parser
+
+
+def _default_eps(dataset, eps):
+    from tfdefend.data import dataset_info
+
+    if eps:
+        return eps
+    base = dataset_info(dataset).attack_eps
+    return [round(base * k, 4) for k in (0.5, 1.0, 2.0) if base * k <= 1.0]
+
+
+def _print_table(rows, title):
+    from tfdefend.evaluation import format_table
+
+    print(f"\n{title}\n")
+    print(format_table(rows))
+
+
+def main(argv=None):
+    """Entry point of the `tfdefend` console command."""
+    args = _parser().parse_args(argv)
+    from tfdefend.cli import jobs
+
+    try:
+        if args.command == "train":
+            metrics = jobs.train_job(model=args.model, dataset=args.dataset, epochs=args.epochs,
+                                     batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+                                     output=args.output, metrics_output=args.metrics, limit=args.limit,
+                                     command=jobs.command_line())
+            print(f"saved {args.output}: clean test accuracy {100 * metrics['clean_accuracy']:.2f}%")
+        elif args.command in ("evaluate", "demo"):
+            eps = _default_eps(args.dataset, args.eps)
+            model_file = getattr(args, "model_file", None)
+            if args.command == "demo":
+                metrics = jobs.train_job(model=args.model, dataset=args.dataset, epochs=args.epochs,
+                                         batch_size=128, learning_rate=1e-3, seed=0, output=args.output,
+                                         command=jobs.command_line())
+                print(f"trained {args.model} on {args.dataset}: clean test accuracy "
+                      f"{100 * metrics['clean_accuracy']:.2f}% -> {args.output}")
+                model_file = args.output
+            rows = jobs.evaluate_job(model_file=model_file, pretrained=getattr(args, "pretrained", None),
+                                     dataset=args.dataset, eps_values=eps, pgd_steps=args.pgd_steps,
+                                     limit=args.limit, output=args.json)
+            _print_table(rows, f"Robustness on {args.dataset} ({rows[0]['n']} test images, L-inf attacks)")
+        elif args.command == "models":
+            from tfdefend.models import list_models, model_info
+
+            for name in list_models():
+                print(f"{name:20s} {model_info(name)['description']}")
+        elif args.command == "datasets":
+            from tfdefend.data import dataset_info, list_datasets
+
+            for name in list_datasets():
+                print(f"{name:15s} {dataset_info(name).description}")
+        elif args.command == "zoo":
+            from tfdefend.models import list_pretrained, pretrained_info
+
+            if args.zoo_command == "list":
+                for name in list_pretrained():
+                    entry = pretrained_info(name)
+                    print(f"{name:28s} {entry['dataset']:14s} clean acc {100 * entry['clean_accuracy']:.2f}%")
+            else:
+                print(json.dumps(pretrained_info(args.name), indent=2))
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+        print(f"tfdefend: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""`attack_suite`: the standard FGSM/PGD grid as named attack callables."""
+
+import functools
+
+
+def attack_suite(eps_values, *, pgd_steps=10, step_ratio=2.5, include=("fgsm", "pgd")):
+    """Builds named L-inf attacks for `robustness_table`.
+
+    Args:
+        eps_values: Iterable of L-inf budgets (image units, e.g. 0.1).
+        pgd_steps: PGD iterations.
+        step_ratio: PGD step size = step_ratio * eps / pgd_steps (Madry et al.).
+        include: Which attacks, among "fgsm", "bim", "pgd", "mifgsm".
+
+    Returns:
+        A dict name -> callable(model, x, y) -> x_adv, e.g. "PGD-10 eps=0.1".
+    """
+    from tfdefend import attacks
+
+    known = {"fgsm", "bim", "pgd", "mifgsm"}
+    unknown = set(include) - known
+    if unknown:
+        raise ValueError(f"`include` has unknown attacks {sorted(unknown)}; known: {sorted(known)}.")
+    suite = {}
+    for name in include:
+        for eps in eps_values:
+            label = f"{eps:.3g}"
+            if name == "fgsm":
+                suite[f"FGSM eps={label}"] = functools.partial(_call, attacks.fgsm, eps=eps)
+            else:
+                step = step_ratio * eps / pgd_steps
+                fn = getattr(attacks, name)
+                suite[f"{name.upper()}-{pgd_steps} eps={label}"] = functools.partial(
+                    _call, fn, eps=eps, step_size=step, steps=pgd_steps)
+    return suite
+
+
+def _call(attack, model, x, y, **kwargs):
+    return attack(model, x, y, **kwargs)

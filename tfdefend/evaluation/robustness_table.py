@@ -1,0 +1,122 @@
+"""`robustness_table`: clean and per-attack accuracy, streamed over a dataset."""
+
+import time
+
+import numpy as np
+
+from tfdefend.evaluation.metrics import perturbation_norms, predict_labels
+from tfdefend.utils.validation import check_labels, check_positive_int
+
+NORM_KEYS = ("l0", "l1", "l2", "linf")
+
+
+def _batches(data, batch_size, limit):
+    """Yields `(x, y)` NumPy batches from arrays or a `tf.data.Dataset`, up to `limit` samples."""
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        if not isinstance(spec, tuple) or len(spec) != 2:
+            raise ValueError("`data` must yield (images, labels) pairs.")
+        if spec[0].shape.rank == 3:
+            data = data.batch(batch_size)
+        iterator = ((np.asarray(x), np.asarray(y)) for x, y in data.as_numpy_iterator())
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+        n = int(np.shape(x)[0])
+        check_labels(y, n)
+        iterator = ((np.asarray(x[i:i + batch_size]), np.asarray(y[i:i + batch_size]))
+                    for i in range(0, n, batch_size))
+    else:
+        raise TypeError("`data` must be an (x, y) pair of arrays or a tf.data.Dataset of (x, y).")
+    seen = 0
+    for x, y in iterator:
+        if limit is not None:
+            if seen >= limit:
+                return
+            x, y = x[:limit - seen], y[:limit - seen]
+        seen += len(x)
+        yield x.astype(np.float32), y.astype(np.int32)
+
+
+def _as_items(attacks):
+    items = list(attacks.items()) if isinstance(attacks, dict) else list(attacks)
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and callable(item[1])):
+            raise TypeError("`attacks` must map names to callables attack(model, x, y) -> x_adv.")
+    return items
+
+
+def robustness_table(model, data, attacks, *, batch_size=256, limit=None, per_pixel_l0=False):
+    """Evaluates `model` clean and under each attack, in constant memory.
+
+    The data are streamed batch by batch: only running sums are kept, so a
+    `tf.data.Dataset` of any length works. Attacks are given the true labels.
+
+    Args:
+        model: A `keras.Model` or callable returning logits.
+        data: `(x, y)` arrays, or a `tf.data.Dataset` of `(x, y)` (batched or not).
+        attacks: Mapping (or list of pairs) name -> `attack(model, x, y)`
+            returning the adversarial batch; see `attack_suite`.
+        batch_size: Batch size for unbatched or array data.
+        limit: Evaluate at most this many samples.
+        per_pixel_l0: Count l0 over spatial positions instead of elements.
+
+    Returns:
+        A list of row dicts. The first row is "clean" (accuracy, n); each
+        attack row holds `accuracy`, `success_rate` (over samples the model
+        got right when clean), the mean `l0`/`l1`/`l2`/`linf` of the
+        perturbation, the max `linf`, and the attack's `seconds`.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if limit is not None:
+        limit = check_positive_int(limit, "limit")
+    items = _as_items(attacks)
+    n = clean_correct = 0
+    sums = {name: {"correct": 0, "fooled": 0, "seconds": 0.0, "max_linf": 0.0,
+                   **{key: 0.0 for key in NORM_KEYS}} for name, _ in items}
+    for x, y in _batches(data, batch_size, limit):
+        correct = predict_labels(model, x, batch_size=batch_size) == y
+        n += len(y)
+        clean_correct += int(correct.sum())
+        for name, attack in items:
+            start = time.perf_counter()
+            x_adv = np.asarray(attack(model, x, y), dtype=np.float32)
+            acc = sums[name]
+            acc["seconds"] += time.perf_counter() - start
+            adv_correct = predict_labels(model, x_adv, batch_size=batch_size) == y
+            acc["correct"] += int(adv_correct.sum())
+            acc["fooled"] += int((correct & ~adv_correct).sum())
+            norms = perturbation_norms(x, x_adv, per_pixel=per_pixel_l0)
+            for key in NORM_KEYS:
+                acc[key] += float(norms[key].sum())
+            acc["max_linf"] = max(acc["max_linf"], float(norms["linf"].max()))
+    if n == 0:
+        raise ValueError("`data` holds no samples.")
+    rows = [{"attack": "clean", "accuracy": clean_correct / n, "n": n}]
+    for name, _ in items:
+        acc = sums[name]
+        rows.append({
+            "attack": name,
+            "accuracy": acc["correct"] / n,
+            "success_rate": acc["fooled"] / clean_correct if clean_correct else float("nan"),
+            **{key: acc[key] / n for key in NORM_KEYS},
+            "max_linf": acc["max_linf"],
+            "seconds": acc["seconds"],
+            "n": n,
+        })
+    return rows
+
+
+def format_table(rows, columns=("attack", "accuracy", "success_rate", "l0", "l2", "linf", "seconds")):
+    """Formats table rows as a Markdown table (missing cells are blank)."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            if isinstance(value, float):
+                value = f"{100 * value:.1f}%" if column in ("accuracy", "success_rate") else f"{value:.4g}"
+            cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""A CIFAR-style ResNet classifier (He et al., 2016)."""
+
+import keras
+
+from tfdefend.models._checks import (
+    check_input_shape,
+    check_model_kwargs,
+    check_num_classes,
+    check_rate,
+)
+from tfdefend.models.registry import register_model
+from tfdefend.utils.validation import check_positive_int
+
+
+@register_model(
+    "resnet",
+    defaults={"input_shape": (28, 28, 1), "num_classes": 10},
+    description="CIFAR-style ResNet (3 stages of basic blocks, ResNet-14 by default).",
+)
+@keras.saving.register_keras_serializable(package="tfdefend")
+class ResNetClassifier(keras.Model):
+    """CIFAR-style ResNet returning logits.
+
+    A 3x3 stem convolution, then three stages of basic residual blocks
+    (conv 3x3 - BN - ReLU - conv 3x3 - BN, added to the shortcut, then ReLU)
+    with `filters`, `2 * filters` and `4 * filters` channels. The first block
+    of the second and third stage has stride 2 and a 1x1 projection shortcut.
+    Global average pooling and a dense layer give the logits. The depth is
+    `6 * blocks_per_stage + 2` (ResNet-14 by default, ResNet-20 with 3).
+    Inputs are images in [0, 1], NHWC; "same" padding keeps tiny inputs
+    (e.g. 8x8) at >= 1x1 everywhere.
+
+    Args:
+        input_shape: (height, width, channels) of the images.
+        num_classes: Number of output logits.
+        filters: Channels of the stem and the first stage.
+        blocks_per_stage: Basic residual blocks in each of the three stages.
+        dropout: Dropout rate before the logits (training only; 0 adds no layer).
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range.
+    """
+
+    def __init__(self, input_shape=(28, 28, 1), num_classes=10, filters=16,
+                 blocks_per_stage=2, dropout=0.0, **kwargs):
+        check_model_kwargs("ResNetClassifier", kwargs)
+        input_shape = check_input_shape(input_shape)
+        num_classes = check_num_classes(num_classes)
+        filters = check_positive_int(filters, "filters")
+        blocks_per_stage = check_positive_int(blocks_per_stage, "blocks_per_stage")
+        dropout = check_rate(dropout, "dropout")
+
+        inputs = keras.Input(shape=input_shape, name="images")
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                                kernel_initializer="he_normal", name="stem_conv")(inputs)
+        x = keras.layers.BatchNormalization(name="stem_bn")(x)
+        x = keras.layers.ReLU(name="stem_relu")(x)
+        for stage in range(3):
+            width = filters * 2 ** stage
+            for block in range(blocks_per_stage):
+                stride = 2 if stage > 0 and block == 0 else 1
+                x = _basic_block(x, width, stride, name=f"stage{stage + 1}_block{block + 1}")
+        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout, name="dropout")(x)
+        logits = keras.layers.Dense(num_classes, name="logits")(x)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.input_shape_ = input_shape
+        self.num_classes = num_classes
+        self.filters = filters
+        self.blocks_per_stage = blocks_per_stage
+        self.dropout = dropout
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "input_shape": self.input_shape_,
+            "num_classes": self.num_classes,
+            "filters": self.filters,
+            "blocks_per_stage": self.blocks_per_stage,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _basic_block(x, width, stride, name):
+    """Two 3x3 conv-BN layers plus a (projected when needed) shortcut, then ReLU."""
+    shortcut = x
+    if stride != 1 or x.shape[-1] != width:
+        shortcut = keras.layers.Conv2D(width, 1, strides=stride, padding="same", use_bias=False,
+                                       kernel_initializer="he_normal", name=f"{name}_proj")(x)
+        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    y = keras.layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False,
+                            kernel_initializer="he_normal", name=f"{name}_conv1")(x)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = keras.layers.ReLU(name=f"{name}_relu1")(y)
+    y = keras.layers.Conv2D(width, 3, padding="same", use_bias=False,
+                            kernel_initializer="he_normal", name=f"{name}_conv2")(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    return keras.layers.ReLU(name=f"{name}_relu2")(y)

@@ -1,0 +1,46 @@
+"""`fit_classifier`: plain supervised training of a classifier with `Model.fit`."""
+
+import keras
+
+from tfdefend.utils.validation import check_positive_int
+
+
+def compile_classifier(model, *, learning_rate=1e-3):
+    """Compiles a logits classifier with Adam, sparse cross-entropy and accuracy."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"`model` must be a keras.Model, got {type(model).__name__}.")
+    if isinstance(learning_rate, (int, float)) and not learning_rate > 0:
+        raise ValueError(f"`learning_rate` must be > 0, got {learning_rate!r}.")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def fit_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rate=1e-3,
+                   validation_data=None, callbacks=None, verbose="auto"):
+    """Compiles `model` and trains it with `Model.fit` on `(x, y)` arrays.
+
+    Args:
+        model: A `keras.Model` returning logits.
+        train_data: `(x, y)` arrays (images in [0, 1], int labels).
+        epochs: Number of epochs.
+        batch_size: Mini-batch size.
+        learning_rate: Adam learning rate; cosine-decayed to 0 over training.
+        validation_data: Optional `(x, y)` evaluated after each epoch.
+        callbacks: Extra Keras callbacks.
+        verbose: Passed to `fit` ("auto" shows the progress bar).
+
+    Returns:
+        The Keras `History`.
+    """
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    x, y = train_data
+    steps = epochs * -(-len(x) // batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    compile_classifier(model, learning_rate=schedule)
+    return model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True,
+                     validation_data=validation_data, callbacks=callbacks or [], verbose=verbose)
