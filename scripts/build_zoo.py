@@ -33,7 +33,7 @@ def command_for(name):
     model, dataset, epochs, batch_size = ENTRIES[name]
     rel = os.path.relpath(os.path.join(ZOO_DIR, f"{name}.keras"), ROOT)
     return (f"tfdefend train --model {model} --dataset {dataset} --epochs {epochs} "
-            f"--batch-size {batch_size} --seed 0 --output {rel}")
+            f"--batch-size {batch_size} --seed 0 --no-optimizer --output {rel}")
 
 
 def main():

@@ -25,6 +25,8 @@ _CACHE = collections.OrderedDict()  # (id(model), kind, static) -> (model, tf.fu
 _TINY = 1e-12
 # Shrinks L2 budgets a little so that ||x_adv - x||_2 <= eps survives float32 rounding.
 L2_SAFETY = 1.0 - 1e-5
+# Gradients of outputs that do not depend on the input are zeros, not None.
+ZERO = tf.UnconnectedGradients.ZERO
 
 
 # --------------------------------------------------------------------------- cache
@@ -108,7 +110,8 @@ def predict_labels(model, x):
 def check_model(model):
     """Raises TypeError unless `model` is callable."""
     if not callable(model):
-        raise TypeError(f"`model` must be a keras.Model or a callable returning logits, got {type(model).__name__}.")
+        raise TypeError("`model` must be a keras.Model or a callable returning logits, "
+                        f"got {type(model).__name__}.")
 
 
 def prepare(model, x, y, clip, *, targeted=False, y_required_msg=None):
@@ -214,12 +217,17 @@ def random_start(x, eps, norm, seed):
 
 
 def loss_gradient(model, x, y):
-    """Gradient w.r.t. `x` of the summed sparse softmax cross-entropy."""
+    """Gradient w.r.t. `x` of the summed sparse softmax cross-entropy.
+
+    A model whose output does not depend differentiably on `x` (e.g. a
+    JPEG or quantization front end) gives a zero gradient rather than None,
+    so attacks run and honestly report what plain gradients achieve.
+    """
     with tf.GradientTape() as tape:
         tape.watch(x)
         logits = logits_of(model, x)
         loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-    return tape.gradient(loss, x)
+    return tape.gradient(loss, x, unconnected_gradients=ZERO)
 
 
 # --------------------------------------------------------------------------- iterative kernel

@@ -44,7 +44,7 @@ def _build(model, targeted, bounded):
                     f = tf.maximum(real - other + confidence, 0.0)
                 l2 = tf.reduce_sum(tf.square(x_new - x), axis=list(range(1, x.shape.rank)))
                 loss = tf.reduce_sum(l2 + const * f)
-            grad = tape.gradient(loss, w)
+            grad = tape.gradient(loss, w, unconnected_gradients=_core.ZERO)
             # Success at the current iterate (before the update), with the confidence margin.
             if targeted:
                 adjusted = logits - confidence * onehot

@@ -64,7 +64,8 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
             logits = _core.logits_of(model, x_i)
             cand_logits = tf.gather(logits, candidates, batch_dims=1)  # [N, k]
             per_class = [tf.reduce_sum(cand_logits[:, j]) for j in range(k)]
-        grads = tf.stack([tape.gradient(per_class[j], x_i) for j in range(k)], axis=1)  # [N, k, ...]
+        grads = tf.stack([tape.gradient(per_class[j], x_i, unconnected_gradients=_core.ZERO)
+                          for j in range(k)], axis=1)  # [N, k, ...]
         del tape
         active = tf.logical_and(active, tf.equal(tf.argmax(logits, -1, output_type=tf.int32), label0))
         w = grads[:, 1:] - grads[:, :1]

@@ -34,8 +34,8 @@ def _build(model, increase):
                 logits = _core.logits_of(model, x_cur)
                 z_target = tf.reduce_sum(tf.gather(logits, target, batch_dims=1))
                 z_all = tf.reduce_sum(logits)
-            g_all = tf.reshape(tape.gradient(z_all, x_cur), [n, d])
-            g_t = tf.reshape(tape.gradient(z_target, x_cur), [n, d])
+            g_all = tf.reshape(tape.gradient(z_all, x_cur, unconnected_gradients=_core.ZERO), [n, d])
+            g_t = tf.reshape(tape.gradient(z_target, x_cur, unconnected_gradients=_core.ZERO), [n, d])
             del tape
             g_o = g_all - g_t
             reached = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), target)

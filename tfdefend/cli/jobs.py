@@ -14,11 +14,13 @@ from tfdefend.utils.atomic import atomic_write_text
 
 
 def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output,
-              metrics_output=None, limit=None, verbose="auto", command=None):
+              metrics_output=None, limit=None, verbose="auto", command=None,
+              include_optimizer=True):
     """Trains registered classifier `model` on `dataset`, saves it and its metrics.
 
-    Writes `output` (.keras) and `metrics_output` (JSON; default: `output`
-    with ".json") atomically.
+    Writes `output` (.keras, with the optimizer state unless
+    `include_optimizer` is False) and `metrics_output` (JSON; default:
+    `output` with ".json") atomically.
 
     Returns:
         The metrics dict.
@@ -59,7 +61,7 @@ def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output
         "versions": {"python": platform.python_version(), "keras": keras.__version__,
                      "tensorflow": _tf_version()},
     }
-    save_keras(classifier, output)
+    save_keras(classifier, output, include_optimizer=include_optimizer)
     metrics_output = metrics_output or os.path.splitext(output)[0] + ".json"
     atomic_write_text(metrics_output, json.dumps(metrics, indent=2) + "\n")
     return metrics
@@ -94,6 +96,6 @@ def _tf_version():
     return tf.__version__
 
 
-def command_line():
-    """The command line of this process, for the metrics JSON."""
-    return " ".join(["tfdefend"] + sys.argv[1:])
+def command_line(argv=None):
+    """The `tfdefend ...` command line (`argv` or this process's), for the metrics JSON."""
+    return " ".join(["tfdefend"] + list(sys.argv[1:] if argv is None else argv))

@@ -21,6 +21,8 @@ def _parser():
     train.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     train.add_argument("--output", required=True, help="the .keras file to write (atomically)")
     train.add_argument("--metrics", default=None, help="metrics JSON (default: OUTPUT with .json)")
+    train.add_argument("--no-optimizer", action="store_true",
+                       help="save without the optimizer state (3x smaller; used for the zoo)")
 
     for name, help_text in (("evaluate", "attack a classifier (FGSM, PGD) and print the robustness table"),
                             ("demo", "the main job: train the default classifier, attack it, print the table")):
@@ -76,7 +78,7 @@ def main(argv=None):
             metrics = jobs.train_job(model=args.model, dataset=args.dataset, epochs=args.epochs,
                                      batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                                      output=args.output, metrics_output=args.metrics, limit=args.limit,
-                                     command=jobs.command_line())
+                                     command=jobs.command_line(argv), include_optimizer=not args.no_optimizer)
             print(f"saved {args.output}: clean test accuracy {100 * metrics['clean_accuracy']:.2f}%")
         elif args.command in ("evaluate", "demo"):
             eps = _default_eps(args.dataset, args.eps)
@@ -84,7 +86,7 @@ def main(argv=None):
             if args.command == "demo":
                 metrics = jobs.train_job(model=args.model, dataset=args.dataset, epochs=args.epochs,
                                          batch_size=128, learning_rate=1e-3, seed=0, output=args.output,
-                                         command=jobs.command_line())
+                                         command=jobs.command_line(argv))
                 print(f"trained {args.model} on {args.dataset}: clean test accuracy "
                       f"{100 * metrics['clean_accuracy']:.2f}% -> {args.output}")
                 model_file = args.output

@@ -52,7 +52,7 @@ _SPECS = {
         offline_sources.mnist_5k),
     "digits": (DatasetSpec(
         "digits", "UCI handwritten digits, 1,797 images, 8x8 gray, 10 classes",
-        (8, 8, 1), DIGIT_CLASSES, 16.0, False, 0.1, "inside scikit-learn (sklearn.datasets.load_digits)"),
+        (8, 8, 1), DIGIT_CLASSES, 16.0, False, 0.2, "inside scikit-learn (sklearn.datasets.load_digits)"),
         offline_sources.digits),
     "lfw_subset": (DatasetSpec(
         "lfw_subset", "LFW subset: 100 face and 100 non-face crops, 25x25 gray, 2 classes",

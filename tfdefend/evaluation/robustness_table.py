@@ -30,13 +30,13 @@ def _batches(data, batch_size, limit):
     else:
         raise TypeError("`data` must be an (x, y) pair of arrays or a tf.data.Dataset of (x, y).")
     seen = 0
-    for x, y in iterator:
+    for x_batch, y_batch in iterator:
         if limit is not None:
             if seen >= limit:
                 return
-            x, y = x[:limit - seen], y[:limit - seen]
-        seen += len(x)
-        yield x.astype(np.float32), y.astype(np.int32)
+            x_batch, y_batch = x_batch[:limit - seen], y_batch[:limit - seen]
+        seen += len(x_batch)
+        yield x_batch.astype(np.float32), y_batch.astype(np.int32)
 
 
 def _as_items(attacks):

@@ -1,21 +1,39 @@
 """Layer 1: every Keras model, the registry and the pretrained zoo."""
 
+from tfdefend.models.bit_depth_reduction import BitDepthReduction
+from tfdefend.models.comcnn import ComCNN
+from tfdefend.models.comdefend import ComDefend
+from tfdefend.models.defended_classifier import DefendedClassifier
+from tfdefend.models.denoising_autoencoder import DenoisingAutoencoder
+from tfdefend.models.jpeg_compression import JPEGCompression
+from tfdefend.models.median_smoothing import MedianSmoothing
 from tfdefend.models.mlp_classifier import MLPClassifier
 from tfdefend.models.mobilenet_v2_classifier import MobileNetV2Classifier
 from tfdefend.models.registry import create_model, list_models, model_info, register_model
+from tfdefend.models.rescnn import ResCNN
 from tfdefend.models.resnet_classifier import ResNetClassifier
 from tfdefend.models.small_cnn import SmallCNN
+from tfdefend.models.zoo import default_pretrained, list_pretrained, load_pretrained, pretrained_info
 
 __all__ = [
+    "BitDepthReduction",
+    "ComCNN",
+    "ComDefend",
+    "DefendedClassifier",
+    "DenoisingAutoencoder",
+    "JPEGCompression",
     "MLPClassifier",
+    "MedianSmoothing",
     "MobileNetV2Classifier",
+    "ResCNN",
     "ResNetClassifier",
     "SmallCNN",
     "create_model",
+    "default_pretrained",
     "list_models",
+    "list_pretrained",
+    "load_pretrained",
     "model_info",
+    "pretrained_info",
     "register_model",
 ]
-from tfdefend.models.zoo import default_pretrained, list_pretrained, load_pretrained, pretrained_info  # noqa: E402
-
-__all__ += ["default_pretrained", "list_pretrained", "load_pretrained", "pretrained_info"]

@@ -72,6 +72,27 @@ def check_positive_float(value, name):
     return value
 
 
+def check_seed(seed, name="seed"):
+    """Checks an optional random seed (None or an int >= 0); returns it."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`{name}` must be None or an int, got {type(seed).__name__}.")
+    if seed < 0:
+        raise ValueError(f"`{name}` must be >= 0, got {seed}.")
+    return int(seed)
+
+
+def check_non_negative_float(value, name):
+    """Checks a finite float >= 0; returns it as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a float >= 0, got {type(value).__name__}.")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite float >= 0, got {value}.")
+    return value
+
+
 def check_units(units, name):
     """Checks a list/tuple of positive ints (e.g. hidden layer widths); may be empty.
 

@@ -62,6 +62,11 @@ def rand_images():
     return np.random.default_rng(0).uniform(0, 1, size=(8, 8, 8, 1)).astype(np.float32)
 
 
-def accuracy(model, x, y):
-    """Fraction of `x` the model labels `y`."""
+def _accuracy(model, x, y):
     return float(np.mean(np.argmax(np.asarray(model(x, training=False)), axis=1) == y))
+
+
+@pytest.fixture(scope="session")
+def accuracy():
+    """`accuracy(model, x, y)`: fraction of `x` the model labels `y`."""
+    return _accuracy

@@ -1,0 +1,105 @@
+"""Small custom layers shared by the preprocessing-defense models.
+
+They are registered Keras layers (not `keras.layers.Lambda`), so every model
+that uses them loads with `keras.models.load_model(..., safe_mode=True)`.
+"""
+
+import keras
+from keras import ops
+
+from tfdefend.models._checks import check_non_negative_float, check_seed
+
+
+@keras.saving.register_keras_serializable(package="tfdefend")
+class CodeBinarizer(keras.layers.Layer):
+    """ComDefend's code quantizer: noisy sigmoid in training, hard bits at inference.
+
+    Training: `sigmoid(code - n)` with `n ~ N(0, noise_std)` drawn from the
+    layer's `keras.random.SeedGenerator`, which pushes the encoder towards
+    large-magnitude codes that survive binarization. Inference (no noise):
+    `1[sigmoid(code) > 0.5]`, exactly 0 or 1; its gradient is zero almost
+    everywhere, so gradient attacks need BPDA.
+
+    Args:
+        noise_std: Standard deviation of the training noise (>= 0).
+        seed: Optional int seed of the noise.
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, noise_std=20.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.noise_std = check_non_negative_float(noise_std, "noise_std")
+        self.seed = check_seed(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def call(self, code, training=None):
+        if training:
+            if self.noise_std > 0:
+                code = code - keras.random.normal(ops.shape(code), stddev=self.noise_std,
+                                                  dtype=code.dtype, seed=self.seed_generator)
+            return ops.sigmoid(code)
+        return ops.cast(ops.greater(ops.sigmoid(code), 0.5), code.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "noise_std": self.noise_std, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="tfdefend")
+class MeanSquarePenalty(keras.layers.Layer):
+    """Identity layer that adds `weight * mean(x ** 2)` as a layer loss.
+
+    The loss is added on every call (training and inference), so it appears
+    in `model.losses` right after the forward pass that produced it; Keras
+    clears layer losses at the start of each outermost call.
+
+    Args:
+        weight: Multiplier of the penalty (>= 0).
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, weight=1e-4, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = check_non_negative_float(weight, "weight")
+
+    def call(self, inputs):
+        self.add_loss(self.weight * ops.mean(ops.square(inputs)))
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "weight": self.weight}
+
+
+@keras.saving.register_keras_serializable(package="tfdefend")
+class ClippedGaussianNoise(keras.layers.Layer):
+    """Adds `N(0, stddev)` noise and clips to [0, 1], in training only.
+
+    Args:
+        stddev: Standard deviation of the noise (>= 0).
+        seed: Optional int seed of the layer's `keras.random.SeedGenerator`.
+        **kwargs: Passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, stddev=0.1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = check_non_negative_float(stddev, "noise_std")
+        self.seed = check_seed(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def call(self, inputs, training=None):
+        if training and self.stddev > 0:
+            noise = keras.random.normal(ops.shape(inputs), stddev=self.stddev,
+                                        dtype=inputs.dtype, seed=self.seed_generator)
+            return ops.clip(inputs + noise, 0.0, 1.0)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}

@@ -1,0 +1,57 @@
+"""Bit-depth reduction, the color-depth feature squeezer of Xu et al. (NDSS 2018)."""
+
+import keras
+import tensorflow as tf
+
+from tfdefend.models._checks import check_model_kwargs
+from tfdefend.models.registry import register_model
+from tfdefend.utils.validation import check_positive_int
+
+
+@register_model(
+    "bit_depth",
+    defaults={"bits": 4},
+    kind="preprocessor",
+    description="Bit-depth reduction (feature squeezing): round to 2**bits gray levels.",
+)
+@keras.saving.register_keras_serializable(package="tfdefend")
+class BitDepthReduction(keras.Model):
+    """Quantizes images in [0, 1] to `2 ** bits` levels: `round(x * L) / L`, `L = 2 ** bits - 1`.
+
+    Inputs are clipped to [0, 1] first, so every output lies exactly on the
+    grid {0, 1/L, ..., 1}. Rounding has no gradient: gradients with respect
+    to the input are None (zero), so attacks need BPDA.
+
+    Args:
+        bits: Bits per channel, an int in [1, 8] (Xu et al. use 1 on MNIST,
+            4-5 on CIFAR-10 and ImageNet).
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If `bits` is not an int.
+        ValueError: If `bits` is outside [1, 8].
+    """
+
+    def __init__(self, bits=4, **kwargs):
+        check_model_kwargs("BitDepthReduction", kwargs)
+        bits = check_positive_int(bits, "bits")
+        if bits > 8:
+            raise ValueError(f"`bits` must be in [1, 8], got {bits}.")
+        super().__init__(**kwargs)
+        self.built = True  # no weights: nothing to build
+        self.bits = bits
+
+    def call(self, inputs):
+        levels = float(2 ** self.bits - 1)
+        images = tf.clip_by_value(tf.convert_to_tensor(inputs, tf.float32), 0.0, 1.0)
+        return tf.stop_gradient(tf.round(images * levels) / levels)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "bits": self.bits}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

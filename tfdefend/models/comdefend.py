@@ -1,0 +1,151 @@
+"""ComDefend: a compression-reconstruction preprocessing defense (Jia et al., CVPR 2019)."""
+
+import keras
+
+from tfdefend.models._checks import (
+    check_input_shape,
+    check_model_kwargs,
+    check_non_negative_float,
+    check_seed,
+)
+from tfdefend.models._layers import CodeBinarizer, MeanSquarePenalty
+from tfdefend.models._losses import reconstruction_mse, sum_losses
+from tfdefend.models.comcnn import COMCNN_FILTERS, ComCNN
+from tfdefend.models.registry import register_model
+from tfdefend.models.rescnn import RESCNN_FILTERS, ResCNN
+
+_DEFAULTS = {"input_shape": (28, 28, 1)}
+
+
+@register_model(
+    "comdefend_residual",
+    defaults={**_DEFAULTS, "encoder": "residual"},
+    kind="preprocessor",
+    description="ComDefend with residual blocks in the ComCNN encoder (seed 004 variant).",
+)
+@register_model(
+    "comdefend",
+    defaults=_DEFAULTS,
+    kind="preprocessor",
+    description="ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction.",
+)
+@keras.saving.register_keras_serializable(package="tfdefend")
+class ComDefend(keras.Model):
+    """ComDefend preprocessor: compress to a binary code, then reconstruct.
+
+    `code = comcnn(x)` (a `ComCNN`); in training the code is quantized
+    softly as `sigmoid(code - n)`, `n ~ N(0, noise_std)`; at inference it is
+    binarized as `1[sigmoid(code) > 0.5]`, exactly {0, 1}, without noise.
+    `rescnn` (a `ResCNN`) maps the result back to an image in [0, 1].
+
+    Training: `model.compile(optimizer="adam"); model.fit(x_clean)` (or
+    `fit(x_clean, x_clean)`). `compute_loss` returns
+    `MSE(reconstruction, target) + code_weight * mean(code ** 2)`, with the
+    target `y` if given, else `x`; any loss passed to `compile` is ignored.
+    The code penalty is added as a layer loss by the `code_penalty` layer in
+    the same forward pass that produced `y_pred`, so `compute_loss` reads it
+    from `self.losses` instead of running the encoder twice. Both terms are
+    tracked as the `reconstruction_loss` and `code_loss` metrics.
+
+    At inference the binarization has a zero gradient almost everywhere:
+    gradient attacks against a defended classifier need BPDA.
+
+    Args:
+        input_shape: (height, width, channels) of the images in [0, 1].
+        code_channels: Channels of the code (12 in the paper).
+        comcnn_filters: Widths of the ComCNN's ELU convolutions.
+        rescnn_filters: Widths of the ResCNN's ELU convolutions.
+        encoder: "plain" (the paper) or "residual" (residual blocks in ComCNN).
+        residual_blocks: Residual blocks of the residual encoder.
+        noise_std: Standard deviation of the training noise on the code (>= 0).
+        code_weight: Weight lambda of the code penalty `mean(code ** 2)` (>= 0).
+        seed: Optional int seed of the training noise.
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range.
+    """
+
+    def __init__(self, input_shape=(28, 28, 1), code_channels=12, comcnn_filters=COMCNN_FILTERS,
+                 rescnn_filters=RESCNN_FILTERS, encoder="plain", residual_blocks=2,
+                 noise_std=20.0, code_weight=1e-4, seed=None, **kwargs):
+        check_model_kwargs("ComDefend", kwargs)
+        input_shape = check_input_shape(input_shape)
+        noise_std = check_non_negative_float(noise_std, "noise_std")
+        code_weight = check_non_negative_float(code_weight, "code_weight")
+        seed = check_seed(seed)
+        comcnn = ComCNN(input_shape, code_channels=code_channels, filters=comcnn_filters,
+                        encoder=encoder, residual_blocks=residual_blocks, name="comcnn")
+        rescnn = ResCNN((*input_shape[:2], comcnn.code_channels), output_channels=input_shape[-1],
+                        filters=rescnn_filters, name="rescnn")
+        penalty = MeanSquarePenalty(code_weight, name="code_penalty")
+        binarizer = CodeBinarizer(noise_std, seed=seed, name="binarizer")
+
+        inputs = keras.Input(shape=input_shape, name="images")
+        code = penalty(comcnn(inputs))
+        outputs = rescnn(binarizer(code))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.comcnn = comcnn
+        self.rescnn = rescnn
+        self.code_penalty = penalty
+        self.binarizer = binarizer
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.code_tracker = keras.metrics.Mean(name="code_loss")
+        self.input_shape_ = input_shape
+        self.code_channels = comcnn.code_channels
+        self.comcnn_filters = comcnn.filters
+        self.rescnn_filters = rescnn.filters
+        self.encoder = comcnn.encoder
+        self.residual_blocks = comcnn.residual_blocks
+        self.noise_std = noise_std
+        self.code_weight = code_weight
+        self.seed = seed
+
+    def encode(self, x):
+        """Returns the real-valued code `comcnn(x)`, shape (batch, height, width, code_channels)."""
+        return self.comcnn(x, training=False)
+
+    def binary_code(self, x):
+        """Returns the inference code `1[sigmoid(comcnn(x)) > 0.5]` (float32, exactly 0 or 1)."""
+        return self.binarizer(self.encode(x), training=False)
+
+    def decode(self, code):
+        """Returns the reconstruction `rescnn(code)` of a (binary) code."""
+        return self.rescnn(code, training=False)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """`MSE(y_pred, target) + code_weight * mean(code ** 2)`; `target` is `y`, or `x` if `y` is None.
+
+        `y_pred` must come from the forward pass `self(x)` just before (as in
+        `fit`/`evaluate`), whose `code_penalty` layer added the code term to
+        `self.losses`; if `y_pred` is None that forward pass is run here.
+        """
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        reconstruction = reconstruction_mse(x if y is None else y, y_pred, sample_weight)
+        code_loss = sum_losses(self.code_penalty.losses, y_pred.dtype)
+        # self.losses: the code term plus any other layer losses (none by default).
+        total = reconstruction + sum_losses(self.losses, y_pred.dtype)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.code_tracker.update_state(code_loss)
+        return total
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "input_shape": self.input_shape_,
+            "code_channels": self.code_channels,
+            "comcnn_filters": self.comcnn_filters,
+            "rescnn_filters": self.rescnn_filters,
+            "encoder": self.encoder,
+            "residual_blocks": self.residual_blocks,
+            "noise_std": self.noise_std,
+            "code_weight": self.code_weight,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

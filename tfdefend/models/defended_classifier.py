@@ -1,0 +1,81 @@
+"""A classifier behind a preprocessing defense: `classifier(preprocessor(x))`."""
+
+import keras
+
+from tfdefend.models._checks import check_input_shape, check_model_kwargs
+
+
+@keras.saving.register_keras_serializable(package="tfdefend")
+class DefendedClassifier(keras.Model):
+    """A classifier with a preprocessing defense in front, returning logits.
+
+    `call(x) = classifier(preprocessor(x))`. The two sub-models stay
+    reachable as the `preprocessor` and `classifier` attributes, so adaptive
+    attacks can differentiate through the classifier alone and replace the
+    preprocessor's gradient (BPDA) or average over its randomness (EOT).
+    Gradients through the whole model are those of the preprocessor: zero or
+    None for non-differentiable defenses (JPEG, bit-depth reduction, ComDefend
+    at inference), which is the gradient masking BPDA exists to defeat.
+
+    Not in the model registry: it needs two sub-models, which registry
+    defaults cannot provide. Build it from models (e.g. `create_model` or
+    `load_pretrained` results).
+
+    Args:
+        preprocessor: A `keras.Model` mapping images to images of the
+            classifier's input shape.
+        classifier: A `keras.Model` mapping images to logits.
+        input_shape: (height, width, channels) of the images; by default the
+            classifier's input shape, else the preprocessor's.
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If `preprocessor` or `classifier` is not a `keras.Model`.
+        ValueError: If no input shape is given and neither sub-model has one.
+    """
+
+    def __init__(self, preprocessor, classifier, input_shape=None, **kwargs):
+        check_model_kwargs("DefendedClassifier", kwargs)
+        for arg, value in (("preprocessor", preprocessor), ("classifier", classifier)):
+            if not isinstance(value, keras.Model):
+                raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
+        if input_shape is None:
+            input_shape = _model_input_shape(classifier) or _model_input_shape(preprocessor)
+            if input_shape is None:
+                raise ValueError("`input_shape` is required: neither `classifier` nor `preprocessor` "
+                                 "has a known (height, width, channels) input shape.")
+        input_shape = check_input_shape(input_shape)
+
+        inputs = keras.Input(shape=input_shape, name="images")
+        logits = classifier(preprocessor(inputs))
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.preprocessor = preprocessor
+        self.classifier = classifier
+        self.input_shape_ = input_shape
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
+            "classifier": keras.saving.serialize_keras_object(self.classifier),
+            "input_shape": self.input_shape_,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("preprocessor", "classifier"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _model_input_shape(model):
+    """The model's (height, width, channels) input shape, or None if it has none."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(shape, tuple) or len(shape) != 4 or any(d is None for d in shape[1:]):
+        return None
+    return tuple(shape[1:])
