@@ -82,9 +82,9 @@ def test_fit_on_digits_lowers_the_loss():
     x, _ = load("digits", "train", as_numpy=True, limit=128)
     model = ComDefend(input_shape=x.shape[1:], code_channels=4, comcnn_filters=(8, 16),
                       rescnn_filters=(16, 8), seed=0)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
     history = model.fit(x, batch_size=32, epochs=6, verbose=0).history
-    assert history["loss"][-1] < 0.8 * history["loss"][0], history["loss"]
+    assert history["loss"][-1] < 0.75 * history["loss"][0], history["loss"]
     assert {"reconstruction_loss", "code_loss"} <= set(history)
     # fit(x, x) trains on the same target.
     model.fit(x, x, batch_size=64, epochs=1, verbose=0)

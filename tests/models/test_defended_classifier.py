@@ -45,6 +45,7 @@ def test_logits_are_classifier_of_preprocessed(make_preprocessor):
     expected = np.asarray(classifier(preprocessor(x)))
     np.testing.assert_allclose(np.asarray(model(x)), expected, atol=1e-6)
     assert model.output_shape == (None, 3)
+    np.testing.assert_allclose(model.predict(x, batch_size=3, verbose=0), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("make_preprocessor", [_comdefend, JPEGCompression])

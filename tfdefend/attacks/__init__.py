@@ -8,18 +8,24 @@ Labels default to the model's own argmax predictions.
 """
 
 from tfdefend.attacks.bim import bim
+from tfdefend.attacks.bpda import BPDAModel, bpda
 from tfdefend.attacks.carlini_wagner_l2 import carlini_wagner_l2
 from tfdefend.attacks.deepfool import deepfool, deepfool_perturbation
+from tfdefend.attacks.eot import EOTModel, eot
 from tfdefend.attacks.fgsm import fgsm
 from tfdefend.attacks.jsma import jsma
 from tfdefend.attacks.mifgsm import mifgsm
 from tfdefend.attacks.pgd import pgd
 
 __all__ = [
+    "BPDAModel",
+    "EOTModel",
     "bim",
+    "bpda",
     "carlini_wagner_l2",
     "deepfool",
     "deepfool_perturbation",
+    "eot",
     "fgsm",
     "jsma",
     "mifgsm",

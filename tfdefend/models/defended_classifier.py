@@ -16,6 +16,8 @@ class DefendedClassifier(keras.Model):
     Gradients through the whole model are those of the preprocessor: zero or
     None for non-differentiable defenses (JPEG, bit-depth reduction, ComDefend
     at inference), which is the gradient masking BPDA exists to defeat.
+    Layer losses of the preprocessor (ComDefend's code penalty) show up in
+    `self.losses`; they do not depend on the classifier's weights.
 
     Not in the model registry: it needs two sub-models, which registry
     defaults cannot provide. Build it from models (e.g. `create_model` or

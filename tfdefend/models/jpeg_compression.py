@@ -26,6 +26,8 @@ class JPEGCompression(keras.Model):
     `tf.stop_gradient`, so gradients with respect to the input are None
     (zero). That gradient masking is the point of the defense, and the reason
     it must be evaluated with BPDA (e.g. the identity as the backward pass).
+    The JPEG ops cannot be XLA-compiled, so `supports_jit` is False and a
+    model holding this one compiles with `jit_compile="auto"` without XLA.
 
     Args:
         quality: JPEG quality, an int in [1, 100].
@@ -44,6 +46,7 @@ class JPEGCompression(keras.Model):
             raise ValueError(f"`quality` must be in [1, 100], got {quality}.")
         super().__init__(**kwargs)
         self.built = True  # no weights: nothing to build
+        self.supports_jit = False  # EncodeJpeg/DecodeJpeg have no XLA kernels
         self.quality = quality
 
     def call(self, inputs):
