@@ -15,12 +15,17 @@ from tfdefend.utils.atomic import atomic_write_text
 
 def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output,
               metrics_output=None, limit=None, verbose="auto", command=None,
-              include_optimizer=True):
-    """Trains registered classifier `model` on `dataset`, saves it and its metrics.
+              include_optimizer=True, overrides=None):
+    """Trains registered model `model` on `dataset`, saves it and its metrics.
 
-    Writes `output` (.keras, with the optimizer state unless
-    `include_optimizer` is False) and `metrics_output` (JSON; default:
-    `output` with ".json") atomically.
+    Classifiers train with labels (`fit_classifier`); trainable
+    preprocessors (ComDefend, DAE) train on the clean images alone
+    (`fit_preprocessor`). Writes `output` (.keras, with the optimizer state
+    unless `include_optimizer` is False) and `metrics_output` (JSON;
+    default: `output` with ".json") atomically.
+
+    Args:
+        overrides: Extra constructor arguments of the model.
 
     Returns:
         The metrics dict.
@@ -30,38 +35,55 @@ def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output
     from tfdefend import data, models
     from tfdefend.evaluation import accuracy
     from tfdefend.export import save_keras
-    from tfdefend.training import fit_classifier
+    from tfdefend.training import fit_classifier, fit_preprocessor, reconstruction_error
     from tfdefend.utils.seeding import set_global_seed
 
     if not str(output).endswith(".keras"):
         raise ValueError(f"`output` must end in '.keras', got {output!r}.")
+    kind = models.model_info(model)["kind"]
+    if kind not in ("classifier", "preprocessor"):
+        raise ValueError(f"`tfdefend train` trains classifiers and preprocessors; {model!r} is a {kind}.")
     set_global_seed(seed)
     spec = data.dataset_info(dataset)
     x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
     x_test, y_test = data.load(dataset, "test", as_numpy=True)
-    classifier = models.create_model(model, input_shape=spec.image_shape, num_classes=spec.num_classes)
+    shape_args = {"input_shape": spec.image_shape}
+    if kind == "classifier":
+        shape_args["num_classes"] = spec.num_classes
+    net = models.create_model(model, **shape_args, **(overrides or {}))
     start = time.perf_counter()
-    history = fit_classifier(classifier, (x_train, y_train), epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, validation_data=(x_test, y_test), verbose=verbose)
+    if kind == "classifier":
+        history = fit_classifier(net, (x_train, y_train), epochs=epochs, batch_size=batch_size,
+                                 learning_rate=learning_rate, validation_data=(x_test, y_test),
+                                 verbose=verbose)
+        quality = {"clean_accuracy": accuracy(net, x_test, y_test),
+                   "train_accuracy_last_epoch": float(history.history["accuracy"][-1])}
+    else:
+        history = fit_preprocessor(net, x_train, epochs=epochs, batch_size=batch_size,
+                                   learning_rate=learning_rate, verbose=verbose)
+        error = reconstruction_error(net, x_test)
+        quality = {"test_mse": error["mse"], "test_psnr_db": error["psnr_db"],
+                   "train_loss_last_epoch": float(history.history["loss"][-1])}
     seconds = time.perf_counter() - start
     metrics = {
         "model": model,
+        "kind": kind,
         "dataset": dataset,
-        "clean_accuracy": accuracy(classifier, x_test, y_test),
-        "train_accuracy_last_epoch": float(history.history["accuracy"][-1]),
+        **quality,
+        "overrides": overrides or {},
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "seed": seed,
         "train_examples": int(len(x_train)),
         "test_examples": int(len(x_test)),
-        "params": int(classifier.count_params()),
+        "params": int(net.count_params()),
         "train_seconds": round(seconds, 1),
         "command": command,
         "versions": {"python": platform.python_version(), "keras": keras.__version__,
                      "tensorflow": _tf_version()},
     }
-    save_keras(classifier, output, include_optimizer=include_optimizer)
+    save_keras(net, output, include_optimizer=include_optimizer)
     metrics_output = metrics_output or os.path.splitext(output)[0] + ".json"
     atomic_write_text(metrics_output, json.dumps(metrics, indent=2) + "\n")
     return metrics

@@ -11,8 +11,10 @@ def _parser():
     parser = argparse.ArgumentParser(prog="tfdefend", description=__doc__, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a registered classifier with Model.fit")
+    train = sub.add_parser("train", help="train a registered classifier or preprocessing defense with Model.fit")
     train.add_argument("--model", default="small_cnn", help="registry name (see `tfdefend models`)")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="constructor argument of the model, VALUE as JSON (e.g. code_channels=4)")
     train.add_argument("--dataset", default="fashion_mnist", help="see `tfdefend datasets`")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--batch-size", type=int, default=128)
@@ -52,6 +54,20 @@ def _parser():
     return parser
 
 
+def _parse_overrides(items):
+    """Parses `--set KEY=VALUE` items (VALUE as JSON, else as a string) into a dict."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"`--set` takes KEY=VALUE, got {item!r}.")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
 def _default_eps(dataset, eps):
     from tfdefend.data import dataset_info
 
@@ -78,8 +94,13 @@ def main(argv=None):
             metrics = jobs.train_job(model=args.model, dataset=args.dataset, epochs=args.epochs,
                                      batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                                      output=args.output, metrics_output=args.metrics, limit=args.limit,
-                                     command=jobs.command_line(argv), include_optimizer=not args.no_optimizer)
-            print(f"saved {args.output}: clean test accuracy {100 * metrics['clean_accuracy']:.2f}%")
+                                     command=jobs.command_line(argv), include_optimizer=not args.no_optimizer,
+                                     overrides=_parse_overrides(args.overrides))
+            if "clean_accuracy" in metrics:
+                print(f"saved {args.output}: clean test accuracy {100 * metrics['clean_accuracy']:.2f}%")
+            else:
+                print(f"saved {args.output}: test reconstruction MSE {metrics['test_mse']:.5f} "
+                      f"({metrics['test_psnr_db']:.2f} dB)")
         elif args.command in ("evaluate", "demo"):
             eps = _default_eps(args.dataset, args.eps)
             model_file = getattr(args, "model_file", None)

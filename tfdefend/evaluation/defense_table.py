@@ -1,0 +1,191 @@
+"""`defense_table`: preprocessing defenses under oblivious, gray-box and adaptive attacks.
+
+Three threat models, from weakest to strongest attacker (Athalye et al.,
+ICML 2018, on why the last one is the one that counts):
+
+- **oblivious**: the adversarial examples are crafted on the bare classifier
+  and then passed through the defense (the attacker ignores the defense;
+  ComDefend's paper calls this setting "white-box", REFERENCE.md "gray-box").
+- **gray_box**: crafted end to end on the defended model with its own
+  gradients, as they are. Non-differentiable steps (JPEG, quantization,
+  binarized codes) give zero or useless gradients: this row shows how much
+  of a defense's "robustness" is gradient masking.
+- **adaptive**: full white-box, crafted with BPDA (the defense's backward
+  pass replaced by the identity or a given differentiable approximation),
+  averaged with EOT over `eot_samples` draws when the defense is randomized.
+"""
+
+import functools
+
+import numpy as np
+
+from tfdefend.attacks import bpda, eot, fgsm, pgd
+from tfdefend.evaluation.metrics import predict_labels
+from tfdefend.evaluation.robustness_table import _batches
+from tfdefend.utils.validation import check_positive_int
+
+MODES = ("oblivious", "gray_box", "adaptive")
+ATTACKS = ("fgsm", "pgd")
+
+
+class _Defended:
+    """`classifier(preprocessor(x))` as one callable (a stable object for the attack cache)."""
+
+    def __init__(self, preprocessor, classifier):
+        self.preprocessor = preprocessor
+        self.classifier = classifier
+
+    def __call__(self, x):
+        import keras
+
+        def run(fn, value):
+            return fn(value, training=False) if isinstance(fn, keras.layers.Layer) else fn(value)
+
+        return run(self.classifier, run(self.preprocessor, x))
+
+
+def _attack_fn(name, eps, pgd_steps):
+    if name == "fgsm":
+        return functools.partial(fgsm, eps=eps)
+    return functools.partial(pgd, eps=eps, step_size=2.5 * eps / pgd_steps, steps=pgd_steps)
+
+
+def defense_table(classifier, defenses, data, *, eps_values, attacks=ATTACKS, modes=MODES, pgd_steps=10,
+                  approximations=None, eot_samples=1, batch_size=256, limit=None):
+    """Accuracy of each defense, clean and under each attack, eps and threat model.
+
+    Streams the data batch by batch (constant memory). The undefended
+    classifier is always included as defense "none" (where all three modes
+    coincide, only its oblivious rows are computed; they are the white-box
+    numbers of the bare classifier).
+
+    Args:
+        classifier: The classifier (logits) behind every defense.
+        defenses: Mapping name -> preprocessor (`images -> images` Keras
+            model or callable).
+        data: `(x, y)` arrays or a `tf.data.Dataset` of `(x, y)`.
+        eps_values: L-inf budgets.
+        attacks: Subset of ("fgsm", "pgd"); PGD has `pgd_steps` steps of
+            2.5 * eps / pgd_steps.
+        modes: Subset of ("oblivious", "gray_box", "adaptive").
+        pgd_steps: PGD iterations.
+        approximations: Optional mapping defense name -> differentiable
+            approximation for BPDA (default: identity).
+        eot_samples: EOT draws in adaptive mode (1 = no EOT).
+        batch_size: Batch size for array data.
+        limit: Evaluate at most this many samples.
+
+    Returns:
+        A list of row dicts with keys `defense`, `mode`, `attack`, `eps`,
+        `accuracy`, `n`; clean rows have `attack="clean"`, `eps=0.0`,
+        `mode="clean"`.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    eot_samples = check_positive_int(eot_samples, "eot_samples")
+    bad = [m for m in modes if m not in MODES] + [a for a in attacks if a not in ATTACKS]
+    if bad:
+        raise ValueError(f"Unknown modes/attacks {bad}; modes: {MODES}, attacks: {ATTACKS}.")
+    if not isinstance(defenses, dict) or not all(callable(d) for d in defenses.values()):
+        raise TypeError("`defenses` must map names to preprocessors (callables images -> images).")
+    if "none" in defenses:
+        raise ValueError("The defense name 'none' is reserved for the undefended classifier.")
+    approximations = approximations or {}
+    defended = {"none": classifier}
+    adaptive = {}
+    for name, pre in defenses.items():
+        defended[name] = _Defended(pre, classifier)
+        wrapped = bpda(preprocessor=pre, classifier=classifier, approximation=approximations.get(name))
+        adaptive[name] = eot(wrapped, samples=eot_samples) if eot_samples > 1 else wrapped
+    counts = {}
+    n = 0
+
+    def add(key, correct):
+        counts[key] = counts.get(key, 0) + int(correct.sum())
+
+    for x, y in _batches(data, batch_size, limit):
+        n += len(y)
+        for name, model in defended.items():
+            add((name, "clean", "clean", 0.0), predict_labels(model, x) == y)
+        for attack in attacks:
+            for eps in eps_values:
+                fn = _attack_fn(attack, float(eps), pgd_steps)
+                oblivious = fn(classifier, x, y) if "oblivious" in modes else None
+                for name, model in defended.items():
+                    for mode in modes:
+                        if name == "none" and mode != "oblivious":
+                            continue
+                        if mode == "oblivious":
+                            x_adv = oblivious
+                        elif mode == "gray_box":
+                            x_adv = fn(model, x, y)
+                        else:
+                            x_adv = fn(adaptive[name], x, y)
+                        add((name, mode, attack, float(eps)), predict_labels(model, x_adv) == y)
+    if n == 0:
+        raise ValueError("`data` holds no samples.")
+    return [{"defense": d, "mode": m, "attack": a, "eps": e, "accuracy": c / n, "n": n}
+            for (d, m, a, e), c in counts.items()]
+
+
+def pivot_defense_table(rows):
+    """Pivots `defense_table` rows into one row per defense with a column per (attack, eps, mode)."""
+    table = {}
+    for row in rows:
+        entry = table.setdefault(row["defense"], {"defense": row["defense"]})
+        key = "clean" if row["attack"] == "clean" else f"{row['attack'].upper()} {row['eps']:.3g} {row['mode']}"
+        entry[key] = row["accuracy"]
+    return list(table.values())
+
+
+def format_defense_table(rows):
+    """Markdown: one line per defense, accuracy (%) per attack/eps/mode column."""
+    pivot = pivot_defense_table(rows)
+    columns = ["defense", "clean"] + sorted({k for r in pivot for k in r} - {"defense", "clean"},
+                                            key=_column_order)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in pivot:
+        cells = [row["defense"]] + [f"{100 * row[c]:.1f}" if c in row else "" for c in columns[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _column_order(column):
+    attack, eps, mode = column.split(" ")
+    return (attack, float(eps), MODES.index(mode))
+
+
+def plot_defense_table(rows, path):
+    """Plots accuracy vs eps, one panel per attack, one line per defense x mode; writes a PNG atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tfdefend.utils.atomic import atomic_path
+
+    attacks = sorted({r["attack"] for r in rows} - {"clean"})
+    fig, axes = plt.subplots(1, len(attacks), figsize=(6 * len(attacks), 4.5), squeeze=False)
+    styles = {"oblivious": ":", "gray_box": "--", "adaptive": "-"}
+    defenses = list(dict.fromkeys(r["defense"] for r in rows))
+    colours = {d: plt.cm.tab10(i % 10) for i, d in enumerate(defenses)}
+    clean = {r["defense"]: r["accuracy"] for r in rows if r["attack"] == "clean"}
+    for ax, attack in zip(axes[0], attacks):
+        for defense in defenses:
+            for mode, style in styles.items():
+                pts = sorted((r["eps"], r["accuracy"]) for r in rows
+                             if r["attack"] == attack and r["defense"] == defense and r["mode"] == mode)
+                if pts:
+                    eps, acc = zip(*([(0.0, clean[defense])] + pts))
+                    ax.plot(eps, np.array(acc) * 100, style, marker="o", ms=3, color=colours[defense],
+                            label=f"{defense} ({mode})")
+        ax.set_title(f"{attack.upper()} (L-inf)")
+        ax.set_xlabel("eps")
+        ax.set_ylabel("accuracy (%)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
