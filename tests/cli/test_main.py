@@ -49,3 +49,19 @@ def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "tfdefend.cli.main", "--help"],
                             capture_output=True, text=True, check=True)
     assert "train" in result.stdout and "demo" in result.stdout
+
+
+def test_train_preprocessor_with_overrides(tmp_path, capsys):
+    out = tmp_path / "cd.keras"
+    code = main(["train", "--model", "comdefend", "--dataset", "digits", "--epochs", "1", "--limit", "128",
+                 "--set", "code_channels=4", "--set", "comcnn_filters=[8, 8]", "--set", "rescnn_filters=[8, 8]",
+                 "--output", str(out)])
+    assert code == 0
+    metrics = json.loads((tmp_path / "cd.json").read_text())
+    assert metrics["kind"] == "preprocessor" and metrics["overrides"]["code_channels"] == 4
+    assert 0 < metrics["test_mse"] < 1 and "reconstruction MSE" in capsys.readouterr().out
+    restored = keras.models.load_model(out, safe_mode=True)
+    assert restored.code_channels == 4
+    assert main(["train", "--model", "comdefend", "--dataset", "digits", "--set", "oops",
+                 "--output", str(out)]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

@@ -145,3 +145,14 @@ def test_parts_are_registered_with_their_kinds():
 def test_bad_args(kwargs, error, arg):
     with pytest.raises(error, match=arg):
         _tiny(**kwargs)
+
+
+def test_residual_blocks_can_follow_a_narrow_convolution():
+    from tfdefend.models import ComCNN
+
+    narrow = ComCNN((8, 8, 1), code_channels=4, filters=(4, 8, 16), encoder="residual",
+                    residual_blocks=1, residual_after=1)
+    assert narrow.get_layer("res1_conv1").filters == 4
+    assert ComCNN.from_config(narrow.get_config()).residual_after == 1
+    with pytest.raises(ValueError, match="residual_after"):
+        ComCNN((8, 8, 1), filters=(4, 8), encoder="residual", residual_after=3)

@@ -28,7 +28,8 @@ class ComCNN(keras.Model):
 
     With `encoder="residual"` (the residual-encoder variant), `residual_blocks`
     residual blocks (conv-ELU-conv plus identity shortcut, then ELU) follow
-    the widest convolution; the code size does not change.
+    convolution number `residual_after` (default: the widest one); the code
+    size does not change.
 
     Args:
         input_shape: (height, width, channels) of the images in [0, 1].
@@ -37,6 +38,9 @@ class ComCNN(keras.Model):
         encoder: "plain" (the paper) or "residual".
         residual_blocks: Residual blocks of the residual encoder (unused by
             the plain one).
+        residual_after: 1-based index of the convolution the residual blocks
+            follow; None means the widest (cheaper placements keep the
+            variant affordable on a CPU).
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -45,7 +49,7 @@ class ComCNN(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), code_channels=12, filters=COMCNN_FILTERS,
-                 encoder="plain", residual_blocks=2, **kwargs):
+                 encoder="plain", residual_blocks=2, residual_after=None, **kwargs):
         check_model_kwargs("ComCNN", kwargs)
         input_shape = check_input_shape(input_shape)
         code_channels = check_positive_int(code_channels, "code_channels")
@@ -58,10 +62,16 @@ class ComCNN(keras.Model):
 
         inputs = keras.Input(shape=input_shape, name="images")
         x = keras.layers.Rescaling(1.0, offset=-0.5, name="center")(inputs)
-        widest = filters.index(max(filters)) if filters else -1
+        if residual_after is not None:
+            residual_after = check_positive_int(residual_after, "residual_after")
+            if residual_after > len(filters):
+                raise ValueError(f"`residual_after` must be <= len(filters) = {len(filters)}, "
+                                 f"got {residual_after}.")
+        place = (residual_after - 1) if residual_after is not None else (
+            filters.index(max(filters)) if filters else -1)
         for i, width in enumerate(filters):
             x = keras.layers.Conv2D(width, 3, padding="same", activation="elu", name=f"conv{i + 1}")(x)
-            if encoder == "residual" and i == widest:
+            if encoder == "residual" and i == place:
                 for block in range(residual_blocks):
                     x = _residual_block(x, width, name=f"res{block + 1}")
         code = keras.layers.Conv2D(code_channels, 3, padding="same", name="code")(x)
@@ -71,6 +81,7 @@ class ComCNN(keras.Model):
         self.filters = filters
         self.encoder = encoder
         self.residual_blocks = residual_blocks
+        self.residual_after = residual_after
 
     def get_config(self):
         return {
@@ -81,6 +92,7 @@ class ComCNN(keras.Model):
             "filters": self.filters,
             "encoder": self.encoder,
             "residual_blocks": self.residual_blocks,
+            "residual_after": self.residual_after,
         }
 
     @classmethod

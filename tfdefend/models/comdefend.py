@@ -57,6 +57,8 @@ class ComDefend(keras.Model):
         rescnn_filters: Widths of the ResCNN's ELU convolutions.
         encoder: "plain" (the paper) or "residual" (residual blocks in ComCNN).
         residual_blocks: Residual blocks of the residual encoder.
+        residual_after: Convolution (1-based) the residual blocks follow;
+            None means the widest.
         noise_std: Standard deviation of the training noise on the code (>= 0).
         code_weight: Weight lambda of the code penalty `mean(code ** 2)` (>= 0).
         seed: Optional int seed of the training noise.
@@ -68,7 +70,7 @@ class ComDefend(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), code_channels=12, comcnn_filters=COMCNN_FILTERS,
-                 rescnn_filters=RESCNN_FILTERS, encoder="plain", residual_blocks=2,
+                 rescnn_filters=RESCNN_FILTERS, encoder="plain", residual_blocks=2, residual_after=None,
                  noise_std=20.0, code_weight=1e-4, seed=None, **kwargs):
         check_model_kwargs("ComDefend", kwargs)
         input_shape = check_input_shape(input_shape)
@@ -76,7 +78,8 @@ class ComDefend(keras.Model):
         code_weight = check_non_negative_float(code_weight, "code_weight")
         seed = check_seed(seed)
         comcnn = ComCNN(input_shape, code_channels=code_channels, filters=comcnn_filters,
-                        encoder=encoder, residual_blocks=residual_blocks, name="comcnn")
+                        encoder=encoder, residual_blocks=residual_blocks, residual_after=residual_after,
+                        name="comcnn")
         rescnn = ResCNN((*input_shape[:2], comcnn.code_channels), output_channels=input_shape[-1],
                         filters=rescnn_filters, name="rescnn")
         penalty = MeanSquarePenalty(code_weight, name="code_penalty")
@@ -98,6 +101,7 @@ class ComDefend(keras.Model):
         self.rescnn_filters = rescnn.filters
         self.encoder = comcnn.encoder
         self.residual_blocks = comcnn.residual_blocks
+        self.residual_after = comcnn.residual_after
         self.noise_std = noise_std
         self.code_weight = code_weight
         self.seed = seed
@@ -141,6 +145,7 @@ class ComDefend(keras.Model):
             "rescnn_filters": self.rescnn_filters,
             "encoder": self.encoder,
             "residual_blocks": self.residual_blocks,
+            "residual_after": self.residual_after,
             "noise_std": self.noise_std,
             "code_weight": self.code_weight,
             "seed": self.seed,
