@@ -33,3 +33,37 @@ def test_bad_arguments(digits_model):
         defense_table(model, {"none": BitDepthReduction()}, (x, y), eps_values=[0.1])
     with pytest.raises(TypeError, match="defenses"):
         defense_table(model, [BitDepthReduction()], (x, y), eps_values=[0.1])
+
+
+@pytest.fixture(scope="module")
+def tiny_comdefend():
+    """A small ComDefend trained on the digits' training split until it reconstructs well."""
+    import keras
+
+    from tfdefend import data
+    from tfdefend.models import ComDefend
+    from tfdefend.training import fit_preprocessor
+
+    keras.utils.set_random_seed(0)
+    x, _ = data.load("digits", "train", as_numpy=True)
+    model = ComDefend((8, 8, 1), code_channels=8, comcnn_filters=(16, 32, 16), rescnn_filters=(16, 32, 16),
+                      seed=0)
+    fit_preprocessor(model, x, epochs=25, batch_size=32, learning_rate=2e-3, verbose=0)
+    return model
+
+
+def test_bpda_beats_oblivious_attack_on_comdefend(tiny_comdefend):
+    from tfdefend import data
+    from tfdefend.models import load_pretrained
+
+    model = load_pretrained("small_cnn_digits")
+    x, y = data.load("digits", "test", as_numpy=True, limit=100)
+    rows = defense_table(model, {"comdefend": tiny_comdefend}, (x, y), eps_values=[0.15],
+                         attacks=("pgd",), pgd_steps=10, batch_size=50)
+    acc = {(r["defense"], r["mode"]): r["accuracy"] for r in rows}
+    assert acc[("comdefend", "clean")] > 0.7  # the reconstruction keeps most digits readable
+    assert acc[("none", "oblivious")] < acc[("comdefend", "oblivious")]  # ComDefend helps obliviously
+    # BPDA (straight-through binarizer) breaks through further than the oblivious attack
+    assert acc[("comdefend", "adaptive")] < acc[("comdefend", "oblivious")] - 0.08
+    # the binarized code has a zero gradient: the naive gray-box attack is far weaker than BPDA
+    assert acc[("comdefend", "gray_box")] > acc[("comdefend", "adaptive")]

@@ -156,3 +156,17 @@ def test_residual_blocks_can_follow_a_narrow_convolution():
     assert ComCNN.from_config(narrow.get_config()).residual_after == 1
     with pytest.raises(ValueError, match="residual_after"):
         ComCNN((8, 8, 1), filters=(4, 8), encoder="residual", residual_after=3)
+
+
+def test_differentiable_approximation_matches_forward_and_has_gradient():
+    import tensorflow as tf
+
+    model = ComDefend((8, 8, 1), code_channels=4, comcnn_filters=(8,), rescnn_filters=(8,), seed=0)
+    x = tf.constant(np.random.default_rng(0).uniform(size=(3, 8, 8, 1)).astype(np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        approx = model.differentiable_approximation(x)
+        exact = model(x, training=False)
+    np.testing.assert_allclose(approx, exact, atol=1e-6)
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(approx, x)))) > 0
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(exact, x, unconnected_gradients="zero")))) == 0

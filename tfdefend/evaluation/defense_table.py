@@ -20,8 +20,8 @@ import functools
 import numpy as np
 
 from tfdefend.attacks import bpda, eot, fgsm, pgd
+from tfdefend.evaluation.batching import iterate_batches
 from tfdefend.evaluation.metrics import predict_labels
-from tfdefend.evaluation.robustness_table import _batches
 from tfdefend.utils.validation import check_positive_int
 
 MODES = ("oblivious", "gray_box", "adaptive")
@@ -70,7 +70,9 @@ def defense_table(classifier, defenses, data, *, eps_values, attacks=ATTACKS, mo
         modes: Subset of ("oblivious", "gray_box", "adaptive").
         pgd_steps: PGD iterations.
         approximations: Optional mapping defense name -> differentiable
-            approximation for BPDA (default: identity).
+            approximation for BPDA. Default: the defense's own
+            `differentiable_approximation` method if it has one (ComDefend:
+            straight-through binarizer), else the identity.
         eot_samples: EOT draws in adaptive mode (1 = no EOT).
         batch_size: Batch size for array data.
         limit: Evaluate at most this many samples.
@@ -94,7 +96,8 @@ def defense_table(classifier, defenses, data, *, eps_values, attacks=ATTACKS, mo
     adaptive = {}
     for name, pre in defenses.items():
         defended[name] = _Defended(pre, classifier)
-        wrapped = bpda(preprocessor=pre, classifier=classifier, approximation=approximations.get(name))
+        approximation = approximations.get(name, getattr(pre, "differentiable_approximation", None))
+        wrapped = bpda(preprocessor=pre, classifier=classifier, approximation=approximation)
         adaptive[name] = eot(wrapped, samples=eot_samples) if eot_samples > 1 else wrapped
     counts = {}
     n = 0
@@ -102,7 +105,7 @@ def defense_table(classifier, defenses, data, *, eps_values, attacks=ATTACKS, mo
     def add(key, correct):
         counts[key] = counts.get(key, 0) + int(correct.sum())
 
-    for x, y in _batches(data, batch_size, limit):
+    for x, y in iterate_batches(data, batch_size, limit):
         n += len(y)
         for name, model in defended.items():
             add((name, "clean", "clean", 0.0), predict_labels(model, x) == y)

@@ -4,39 +4,11 @@ import time
 
 import numpy as np
 
+from tfdefend.evaluation.batching import iterate_batches
 from tfdefend.evaluation.metrics import perturbation_norms, predict_labels
-from tfdefend.utils.validation import check_labels, check_positive_int
+from tfdefend.utils.validation import check_positive_int
 
 NORM_KEYS = ("l0", "l1", "l2", "linf")
-
-
-def _batches(data, batch_size, limit):
-    """Yields `(x, y)` NumPy batches from arrays or a `tf.data.Dataset`, up to `limit` samples."""
-    import tensorflow as tf
-
-    if isinstance(data, tf.data.Dataset):
-        spec = data.element_spec
-        if not isinstance(spec, tuple) or len(spec) != 2:
-            raise ValueError("`data` must yield (images, labels) pairs.")
-        if spec[0].shape.rank == 3:
-            data = data.batch(batch_size)
-        iterator = ((np.asarray(x), np.asarray(y)) for x, y in data.as_numpy_iterator())
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = data
-        n = int(np.shape(x)[0])
-        check_labels(y, n)
-        iterator = ((np.asarray(x[i:i + batch_size]), np.asarray(y[i:i + batch_size]))
-                    for i in range(0, n, batch_size))
-    else:
-        raise TypeError("`data` must be an (x, y) pair of arrays or a tf.data.Dataset of (x, y).")
-    seen = 0
-    for x_batch, y_batch in iterator:
-        if limit is not None:
-            if seen >= limit:
-                return
-            x_batch, y_batch = x_batch[:limit - seen], y_batch[:limit - seen]
-        seen += len(x_batch)
-        yield x_batch.astype(np.float32), y_batch.astype(np.int32)
 
 
 def _as_items(attacks):
@@ -75,7 +47,7 @@ def robustness_table(model, data, attacks, *, batch_size=256, limit=None, per_pi
     n = clean_correct = 0
     sums = {name: {"correct": 0, "fooled": 0, "seconds": 0.0, "max_linf": 0.0,
                    **{key: 0.0 for key in NORM_KEYS}} for name, _ in items}
-    for x, y in _batches(data, batch_size, limit):
+    for x, y in iterate_batches(data, batch_size, limit):
         correct = predict_labels(model, x, batch_size=batch_size) == y
         n += len(y)
         clean_correct += int(correct.sum())

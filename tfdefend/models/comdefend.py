@@ -1,6 +1,7 @@
 """ComDefend: a compression-reconstruction preprocessing defense (Jia et al., CVPR 2019)."""
 
 import keras
+from keras import ops
 
 from tfdefend.models._checks import (
     check_input_shape,
@@ -113,6 +114,19 @@ class ComDefend(keras.Model):
     def binary_code(self, x):
         """Returns the inference code `1[sigmoid(comcnn(x)) > 0.5]` (float32, exactly 0 or 1)."""
         return self.binarizer(self.encode(x), training=False)
+
+    def differentiable_approximation(self, x):
+        """The inference output with a straight-through gradient at the binarizer.
+
+        Forward: exactly `self(x)` at inference (binary code). Backward: the
+        binarization is treated as the identity on the code, so gradients
+        flow through both CNNs. This is the BPDA approximation that targets
+        only the non-differentiable step (Athalye et al., 2018), stronger
+        than treating the whole defense as the identity.
+        """
+        code = self.encode(x)
+        binary = self.binarizer(code, training=False)
+        return self.decode(code + ops.stop_gradient(binary - code))
 
     def decode(self, code):
         """Returns the reconstruction `rescnn(code)` of a (binary) code."""
