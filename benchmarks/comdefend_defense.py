@@ -25,7 +25,7 @@ import os
 import time
 
 from tfdefend import data, models
-from tfdefend.evaluation import defense_table, format_defense_table, plot_defense_table
+from tfdefend.evaluation import attack_suite, defense_table, format_defense_table, plot_defense_table
 from tfdefend.training import reconstruction_error
 from tfdefend.utils import atomic_write_text
 
@@ -74,7 +74,7 @@ def main(argv=None):
         reconstruction[name] = entry
     start = time.perf_counter()
     rows = defense_table(classifier, defenses, (x_test[:args.limit], y_test[:args.limit]),
-                         eps_values=eps_values, pgd_steps=args.pgd_steps, batch_size=250)
+                         attack_suite(eps_values, pgd_steps=args.pgd_steps), batch_size=250)
     seconds = time.perf_counter() - start
 
     lines = [f"# ComDefend and baselines on {args.dataset}", "",

@@ -1,14 +1,22 @@
 import pytest
 
-from tfdefend.evaluation import defense_table, format_defense_table, plot_defense_table
+from tfdefend.evaluation import (
+    attack_suite,
+    defense_table,
+    format_defense_table,
+    plot_defense_table,
+    robustness_table,
+)
 from tfdefend.models import BitDepthReduction
 
 
 def test_bpda_row_exposes_gradient_masking(digits_model, tmp_path):
     model, x, y, _ = digits_model
-    rows = defense_table(model, {"bits3": BitDepthReduction(bits=3)}, (x[:64], y[:64]),
-                         eps_values=[0.2], attacks=("pgd",), pgd_steps=10, batch_size=32)
-    acc = {(r["defense"], r["mode"], r["attack"]): r["accuracy"] for r in rows}
+    suite = attack_suite([0.2], pgd_steps=10, include=("pgd",))
+    rows = robustness_table(model, (x[:64], y[:64]), suite, defenses={"bits3": BitDepthReduction(bits=3)},
+                            batch_size=32)
+    assert {r["family"] for r in rows} == {"clean", "pgd"} and {r["eps"] for r in rows} == {0.0, 0.2}
+    acc = {(r["defense"], r["mode"], r["family"]): r["accuracy"] for r in rows}
     assert acc[("none", "clean", "clean")] == 1.0
     assert acc[("bits3", "clean", "clean")] > 0.85
     assert ("none", "gray_box", "pgd") not in acc  # all modes coincide without a defense
@@ -20,19 +28,25 @@ def test_bpda_row_exposes_gradient_masking(digits_model, tmp_path):
     assert acc[("bits3", "adaptive", "pgd")] <= acc[("bits3", "oblivious", "pgd")] + 0.05
     assert all(r["n"] == 64 for r in rows)
     text = format_defense_table(rows)
-    assert "| bits3 |" in text and "PGD 0.2 adaptive" in text
+    assert "| bits3 |" in text and "PGD-10 eps=0.2 (adaptive)" in text
     png = plot_defense_table(rows, tmp_path / "plot.png")
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_arguments(digits_model):
     model, x, y, _ = digits_model
+    suite = attack_suite([0.1])
     with pytest.raises(ValueError, match="Unknown modes"):
-        defense_table(model, {}, (x, y), eps_values=[0.1], modes=("black_box",))
+        defense_table(model, {}, (x, y), suite, modes=("black_box",))
     with pytest.raises(ValueError, match="reserved"):
-        defense_table(model, {"none": BitDepthReduction()}, (x, y), eps_values=[0.1])
+        defense_table(model, {"none": BitDepthReduction()}, (x, y), suite)
     with pytest.raises(TypeError, match="defenses"):
-        defense_table(model, [BitDepthReduction()], (x, y), eps_values=[0.1])
+        defense_table(model, [BitDepthReduction()], (x, y), suite)
+    with pytest.raises(TypeError, match="attacks"):
+        defense_table(model, {}, (x, y), {"bad": 1})
+    with pytest.raises(ValueError, match="eps"):
+        plot_defense_table([{"defense": "none", "mode": "clean", "attack": "clean", "family": "clean",
+                             "eps": 0.0, "accuracy": 1.0, "n": 1}], "unused.png")
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +72,8 @@ def test_bpda_beats_oblivious_attack_on_comdefend(tiny_comdefend):
 
     model = load_pretrained("small_cnn_digits")
     x, y = data.load("digits", "test", as_numpy=True, limit=100)
-    rows = defense_table(model, {"comdefend": tiny_comdefend}, (x, y), eps_values=[0.15],
-                         attacks=("pgd",), pgd_steps=10, batch_size=50)
+    rows = defense_table(model, {"comdefend": tiny_comdefend}, (x, y),
+                         attack_suite([0.15], pgd_steps=10, include=("pgd",)), batch_size=50)
     acc = {(r["defense"], r["mode"]): r["accuracy"] for r in rows}
     assert acc[("comdefend", "clean")] > 0.7  # the reconstruction keeps most digits readable
     assert acc[("none", "oblivious")] < acc[("comdefend", "oblivious")]  # ComDefend helps obliviously

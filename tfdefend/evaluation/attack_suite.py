@@ -14,6 +14,8 @@ def attack_suite(eps_values, *, pgd_steps=10, step_ratio=2.5, include=("fgsm", "
 
     Returns:
         A dict name -> callable(model, x, y) -> x_adv, e.g. "PGD-10 eps=0.1".
+        Each callable carries `family` ("fgsm", "pgd", ...) and `eps`
+        attributes, which tables and plots use.
     """
     from tfdefend import attacks
 
@@ -26,12 +28,13 @@ def attack_suite(eps_values, *, pgd_steps=10, step_ratio=2.5, include=("fgsm", "
         for eps in eps_values:
             label = f"{eps:.3g}"
             if name == "fgsm":
-                suite[f"FGSM eps={label}"] = functools.partial(_call, attacks.fgsm, eps=eps)
+                key, fn = f"FGSM eps={label}", functools.partial(_call, attacks.fgsm, eps=eps)
             else:
-                step = step_ratio * eps / pgd_steps
-                fn = getattr(attacks, name)
-                suite[f"{name.upper()}-{pgd_steps} eps={label}"] = functools.partial(
-                    _call, fn, eps=eps, step_size=step, steps=pgd_steps)
+                key = f"{name.upper()}-{pgd_steps} eps={label}"
+                fn = functools.partial(_call, getattr(attacks, name), eps=eps,
+                                       step_size=step_ratio * eps / pgd_steps, steps=pgd_steps)
+            fn.family, fn.eps = name, float(eps)
+            suite[key] = fn
     return suite
 
 

@@ -15,17 +15,15 @@ ICML 2018, on why the last one is the one that counts):
   averaged with EOT over `eot_samples` draws when the defense is randomized.
 """
 
-import functools
-
+import keras
 import numpy as np
 
-from tfdefend.attacks import bpda, eot, fgsm, pgd
+from tfdefend.attacks import bpda, eot
 from tfdefend.evaluation.batching import iterate_batches
 from tfdefend.evaluation.metrics import predict_labels
 from tfdefend.utils.validation import check_positive_int
 
 MODES = ("oblivious", "gray_box", "adaptive")
-ATTACKS = ("fgsm", "pgd")
 
 
 class _Defended:
@@ -36,39 +34,38 @@ class _Defended:
         self.classifier = classifier
 
     def __call__(self, x):
-        import keras
-
         def run(fn, value):
             return fn(value, training=False) if isinstance(fn, keras.layers.Layer) else fn(value)
 
         return run(self.classifier, run(self.preprocessor, x))
 
 
-def _attack_fn(name, eps, pgd_steps):
-    if name == "fgsm":
-        return functools.partial(fgsm, eps=eps)
-    return functools.partial(pgd, eps=eps, step_size=2.5 * eps / pgd_steps, steps=pgd_steps)
+def _check_attacks(attacks):
+    items = list(attacks.items()) if isinstance(attacks, dict) else list(attacks)
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and callable(item[1])):
+            raise TypeError("`attacks` must map names to callables attack(model, x, y) -> x_adv.")
+    return items
 
 
-def defense_table(classifier, defenses, data, *, eps_values, attacks=ATTACKS, modes=MODES, pgd_steps=10,
-                  approximations=None, eot_samples=1, batch_size=256, limit=None):
-    """Accuracy of each defense, clean and under each attack, eps and threat model.
+def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approximations=None,
+                  eot_samples=1, batch_size=256, limit=None):
+    """Accuracy of each defense, clean and under each attack and threat model.
 
     Streams the data batch by batch (constant memory). The undefended
     classifier is always included as defense "none" (where all three modes
-    coincide, only its oblivious rows are computed; they are the white-box
-    numbers of the bare classifier).
+    coincide, only its oblivious rows are computed: they are the bare
+    classifier's white-box numbers).
 
     Args:
         classifier: The classifier (logits) behind every defense.
         defenses: Mapping name -> preprocessor (`images -> images` Keras
             model or callable).
         data: `(x, y)` arrays or a `tf.data.Dataset` of `(x, y)`.
-        eps_values: L-inf budgets.
-        attacks: Subset of ("fgsm", "pgd"); PGD has `pgd_steps` steps of
-            2.5 * eps / pgd_steps.
+        attacks: Mapping (or list of pairs) name -> `attack(model, x, y)`,
+            e.g. from `attack_suite`; an attack's `family` and `eps`
+            attributes, when present, are copied into its rows.
         modes: Subset of ("oblivious", "gray_box", "adaptive").
-        pgd_steps: PGD iterations.
         approximations: Optional mapping defense name -> differentiable
             approximation for BPDA. Default: the defense's own
             `differentiable_approximation` method if it has one (ComDefend:
@@ -78,15 +75,16 @@ def defense_table(classifier, defenses, data, *, eps_values, attacks=ATTACKS, mo
         limit: Evaluate at most this many samples.
 
     Returns:
-        A list of row dicts with keys `defense`, `mode`, `attack`, `eps`,
-        `accuracy`, `n`; clean rows have `attack="clean"`, `eps=0.0`,
-        `mode="clean"`.
+        A list of row dicts with keys `defense`, `mode`, `attack`, `family`,
+        `eps`, `accuracy`, `n`; clean rows have `attack="clean"`,
+        `mode="clean"`, `eps=0.0`.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     eot_samples = check_positive_int(eot_samples, "eot_samples")
-    bad = [m for m in modes if m not in MODES] + [a for a in attacks if a not in ATTACKS]
+    items = _check_attacks(attacks)
+    bad = [m for m in modes if m not in MODES]
     if bad:
-        raise ValueError(f"Unknown modes/attacks {bad}; modes: {MODES}, attacks: {ATTACKS}.")
+        raise ValueError(f"Unknown modes {bad}; known modes: {MODES}.")
     if not isinstance(defenses, dict) or not all(callable(d) for d in defenses.values()):
         raise TypeError("`defenses` must map names to preprocessors (callables images -> images).")
     if "none" in defenses:
@@ -108,43 +106,44 @@ def defense_table(classifier, defenses, data, *, eps_values, attacks=ATTACKS, mo
     for x, y in iterate_batches(data, batch_size, limit):
         n += len(y)
         for name, model in defended.items():
-            add((name, "clean", "clean", 0.0), predict_labels(model, x) == y)
-        for attack in attacks:
-            for eps in eps_values:
-                fn = _attack_fn(attack, float(eps), pgd_steps)
-                oblivious = fn(classifier, x, y) if "oblivious" in modes else None
-                for name, model in defended.items():
-                    for mode in modes:
-                        if name == "none" and mode != "oblivious":
-                            continue
-                        if mode == "oblivious":
-                            x_adv = oblivious
-                        elif mode == "gray_box":
-                            x_adv = fn(model, x, y)
-                        else:
-                            x_adv = fn(adaptive[name], x, y)
-                        add((name, mode, attack, float(eps)), predict_labels(model, x_adv) == y)
+            add((name, "clean", "clean"), predict_labels(model, x) == y)
+        for attack_name, attack in items:
+            oblivious = attack(classifier, x, y) if "oblivious" in modes else None
+            for name, model in defended.items():
+                for mode in modes:
+                    if name == "none" and mode != "oblivious":
+                        continue
+                    if mode == "oblivious":
+                        x_adv = oblivious
+                    elif mode == "gray_box":
+                        x_adv = attack(model, x, y)
+                    else:
+                        x_adv = attack(adaptive[name], x, y)
+                    add((name, mode, attack_name), predict_labels(model, x_adv) == y)
     if n == 0:
         raise ValueError("`data` holds no samples.")
-    return [{"defense": d, "mode": m, "attack": a, "eps": e, "accuracy": c / n, "n": n}
-            for (d, m, a, e), c in counts.items()]
+    info = {name: (getattr(fn, "family", name), getattr(fn, "eps", None)) for name, fn in items}
+    info["clean"] = ("clean", 0.0)
+    return [{"defense": d, "mode": m, "attack": a, "family": info[a][0], "eps": info[a][1],
+             "accuracy": c / n, "n": n} for (d, m, a), c in counts.items()]
 
 
 def pivot_defense_table(rows):
-    """Pivots `defense_table` rows into one row per defense with a column per (attack, eps, mode)."""
+    """Pivots `defense_table` rows into one row per defense with a column per (attack, mode)."""
     table = {}
     for row in rows:
         entry = table.setdefault(row["defense"], {"defense": row["defense"]})
-        key = "clean" if row["attack"] == "clean" else f"{row['attack'].upper()} {row['eps']:.3g} {row['mode']}"
+        key = "clean" if row["attack"] == "clean" else f"{row['attack']} ({row['mode']})"
         entry[key] = row["accuracy"]
     return list(table.values())
 
 
 def format_defense_table(rows):
-    """Markdown: one line per defense, accuracy (%) per attack/eps/mode column."""
+    """Markdown: one line per defense, accuracy (%) per attack x mode column."""
     pivot = pivot_defense_table(rows)
-    columns = ["defense", "clean"] + sorted({k for r in pivot for k in r} - {"defense", "clean"},
-                                            key=_column_order)
+    attack_order = list(dict.fromkeys(r["attack"] for r in rows if r["attack"] != "clean"))
+    columns = ["defense", "clean"] + [f"{a} ({m})" for a in attack_order for m in MODES
+                                      if any(f"{a} ({m})" in r for r in pivot)]
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     for row in pivot:
         cells = [row["defense"]] + [f"{100 * row[c]:.1f}" if c in row else "" for c in columns[1:]]
@@ -152,13 +151,11 @@ def format_defense_table(rows):
     return "\n".join(lines)
 
 
-def _column_order(column):
-    attack, eps, mode = column.split(" ")
-    return (attack, float(eps), MODES.index(mode))
-
-
 def plot_defense_table(rows, path):
-    """Plots accuracy vs eps, one panel per attack, one line per defense x mode; writes a PNG atomically."""
+    """Plots accuracy vs eps, one panel per attack family, one line per defense x mode; writes a PNG atomically.
+
+    Only rows whose attack has an `eps` (e.g. from `attack_suite`) are drawn.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,7 +163,9 @@ def plot_defense_table(rows, path):
 
     from tfdefend.utils.atomic import atomic_path
 
-    attacks = sorted({r["attack"] for r in rows} - {"clean"})
+    attacks = sorted({r["family"] for r in rows if r["attack"] != "clean" and r["eps"] is not None})
+    if not attacks:
+        raise ValueError("`rows` hold no attack with an `eps` to plot (build attacks with `attack_suite`).")
     fig, axes = plt.subplots(1, len(attacks), figsize=(6 * len(attacks), 4.5), squeeze=False)
     styles = {"oblivious": ":", "gray_box": "--", "adaptive": "-"}
     defenses = list(dict.fromkeys(r["defense"] for r in rows))
@@ -176,7 +175,8 @@ def plot_defense_table(rows, path):
         for defense in defenses:
             for mode, style in styles.items():
                 pts = sorted((r["eps"], r["accuracy"]) for r in rows
-                             if r["attack"] == attack and r["defense"] == defense and r["mode"] == mode)
+                             if r["family"] == attack and r["defense"] == defense and r["mode"] == mode
+                             and r["attack"] != "clean" and r["eps"] is not None)
                 if pts:
                     eps, acc = zip(*([(0.0, clean[defense])] + pts))
                     ax.plot(eps, np.array(acc) * 100, style, marker="o", ms=3, color=colours[defense],

@@ -5,6 +5,7 @@ import time
 import numpy as np
 
 from tfdefend.evaluation.batching import iterate_batches
+from tfdefend.evaluation.defense_table import MODES, defense_table
 from tfdefend.evaluation.metrics import perturbation_norms, predict_labels
 from tfdefend.utils.validation import check_positive_int
 
@@ -19,8 +20,14 @@ def _as_items(attacks):
     return items
 
 
-def robustness_table(model, data, attacks, *, batch_size=256, limit=None, per_pixel_l0=False):
+def robustness_table(model, data, attacks, *, batch_size=256, limit=None, per_pixel_l0=False,
+                     defenses=None, modes=MODES, approximations=None, eot_samples=1):
     """Evaluates `model` clean and under each attack, in constant memory.
+
+    With `defenses`, `model` is the classifier behind each preprocessing
+    defense and the table is `defense_table`'s: per defense, clean accuracy
+    and accuracy under each attack in the oblivious, gray-box and adaptive
+    (BPDA/EOT) threat models.
 
     The data are streamed batch by batch: only running sums are kept, so a
     `tf.data.Dataset` of any length works. Attacks are given the true labels.
@@ -33,13 +40,19 @@ def robustness_table(model, data, attacks, *, batch_size=256, limit=None, per_pi
         batch_size: Batch size for unbatched or array data.
         limit: Evaluate at most this many samples.
         per_pixel_l0: Count l0 over spatial positions instead of elements.
+        defenses: Optional mapping name -> preprocessor; see `defense_table`.
+        modes, approximations, eot_samples: Passed to `defense_table`.
 
     Returns:
         A list of row dicts. The first row is "clean" (accuracy, n); each
         attack row holds `accuracy`, `success_rate` (over samples the model
         got right when clean), the mean `l0`/`l1`/`l2`/`linf` of the
-        perturbation, the max `linf`, and the attack's `seconds`.
+        perturbation, the max `linf`, and the attack's `seconds`. With
+        `defenses`: the rows of `defense_table`.
     """
+    if defenses is not None:
+        return defense_table(model, defenses, data, attacks, modes=modes, approximations=approximations,
+                             eot_samples=eot_samples, batch_size=batch_size, limit=limit)
     batch_size = check_positive_int(batch_size, "batch_size")
     if limit is not None:
         limit = check_positive_int(limit, "limit")
