@@ -63,3 +63,19 @@ def test_bad_arguments(digits_model):
         bpda(preprocessor=quantize, classifier=model, approximation=3)
     with pytest.raises(ValueError, match="not both"):
         bpda(BPDAModel(quantize, model), classifier=model)
+
+
+def test_approximation_defaults_to_the_preprocessors_own(digits_model):
+    class Quantizer:
+        def __call__(self, x):
+            return quantize(x)
+
+        def differentiable_approximation(self, x):
+            return 2.0 * x
+
+    model = digits_model[0]
+    pre = Quantizer()
+    assert bpda(preprocessor=pre, classifier=model).approximation == pre.differentiable_approximation
+    assert bpda(preprocessor=pre, classifier=model, approximation="identity").approximation is None
+    with pytest.raises(ValueError, match="identity"):
+        bpda(preprocessor=pre, classifier=model, approximation="soft")

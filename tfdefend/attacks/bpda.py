@@ -60,7 +60,11 @@ def bpda(defended=None, *, preprocessor=None, classifier=None, approximation=Non
         preprocessor: The input transform (when `defended` is None).
         classifier: The classifier returning logits (when `defended` is None).
         approximation: Differentiable `x -> x'` used on the backward pass;
-            None means the identity.
+            "identity" for the straight-through identity; None (default)
+            uses the preprocessor's own `differentiable_approximation`
+            method when it has one (e.g. ComDefend's straight-through
+            binarizer, which approximates only the non-differentiable
+            step), else the identity.
 
     Returns:
         A `BPDAModel`, usable as the `model` of any attack.
@@ -81,4 +85,10 @@ def bpda(defended=None, *, preprocessor=None, classifier=None, approximation=Non
         preprocessor, classifier = defended.preprocessor, defended.classifier
     elif preprocessor is None or classifier is None:
         raise ValueError("Give `defended`, or both `preprocessor` and `classifier`.")
+    if approximation is None:
+        approximation = getattr(preprocessor, "differentiable_approximation", None)
+    elif isinstance(approximation, str):
+        if approximation != "identity":
+            raise ValueError(f"`approximation` must be a callable, 'identity' or None, got {approximation!r}.")
+        approximation = None
     return BPDAModel(preprocessor, classifier, approximation)

@@ -66,9 +66,9 @@ def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approxima
             e.g. from `attack_suite`; an attack's `family` and `eps`
             attributes, when present, are copied into its rows.
         modes: Subset of ("oblivious", "gray_box", "adaptive").
-        approximations: Optional mapping defense name -> differentiable
-            approximation for BPDA. Default: the defense's own
-            `differentiable_approximation` method if it has one (ComDefend:
+        approximations: Optional mapping defense name -> BPDA approximation
+            (a callable or "identity"); by default `bpda`'s: the defense's
+            own `differentiable_approximation` if it has one (ComDefend:
             straight-through binarizer), else the identity.
         eot_samples: EOT draws in adaptive mode (1 = no EOT).
         batch_size: Batch size for array data.
@@ -94,8 +94,7 @@ def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approxima
     adaptive = {}
     for name, pre in defenses.items():
         defended[name] = _Defended(pre, classifier)
-        approximation = approximations.get(name, getattr(pre, "differentiable_approximation", None))
-        wrapped = bpda(preprocessor=pre, classifier=classifier, approximation=approximation)
+        wrapped = bpda(preprocessor=pre, classifier=classifier, approximation=approximations.get(name))
         adaptive[name] = eot(wrapped, samples=eot_samples) if eot_samples > 1 else wrapped
     counts = {}
     n = 0
