@@ -114,3 +114,19 @@ def test_plain_callable_model(digits_model):
 def test_tensor_input_returns_tensor(tiny_model, rand_images):
     out = pgd(tiny_model, tf.constant(rand_images), eps=0.1, step_size=0.05, steps=2)
     assert isinstance(out, tf.Tensor) and out.dtype == tf.float32
+
+
+@pytest.mark.slow
+def test_pgd_breaks_the_fashion_mnist_zoo_classifier():
+    """Real data: PGD-10 at the usual eps 0.1 takes the shipped Fashion-MNIST classifier below 10%."""
+    from tfdefend import data
+    from tfdefend.data.offline_sources import _find_fashion_mnist
+    from tfdefend.models import load_pretrained
+
+    if not _find_fashion_mnist(None):
+        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+    model = load_pretrained("small_cnn_fashion_mnist")
+    x, y = data.load("fashion_mnist", "test", as_numpy=True, limit=500)
+    x_adv = pgd(model, x, y, eps=0.1, step_size=0.025, steps=10)
+    assert np.abs(x_adv - x).max() <= 0.1 + 1e-6
+    assert float(np.mean(np.argmax(model.predict(x_adv, verbose=0), 1) == y)) < 0.10

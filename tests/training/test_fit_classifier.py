@@ -21,3 +21,18 @@ def test_rejects_bad_arguments():
         fit_classifier(model, (x, y), epochs=0)
     with pytest.raises(TypeError, match="model"):
         fit_classifier(lambda v: v, (x, y))
+
+
+@pytest.mark.slow
+def test_fashion_mnist_converges_in_one_epoch():
+    """Real-data convergence: one epoch on the full Fashion-MNIST training set reaches >= 85%."""
+    from tfdefend.data.offline_sources import _find_fashion_mnist
+    from tfdefend.evaluation import accuracy
+
+    if not _find_fashion_mnist(None):
+        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+    x, y = data.load("fashion_mnist", "train", as_numpy=True)
+    x_test, y_test = data.load("fashion_mnist", "test", as_numpy=True)
+    model = create_model("small_cnn")
+    fit_classifier(model, (x, y), epochs=1, batch_size=128, verbose=0)
+    assert accuracy(model, x_test, y_test) >= 0.85
