@@ -60,7 +60,7 @@ def main(argv=None):
     parser.add_argument("--output", default="benchmarks/results/zoo_robustness.json")
     args = parser.parse_args(argv)
     results = []
-    for name in args.only or models.list_pretrained():
+    for name in args.only or models.list_pretrained(kind="classifier"):
         try:
             start = time.perf_counter()
             result = evaluate(name, args.limit, args.small_limit)

@@ -6,6 +6,7 @@ import pytest
 from tfdefend import data
 from tfdefend.evaluation import accuracy
 from tfdefend.models import zoo
+from tfdefend.training import reconstruction_error
 
 
 def test_every_dataset_has_a_default_classifier():
@@ -18,7 +19,7 @@ def test_every_dataset_has_a_default_classifier():
 @pytest.mark.parametrize("name", zoo.list_pretrained())
 def test_pretrained_loads_and_matches_manifest(name):
     entry = zoo.pretrained_info(name)
-    for key in ("sha256", "dataset", "clean_accuracy", "command", "file"):
+    for key in ("sha256", "dataset", "kind", "command", "file"):
         assert entry[key]
     assert entry["command"].startswith("tfdefend train ")
     model = zoo.load_pretrained(name)
@@ -26,7 +27,16 @@ def test_pretrained_loads_and_matches_manifest(name):
         x, y = data.load(entry["dataset"], "test", as_numpy=True)
     except FileNotFoundError:
         pytest.skip(f"{entry['dataset']} not installed")
-    assert accuracy(model, x, y) == pytest.approx(entry["clean_accuracy"], abs=2e-3)
+    if entry["kind"] == "classifier":
+        assert accuracy(model, x, y) == pytest.approx(entry["clean_accuracy"], abs=2e-3)
+    else:
+        assert reconstruction_error(model, x)["mse"] == pytest.approx(entry["test_mse"], rel=1e-3)
+
+
+def test_kind_filter():
+    classifiers = zoo.list_pretrained(kind="classifier")
+    assert "small_cnn_digits" in classifiers
+    assert all(zoo.pretrained_info(n)["kind"] == "classifier" for n in classifiers)
 
 
 def test_tampered_file_is_refused(tmp_path, monkeypatch):

@@ -131,7 +131,9 @@ def main(argv=None):
             if args.zoo_command == "list":
                 for name in list_pretrained():
                     entry = pretrained_info(name)
-                    print(f"{name:28s} {entry['dataset']:14s} clean acc {100 * entry['clean_accuracy']:.2f}%")
+                    quality = (f"clean acc {100 * entry['clean_accuracy']:.2f}%" if "clean_accuracy" in entry
+                               else f"test PSNR {entry['test_psnr_db']:.2f} dB")
+                    print(f"{name:34s} {entry.get('kind', 'classifier'):13s} {entry['dataset']:14s} {quality}")
             else:
                 print(json.dumps(pretrained_info(args.name), indent=2))
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:

@@ -9,7 +9,9 @@ def attack_suite(eps_values, *, pgd_steps=10, step_ratio=2.5, include=("fgsm", "
     Args:
         eps_values: Iterable of L-inf budgets (image units, e.g. 0.1).
         pgd_steps: PGD iterations.
-        step_ratio: PGD step size = step_ratio * eps / pgd_steps (Madry et al.).
+        step_ratio: Step size of the iterative attacks = step_ratio * eps /
+            pgd_steps (Madry et al.). PGD starts from a uniform random point
+            of the ball (seed 0); BIM and MI-FGSM start at `x`.
         include: Which attacks, among "fgsm", "bim", "pgd", "mifgsm".
 
     Returns:
@@ -31,8 +33,9 @@ def attack_suite(eps_values, *, pgd_steps=10, step_ratio=2.5, include=("fgsm", "
                 key, fn = f"FGSM eps={label}", functools.partial(_call, attacks.fgsm, eps=eps)
             else:
                 key = f"{name.upper()}-{pgd_steps} eps={label}"
+                extra = {"random_start": True, "seed": 0} if name == "pgd" else {}
                 fn = functools.partial(_call, getattr(attacks, name), eps=eps,
-                                       step_size=step_ratio * eps / pgd_steps, steps=pgd_steps)
+                                       step_size=step_ratio * eps / pgd_steps, steps=pgd_steps, **extra)
             fn.family, fn.eps = name, float(eps)
             suite[key] = fn
     return suite

@@ -24,10 +24,11 @@ def read_manifest(path=None):
         return json.load(handle)["models"]
 
 
-def list_pretrained(dataset=None):
-    """Returns the sorted names of the shipped pretrained models (optionally of one data set)."""
+def list_pretrained(dataset=None, kind=None):
+    """Returns the sorted names of the shipped pretrained models, optionally of one data set and kind."""
     return sorted(name for name, entry in read_manifest().items()
-                  if dataset is None or entry["dataset"] == dataset)
+                  if (dataset is None or entry["dataset"] == dataset)
+                  and (kind is None or entry.get("kind", "classifier") == kind))
 
 
 def pretrained_info(name):
