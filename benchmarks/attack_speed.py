@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
