@@ -14,11 +14,11 @@
 import collections
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tfdefend.utils import validation as V
+from tfdefend.utils.calling import call_model
 
 _CACHE_SIZE = 32
 _CACHE = collections.OrderedDict()  # (id(model), kind, static) -> (model, tf.function)
@@ -78,11 +78,7 @@ def clear_cache():
 
 def logits_of(model, x):
     """Calls `model` on `x` in inference mode and returns float32 logits."""
-    if isinstance(model, keras.layers.Layer):
-        out = model(x, training=False)
-    else:
-        out = model(x)
-    return tf.cast(out, tf.float32)
+    return tf.cast(call_model(model, x), tf.float32)
 
 
 def num_classes_of(model):

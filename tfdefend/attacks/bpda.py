@@ -1,11 +1,8 @@
 """BPDA: Backward Pass Differentiable Approximation (Athalye et al., ICML 2018)."""
 
-import keras
 import tensorflow as tf
 
-
-def _call(fn, x):
-    return fn(x, training=False) if isinstance(fn, keras.layers.Layer) else fn(x)
+from tfdefend.utils.calling import call_model
 
 
 class BPDAModel:
@@ -43,11 +40,11 @@ class BPDAModel:
     def purify(self, x):
         """The defended input: forward value of the preprocessor, approximate gradient."""
         x = tf.convert_to_tensor(x, tf.float32)
-        approx = x if self.approximation is None else _call(self.approximation, x)
-        return approx + tf.stop_gradient(_call(self.preprocessor, x) - approx)
+        approx = x if self.approximation is None else call_model(self.approximation, x)
+        return approx + tf.stop_gradient(call_model(self.preprocessor, x) - approx)
 
     def __call__(self, x):
-        return _call(self.classifier, self.purify(x))
+        return call_model(self.classifier, self.purify(x))
 
 
 def bpda(defended=None, *, preprocessor=None, classifier=None, approximation=None):

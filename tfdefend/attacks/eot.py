@@ -1,8 +1,8 @@
 """EOT: Expectation Over Transformation (Athalye et al., 2018) for randomized defenses."""
 
-import keras
 import tensorflow as tf
 
+from tfdefend.utils.calling import call_model
 from tfdefend.utils.validation import check_positive_int
 
 _REDUCTIONS = ("probabilities", "logits")
@@ -36,10 +36,7 @@ class EOTModel:
         x = tf.convert_to_tensor(x, tf.float32)
         batch = tf.shape(x)[0]
         tiled = tf.tile(x, tf.concat([[self.samples], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
-        if isinstance(self.model, keras.layers.Layer):
-            out = self.model(tiled, training=self.training)
-        else:
-            out = self.model(tiled)
+        out = call_model(self.model, tiled, training=self.training)
         out = tf.reshape(tf.cast(out, tf.float32), tf.concat([[self.samples, batch], tf.shape(out)[1:]], 0))
         if self.reduce == "logits":
             return tf.reduce_mean(out, axis=0)

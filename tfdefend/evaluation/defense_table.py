@@ -15,12 +15,12 @@ ICML 2018, on why the last one is the one that counts):
   averaged with EOT over `eot_samples` draws when the defense is randomized.
 """
 
-import keras
 import numpy as np
 
 from tfdefend.attacks import bpda, eot
 from tfdefend.evaluation.batching import iterate_batches
 from tfdefend.evaluation.metrics import predict_labels
+from tfdefend.utils.calling import call_model
 from tfdefend.utils.validation import check_positive_int
 
 MODES = ("oblivious", "gray_box", "adaptive")
@@ -34,10 +34,7 @@ class _Defended:
         self.classifier = classifier
 
     def __call__(self, x):
-        def run(fn, value):
-            return fn(value, training=False) if isinstance(fn, keras.layers.Layer) else fn(value)
-
-        return run(self.classifier, run(self.preprocessor, x))
+        return call_model(self.classifier, call_model(self.preprocessor, x))
 
 
 def _check_attacks(attacks):

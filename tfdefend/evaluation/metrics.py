@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from tfdefend.utils.calling import call_model
 from tfdefend.utils.validation import check_labels, check_positive_int
 
 
@@ -13,16 +14,9 @@ def predict_labels(model, x, *, batch_size=256):
     x = np.asarray(x, dtype=np.float32) if not isinstance(x, tf.Tensor) else x
     preds = []
     for start in range(0, int(x.shape[0]), batch_size):
-        logits = model(x[start:start + batch_size], training=False) if _accepts_training(model) \
-            else model(x[start:start + batch_size])
+        logits = call_model(model, x[start:start + batch_size])
         preds.append(np.argmax(np.asarray(logits), axis=-1).astype(np.int32))
     return np.concatenate(preds) if preds else np.zeros([0], np.int32)
-
-
-def _accepts_training(model):
-    import keras
-
-    return isinstance(model, keras.Model)
 
 
 def accuracy(model, x, y, *, batch_size=256):

@@ -1,0 +1,15 @@
+"""Calling a model the same way whether it is a Keras layer or a plain callable."""
+
+
+def call_model(fn, x, training=False):
+    """Returns `fn(x, training=training)` for a Keras layer/model, else `fn(x)`.
+
+    Attacks, wrappers and metrics take "a `keras.Model` or any callable";
+    this is the one place that decides how such a thing is called, so
+    dropout and batch norm run in inference mode unless asked otherwise.
+    """
+    import keras
+
+    if isinstance(fn, keras.layers.Layer):
+        return fn(x, training=training)
+    return fn(x)
