@@ -9,7 +9,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["tfdefend", "tfdefend.*"]),
-    package_data={"tfdefend.models": ["zoo/*.json", "zoo/*.keras", "zoo/*.md"]},
+    package_data={"tfdefend.models": ["zoo/*.json", "zoo/*.keras", "zoo/*.md", "zoo/cards/*.md"]},
     include_package_data=True,
     install_requires=[
         "keras>=3.13",
@@ -23,7 +23,8 @@ setup(
     extras_require={
         "cpu": ["tensorflow-cpu>=2.16"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "ai-edge-litert>=1.2"],
+        "export": ["ai-edge-litert>=1.2"],
         "bench": ["adversarial-robustness-toolbox>=1.17", "foolbox>=3.3"],
     },
     entry_points={"console_scripts": ["tfdefend=tfdefend.cli.main:main"]},

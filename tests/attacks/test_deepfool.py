@@ -50,3 +50,19 @@ def test_perturbation_in_tf_function(tiny_model, rand_images):
                                                      overshoot=0.02, num_candidates=4))
     r = fn(tf.constant(rand_images))
     assert r.shape == rand_images.shape and np.all(np.isfinite(r.numpy()))
+
+
+def test_labels_push_misclassified_samples_towards_their_label(digits_model):
+    model, x, y, _ = digits_model
+    x, y = x[:20], y[:20]
+    # Labels equal to the predictions: exactly the untargeted perturbation.
+    np.testing.assert_array_equal(deepfool_perturbation(model, x, steps=10, labels=y).numpy(),
+                                  deepfool_perturbation(model, x, steps=10).numpy())
+    target = (y + 3) % 10  # every sample is "misclassified" with respect to these labels
+    r = deepfool_perturbation(model, x, steps=50, labels=target).numpy()
+    assert np.mean(np.argmax(model(x + r, training=False), axis=1) == target) >= 0.9
+    with tf.GradientTape() as tape:
+        r = deepfool_perturbation(model, tf.constant(x), steps=3, labels=target)
+        penalty = tf.reduce_sum(tf.square(r))
+    grads = tape.gradient(penalty, model.trainable_variables)
+    assert all(g is not None and np.all(np.isfinite(g.numpy())) for g in grads)

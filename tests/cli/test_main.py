@@ -65,3 +65,24 @@ def test_train_preprocessor_with_overrides(tmp_path, capsys):
     assert main(["train", "--model", "comdefend", "--dataset", "digits", "--set", "oops",
                  "--output", str(out)]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_train_uddn_writes_three_models_with_metrics(tmp_path, capsys):
+    classifier = tmp_path / "clf.keras"
+    assert main(["train", "--model", "small_cnn", "--dataset", "digits", "--epochs", "4",
+                 "--set", "filters=8", "--output", str(classifier)]) == 0
+    capsys.readouterr()
+    outputs = {key: tmp_path / f"{key}.keras" for key in ("uddn", "gen", "student")}
+    code = main(["train-uddn", "--dataset", "digits", "--classifier", str(classifier),
+                 "--output", str(outputs["uddn"]), "--generator-output", str(outputs["gen"]),
+                 "--student-output", str(outputs["student"]), "--real-count", "64", "--gnr-count", "64",
+                 "--gan-epochs", "1", "--uddn-epochs", "1", "--distill-epochs", "1", "--eps", "0.2"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "L1 to clean" in printed
+    for path in outputs.values():
+        assert keras.models.load_model(path, safe_mode=True) is not None
+    metrics = json.loads((tmp_path / "uddn.json").read_text())
+    assert metrics["kind"] == "preprocessor" and metrics["real_count"] == 64 and metrics["eps"] == 0.2
+    assert metrics["command"].startswith("tfdefend train-uddn")
+    assert json.loads((tmp_path / "student.json").read_text())["kind"] == "classifier"
+    assert json.loads((tmp_path / "gen.json").read_text())["kind"] == "generator"

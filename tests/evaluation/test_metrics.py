@@ -42,3 +42,20 @@ def test_norms():
     np.testing.assert_allclose(perturbation_norms(x, x_adv, per_pixel=True)["l0"], [1, 1])
     with pytest.raises(ValueError, match="shape"):
         perturbation_norms(x, x_adv[:1])
+
+
+def test_denoising_l1_of_identity_and_of_a_constant_shift():
+    from tfdefend.evaluation import denoising_l1
+
+    x = np.random.default_rng(0).uniform(0.2, 0.8, (5, 4, 4, 1)).astype(np.float32)
+    assert denoising_l1(None, x, x) == 0.0
+    assert denoising_l1(None, x + 0.1, x) == pytest.approx(0.1, abs=1e-6)
+    halve = lambda images: images * 0.5
+    assert denoising_l1(halve, x, x, batch_size=2) == pytest.approx(float(np.mean(x * 0.5)), rel=1e-5)
+
+
+def test_denoising_l1_refuses_mismatched_shapes():
+    from tfdefend.evaluation import denoising_l1
+
+    with pytest.raises(ValueError, match="x_clean"):
+        denoising_l1(None, np.zeros((2, 4, 4, 1)), np.zeros((3, 4, 4, 1)))

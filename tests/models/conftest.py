@@ -26,6 +26,10 @@ TINY_OVERRIDES = {
     "comcnn": {"code_channels": 4, "filters": (4, 8)},
     "rescnn": {"filters": (8, 4)},
     "dae": {"filters": (4, 8)},
+    "uddn": {"filters": (4, 8)},
+    # GNR's generator (latent -> noise image) and critic (image -> score).
+    "gnr_generator": {"latent_dim": 8, "filters": (8, 4)},
+    "gnr_critic": {"filters": (4, 8)},
 }
 
 

@@ -22,7 +22,7 @@ from tfdefend.models import (
 
 PREPROCESSORS = list_models(kind="preprocessor")
 IMAGE_MODELS = PREPROCESSORS + list_models(kind="encoder") + list_models(kind="decoder")
-LEARNED = ["comdefend", "comdefend_residual", "dae"]
+LEARNED = ["comdefend", "comdefend_residual", "dae", "uddn"]
 
 BAD_ARGS = [
     ("jpeg", {"quality": 0}, ValueError, "quality"),
@@ -39,6 +39,12 @@ BAD_ARGS = [
     ("dae", {"seed": -1}, ValueError, "seed"),
     ("dae", {"input_shape": (8, 8)}, ValueError, "input_shape"),
     ("dae", {"no_such_arg": 1}, TypeError, "no_such_arg"),
+    ("uddn", {"filters": ()}, ValueError, "filters"),
+    ("uddn", {"filters": (4, 0)}, ValueError, "filters"),
+    ("uddn", {"filters": 8}, TypeError, "filters"),
+    ("uddn", {"input_shape": (8, 8)}, ValueError, "input_shape"),
+    ("uddn", {"input_shape": (8, 0, 1)}, ValueError, "input_shape"),
+    ("uddn", {"no_such_arg": 1}, TypeError, "no_such_arg"),
 ]
 
 
@@ -62,7 +68,7 @@ def _perturb_weights(model, seed=1):
 
 
 def test_every_preprocessor_is_tested():
-    assert {"comdefend", "comdefend_residual", "dae", "jpeg", "bit_depth", "median"} <= set(PREPROCESSORS)
+    assert {"comdefend", "comdefend_residual", "dae", "jpeg", "bit_depth", "median", "uddn"} <= set(PREPROCESSORS)
     assert {name for name, *_ in BAD_ARGS} | set(LEARNED) >= set(PREPROCESSORS)
 
 

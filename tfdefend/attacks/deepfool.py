@@ -9,7 +9,7 @@ _EPS = 1e-8
 _R_EPS = 1e-4  # Carried over from the reference implementation: step a hair past the boundary.
 
 
-def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10, clip=None):
+def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10, clip=None, labels=None):
     """The DeepFool perturbation as a pure, differentiable TF computation.
 
     Tensors in, tensor out; usable eagerly, inside `tf.function`, and inside a
@@ -29,6 +29,16 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     the model's prediction at `x + (1 + overshoot) * r_total` differs from its
     clean prediction; the loop ends early when no sample is active.
 
+    With `labels`, a sample whose clean prediction differs from its label is
+    instead pushed towards its label (targeted DeepFool, as Deep Defense
+    does for misclassified training samples; Yan et al., 2018, reference
+    code `forward_wrong`): each step crosses the linearized boundary between
+    the current prediction `p` and the label `y` (`f = z_y - z_p`,
+    `w = grad z_y - grad z_p`), and the sample stops once it is classified
+    as `y`. Correctly classified samples get the untargeted perturbation
+    above, so `labels=None` and labels equal to the predictions give the
+    same result.
+
     Args:
         model: A `keras.Model` or callable returning logits.
         x: float32 tensor [N, H, W, C].
@@ -37,6 +47,7 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
         num_candidates: Static Python int >= 2 (clamped to the number of classes).
         clip: Optional `(lo, hi)` (floats or tensors); when given, iterates are
             clipped into it before being fed to the model.
+        labels: Optional int labels [N] (tensor or array); see above.
 
     Returns:
         The perturbation `(1 + overshoot) * r_total`, float32, shape of `x`
@@ -49,6 +60,11 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     k = min(int(num_candidates), int(logits0.shape[-1]))
     candidates = tf.stop_gradient(tf.math.top_k(logits0, k=k).indices)  # [N, k]
     label0 = candidates[:, 0]
+    if labels is None:
+        wrong = None
+    else:
+        labels = tf.reshape(tf.cast(tf.stop_gradient(labels), tf.int32), [-1])
+        wrong = tf.not_equal(label0, labels)  # [N]: these samples are pushed towards `labels`
     lo, hi = (None, None) if clip is None else clip
     bshape = tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0)
 
@@ -62,15 +78,27 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(x_i)
             logits = _core.logits_of(model, x_i)
-            cand_logits = tf.gather(logits, candidates, batch_dims=1)  # [N, k]
+            pred = tf.stop_gradient(tf.argmax(logits, -1, output_type=tf.int32))
+            if wrong is None:
+                cand = candidates
+            else:  # misclassified rows: [current prediction, label, label, ...]
+                targeted = tf.concat([pred[:, None], tf.tile(labels[:, None], [1, k - 1])], axis=1)
+                cand = tf.where(wrong[:, None], targeted, candidates)
+            cand_logits = tf.gather(logits, cand, batch_dims=1)  # [N, k]
             per_class = [tf.reduce_sum(cand_logits[:, j]) for j in range(k)]
         grads = tf.stack([tape.gradient(per_class[j], x_i, unconnected_gradients=_core.ZERO)
                           for j in range(k)], axis=1)  # [N, k, ...]
         del tape
-        active = tf.logical_and(active, tf.equal(tf.argmax(logits, -1, output_type=tf.int32), label0))
+        if wrong is None:
+            still = tf.equal(pred, label0)
+        else:
+            still = tf.where(wrong, tf.not_equal(pred, labels), tf.equal(pred, label0))
+        active = tf.logical_and(active, still)
         w = grads[:, 1:] - grads[:, :1]
         f = cand_logits[:, 1:] - cand_logits[:, :1]  # [N, k-1]
-        w_norm = tf.sqrt(tf.reduce_sum(tf.square(w), axis=list(range(2, w.shape.rank))))  # [N, k-1]
+        # The floor keeps the gradient finite where w = 0 (e.g. a misclassified row that reached its label).
+        w_sq = tf.reduce_sum(tf.square(w), axis=list(range(2, w.shape.rank)))  # [N, k-1]
+        w_norm = tf.sqrt(tf.maximum(w_sq, _EPS * _EPS))
         dist = tf.abs(f) / (w_norm + _EPS)
         best = tf.argmin(dist, axis=1, output_type=tf.int32)
         w_l = tf.gather(w, best, batch_dims=1)
@@ -81,12 +109,14 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
         return i + 1, r_tot + mask * r_i, active
 
     active0 = tf.ones(tf.shape(x)[:1], tf.bool)
-    _, r_tot, _ = tf.while_loop(cond, body, (tf.constant(0), tf.zeros_like(x), active0))
+    # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
+    _, r_tot, _ = tf.while_loop(cond, body, (tf.constant(0), tf.zeros_like(x), active0),
+                                maximum_iterations=steps)
     return (1.0 + overshoot) * r_tot
 
 
 def _build(model, num_candidates):
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, steps, overshoot, lo, hi):
         delta = deepfool_perturbation(model, x, steps, overshoot, num_candidates, clip=(lo, hi))
         return tf.clip_by_value(x + delta, lo, hi)

@@ -75,8 +75,8 @@ def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "seed": seed,
-        "train_examples": int(len(x_train)),
-        "test_examples": int(len(x_test)),
+        "train_examples": len(x_train),
+        "test_examples": len(x_test),
         "params": int(net.count_params()),
         "train_seconds": round(seconds, 1),
         "command": command,
@@ -110,6 +110,81 @@ def evaluate_job(*, model_file=None, pretrained=None, dataset, eps_values, pgd_s
     if output:
         atomic_write_text(output, json.dumps({"dataset": dataset, "rows": rows}, indent=2) + "\n")
     return rows
+
+
+def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student_output=None,
+             real_count=8000, gnr_count=16000, use_gnr=True, guidance="logits", gan_epochs=5,
+             uddn_epochs=4, distill_epochs=1, batch_size=64, seed=0, eps=None, limit=None,
+             verbose="auto", command=None):
+    """Trains the UDDN defense (GNR, UDDN, knowledge transfer) against a zoo or saved classifier.
+
+    Writes the denoiser (and, if paths are given, the GNR generator and the
+    distilled student) as .keras files, each with a metrics JSON beside it,
+    atomically. Returns the metrics of the denoiser.
+    """
+    import keras
+    import numpy as np
+
+    from tfdefend import data, models
+    from tfdefend.attacks import fgsm
+    from tfdefend.evaluation import accuracy, denoising_l1
+    from tfdefend.export import save_keras
+    from tfdefend.training import reconstruction_error, train_uddn_defense
+    from tfdefend.utils.seeding import set_global_seed
+
+    outputs = {"uddn": uddn_output, "generator": generator_output, "student": student_output}
+    for key, path in outputs.items():
+        if path is not None and not str(path).endswith(".keras"):
+            raise ValueError(f"`{key}_output` must end in '.keras', got {path!r}.")
+    set_global_seed(seed)
+    if os.path.exists(str(classifier)):
+        target = keras.models.load_model(classifier, compile=False, safe_mode=True)
+    else:
+        target = models.load_pretrained(classifier)
+    spec = data.dataset_info(dataset)
+    eps = float(eps or spec.attack_eps)
+    x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
+    x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=2000)
+    start = time.perf_counter()
+    result = train_uddn_defense(target, x_train, y_train, eps=eps, real_count=real_count, gnr_count=gnr_count,
+                                use_gnr=use_gnr, guidance=guidance, gan_epochs=gan_epochs,
+                                uddn_epochs=uddn_epochs, distill_epochs=distill_epochs if student_output else 0,
+                                batch_size=batch_size, seed=seed, verbose=verbose)
+    seconds = time.perf_counter() - start
+    uddn = result["uddn"]
+    x_fgsm = fgsm(target, x_test, y_test, eps=eps)
+    denoised_fgsm = np.asarray(uddn.predict(x_fgsm, verbose=0))
+    common = {"dataset": dataset, "classifier": str(classifier), "eps": eps, **result["info"],
+              "train_seconds": round(seconds, 1), "command": command, "seed": seed,
+              "test_examples": len(x_test),
+              "versions": {"python": platform.python_version(), "keras": keras.__version__,
+                           "tensorflow": _tf_version()}}
+    error = reconstruction_error(uddn, x_test)
+    metrics = {"uddn": {
+        "model": "uddn", "kind": "preprocessor", "test_mse": error["mse"], "test_psnr_db": error["psnr_db"],
+        "test_l1_clean": denoising_l1(uddn, x_test, x_test), "test_l1_fgsm": denoising_l1(uddn, x_fgsm, x_test),
+        "defended_accuracy_clean": accuracy(target, uddn.predict(x_test, verbose=0), y_test),
+        "defended_accuracy_fgsm": accuracy(target, denoised_fgsm, y_test),
+        "undefended_accuracy_fgsm": accuracy(target, x_fgsm, y_test),
+        "params": int(uddn.count_params()), **common}}
+    if result["generator"] is not None:
+        metrics["generator"] = {"model": "gnr_generator", "kind": "generator",
+                                "params": int(result["generator"].count_params()), **common}
+    if result["student"] is not None:
+        student = result["student"]
+        metrics["student"] = {
+            "model": type(student).__name__, "kind": "classifier",
+            "clean_accuracy": accuracy(student, x_test, y_test),
+            "defended_accuracy_clean": accuracy(student, uddn.predict(x_test, verbose=0), y_test),
+            "defended_accuracy_fgsm_on_teacher": accuracy(student, denoised_fgsm, y_test),
+            "params": int(student.count_params()), **common}
+    for key, path in outputs.items():
+        if path is None or key not in metrics:
+            continue
+        network = result["uddn" if key == "uddn" else key]
+        save_keras(network, path, include_optimizer=False)
+        atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
+    return metrics["uddn"]
 
 
 def _tf_version():

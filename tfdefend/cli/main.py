@@ -26,6 +26,25 @@ def _parser():
     train.add_argument("--no-optimizer", action="store_true",
                        help="save without the optimizer state (3x smaller; used for the zoo)")
 
+    uddn = sub.add_parser("train-uddn", help="train the UDDN defense: GNR (W-GAN-GP) noise augmentation, "
+                          "logit-guided U-Net denoiser, knowledge-transfer student")
+    uddn.add_argument("--dataset", default="fashion_mnist")
+    uddn.add_argument("--classifier", required=True, help="zoo name or .keras file of the target classifier")
+    uddn.add_argument("--output", required=True, help="the denoiser's .keras file")
+    uddn.add_argument("--generator-output", default=None, help="also save the GNR generator here (.keras)")
+    uddn.add_argument("--student-output", default=None,
+                      help="also run knowledge transfer and save the student classifier here (.keras)")
+    uddn.add_argument("--real-count", type=int, default=8000, help="training images attacked for real pairs")
+    uddn.add_argument("--gnr-count", type=int, default=16000, help="training images augmented with GNR noise")
+    uddn.add_argument("--no-gnr", action="store_true", help="train on the real adversarial pairs only")
+    uddn.add_argument("--guidance", choices=("logits", "pixels"), default="logits")
+    uddn.add_argument("--eps", type=float, default=None, help="largest L-inf budget (default: the data set's)")
+    uddn.add_argument("--gan-epochs", type=int, default=5)
+    uddn.add_argument("--uddn-epochs", type=int, default=4)
+    uddn.add_argument("--distill-epochs", type=int, default=1)
+    uddn.add_argument("--batch-size", type=int, default=64)
+    uddn.add_argument("--seed", type=int, default=0)
+
     for name, help_text in (("evaluate", "attack a classifier (FGSM, PGD) and print the robustness table"),
                             ("demo", "the main job: train the default classifier, attack it, print the table")):
         cmd = sub.add_parser(name, help=help_text)
@@ -51,6 +70,16 @@ def _parser():
     zoo_sub.add_parser("list", help="list the pretrained models")
     show = zoo_sub.add_parser("show", help="show one entry of the manifest")
     show.add_argument("name")
+    export = zoo_sub.add_parser("export", help="export a zoo model as a SavedModel (TF Serving) or "
+                                ".tflite (LiteRT)")
+    export.add_argument("name")
+    export.add_argument("--format", required=True, choices=("saved_model", "tflite"))
+    export.add_argument("--quantize", choices=("fp16", "dynamic", "int8"), default=None,
+                        help="TFLite quantization (int8: uint8 in/out, calibrated on 200 training images)")
+    export.add_argument("--output", required=True, help="the SavedModel directory or .tflite file to write")
+    export.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    card = zoo_sub.add_parser("card", help="print the Markdown model card of a zoo entry")
+    card.add_argument("name")
     return parser
 
 
@@ -101,6 +130,18 @@ def main(argv=None):
             else:
                 print(f"saved {args.output}: test reconstruction MSE {metrics['test_mse']:.5f} "
                       f"({metrics['test_psnr_db']:.2f} dB)")
+        elif args.command == "train-uddn":
+            metrics = jobs.uddn_job(dataset=args.dataset, classifier=args.classifier, uddn_output=args.output,
+                                    generator_output=args.generator_output, student_output=args.student_output,
+                                    real_count=args.real_count, gnr_count=args.gnr_count, use_gnr=not args.no_gnr,
+                                    guidance=args.guidance, eps=args.eps, gan_epochs=args.gan_epochs,
+                                    uddn_epochs=args.uddn_epochs, distill_epochs=args.distill_epochs,
+                                    batch_size=args.batch_size, seed=args.seed, command=jobs.command_line(argv))
+            print(f"saved {args.output}: L1 to clean {metrics['test_l1_clean']:.4f} (clean), "
+                  f"{metrics['test_l1_fgsm']:.4f} (FGSM eps {metrics['eps']}); accuracy through the denoiser "
+                  f"{100 * metrics['defended_accuracy_clean']:.2f}% clean, "
+                  f"{100 * metrics['defended_accuracy_fgsm']:.2f}% FGSM "
+                  f"(undefended {100 * metrics['undefended_accuracy_fgsm']:.2f}%)")
         elif args.command in ("evaluate", "demo"):
             eps = _default_eps(args.dataset, args.eps)
             model_file = getattr(args, "model_file", None)
@@ -132,8 +173,25 @@ def main(argv=None):
                 for name in list_pretrained():
                     entry = pretrained_info(name)
                     quality = (f"clean acc {100 * entry['clean_accuracy']:.2f}%" if "clean_accuracy" in entry
-                               else f"test PSNR {entry['test_psnr_db']:.2f} dB")
+                               else f"test PSNR {entry['test_psnr_db']:.2f} dB" if "test_psnr_db" in entry
+                               else f"{entry.get('params', 0):,} params")
                     print(f"{name:34s} {entry.get('kind', 'classifier'):13s} {entry['dataset']:14s} {quality}")
+            elif args.zoo_command == "export":
+                from tfdefend.cli import export_job
+
+                info = export_job.zoo_export_job(name=args.name, export_format=args.format,
+                                                 output=args.output, quantize=args.quantize,
+                                                 overwrite=args.overwrite)
+                print(f"exported {args.name} to {info['path']} ({args.format}"
+                      f"{', ' + args.quantize if args.quantize else ''}, {info['size_bytes']:,} bytes)")
+                if info.get("input_quantization"):
+                    q = info["input_quantization"]
+                    print(f"uint8 input: scale {q['scale']:.8g}, zero point {q['zero_point']} "
+                          "(x_uint8 = round(x / scale) + zero_point)")
+            elif args.zoo_command == "card":
+                from tfdefend.cli import export_job
+
+                print(export_job.zoo_card_job(args.name))
             else:
                 print(json.dumps(pretrained_info(args.name), indent=2))
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:

@@ -7,19 +7,31 @@ from tfdefend.evaluation.defense_table import (
     pivot_defense_table,
     plot_defense_table,
 )
-from tfdefend.evaluation.metrics import accuracy, attack_success_rate, perturbation_norms, predict_labels
+from tfdefend.evaluation.fgsm_reference import accuracy_at_eps_ref, fgsm_eps_ref
+from tfdefend.evaluation.metrics import (
+    accuracy,
+    attack_success_rate,
+    denoising_l1,
+    perturbation_norms,
+    predict_labels,
+)
+from tfdefend.evaluation.rho2 import rho2
 from tfdefend.evaluation.robustness_table import format_table, robustness_table
 
 __all__ = [
     "accuracy",
-    "attack_suite",
+    "accuracy_at_eps_ref",
     "attack_success_rate",
+    "attack_suite",
     "defense_table",
+    "denoising_l1",
+    "fgsm_eps_ref",
     "format_defense_table",
     "format_table",
     "perturbation_norms",
     "pivot_defense_table",
     "plot_defense_table",
     "predict_labels",
+    "rho2",
     "robustness_table",
 ]

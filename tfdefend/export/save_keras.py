@@ -30,7 +30,7 @@ def save_keras(model, path, *, overwrite=True, include_optimizer=True):
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise ValueError(f"`path` must end in '.keras', got {path!r}.")
-    if not include_optimizer and model.optimizer is not None:
+    if not include_optimizer and getattr(model, "optimizer", None) is not None:
         copy = model.__class__.from_config(model.get_config())
         copy.set_weights(model.get_weights())
         model = copy

@@ -9,13 +9,17 @@ from tfdefend.models.jpeg_compression import JPEGCompression
 from tfdefend.models.median_smoothing import MedianSmoothing
 from tfdefend.models.mlp_classifier import MLPClassifier
 from tfdefend.models.mobilenet_v2_classifier import MobileNetV2Classifier
+from tfdefend.models.noise_critic import NoiseCritic
+from tfdefend.models.noise_generator import NoiseGenerator
 from tfdefend.models.registry import create_model, list_models, model_info, register_model
 from tfdefend.models.rescnn import ResCNN
 from tfdefend.models.resnet_classifier import ResNetClassifier
 from tfdefend.models.small_cnn import SmallCNN
+from tfdefend.models.uddn import UDDN
 from tfdefend.models.zoo import default_pretrained, list_pretrained, load_pretrained, pretrained_info
 
 __all__ = [
+    "UDDN",
     "BitDepthReduction",
     "ComCNN",
     "ComDefend",
@@ -25,6 +29,8 @@ __all__ = [
     "MLPClassifier",
     "MedianSmoothing",
     "MobileNetV2Classifier",
+    "NoiseCritic",
+    "NoiseGenerator",
     "ResCNN",
     "ResNetClassifier",
     "SmallCNN",

@@ -103,3 +103,29 @@ class ClippedGaussianNoise(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+def conv_bn_relu(x, filters, name, *, kernel_size=3, strides=1, transpose=False):
+    """Functional block: (transposed) convolution -> batch norm -> ReLU.
+
+    The convolution has no bias (the batch norm's offset replaces it) and
+    "same" padding, so a stride-2 convolution gives `ceil(size / 2)` and a
+    stride-2 transposed convolution `2 * size`. The batch norm's moving
+    statistics use momentum 0.9 (PyTorch's default, used by the HGD
+    reference code), so they settle within a few dozen training steps.
+
+    Args:
+        x: Input tensor (batch, height, width, channels).
+        filters: Output channels.
+        name: Prefix of the three layer names (`{name}_conv`, `_bn`, `_relu`).
+        kernel_size: Convolution kernel size.
+        strides: Convolution strides.
+        transpose: Use `Conv2DTranspose` instead of `Conv2D`.
+
+    Returns:
+        The output tensor.
+    """
+    conv = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+    x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)

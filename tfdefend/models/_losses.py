@@ -17,7 +17,25 @@ def reconstruction_mse(target, y_pred, sample_weight=None):
         A scalar tensor.
     """
     target = ops.cast(target, y_pred.dtype)
-    per_image = ops.mean(ops.square(y_pred - target), axis=tuple(range(1, len(y_pred.shape))))
+    return _weighted_batch_mean(ops.square(y_pred - target), sample_weight)
+
+
+def reconstruction_l1(target, y_pred, sample_weight=None):
+    """Mean absolute error between images, averaged per image then over the batch.
+
+    The pixel-guided loss of HGD/UDDN denoisers. Same shapes and
+    `sample_weight` handling as `reconstruction_mse`.
+
+    Returns:
+        A scalar tensor.
+    """
+    target = ops.cast(target, y_pred.dtype)
+    return _weighted_batch_mean(ops.abs(y_pred - target), sample_weight)
+
+
+def _weighted_batch_mean(errors, sample_weight):
+    """Per-image mean of `errors`, times the optional per-image weights, averaged over the batch."""
+    per_image = ops.mean(errors, axis=tuple(range(1, len(errors.shape))))
     if sample_weight is not None:
         per_image = per_image * ops.reshape(ops.cast(sample_weight, per_image.dtype), (-1,))
     return ops.mean(per_image)

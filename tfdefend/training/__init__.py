@@ -1,6 +1,31 @@
 """Layer 3: trainers (wrapping models; a model never knows how it is trained)."""
 
+from tfdefend.training.adversarial_pairs import adversarial_pairs
+from tfdefend.training.adversarial_training import AdversarialTraining
+from tfdefend.training.deep_defense import DeepDefense
+from tfdefend.training.defensive_distillation import defensive_distillation
+from tfdefend.training.distiller import Distiller
 from tfdefend.training.fit_classifier import compile_classifier, fit_classifier
 from tfdefend.training.fit_preprocessor import fit_preprocessor, reconstruction_error
+from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
+from tfdefend.training.parseval import ParsevalConstraint, apply_parseval
+from tfdefend.training.uddn_defense import train_uddn_defense
+from tfdefend.training.wgan_gp import WGANGP, gradient_penalty
 
-__all__ = ["compile_classifier", "fit_classifier", "fit_preprocessor", "reconstruction_error"]
+__all__ = [
+    "WGANGP",
+    "AdversarialTraining",
+    "DeepDefense",
+    "Distiller",
+    "GuidedDenoiserTraining",
+    "ParsevalConstraint",
+    "adversarial_pairs",
+    "apply_parseval",
+    "compile_classifier",
+    "defensive_distillation",
+    "fit_classifier",
+    "fit_preprocessor",
+    "gradient_penalty",
+    "reconstruction_error",
+    "train_uddn_defense",
+]

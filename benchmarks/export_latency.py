@@ -1,0 +1,217 @@
+"""Deployment figures of every zoo classifier and preprocessor: size, FLOPs, TFLite and Keras latency.
+
+For each `list_pretrained()` entry of kind classifier or preprocessor (other
+kinds, e.g. the GNR generator, are skipped): parameters; FLOPs per image;
+the Keras latency (the model called inside a `tf.function`, batch 1); and
+for the float32 and the int8 (uint8 in/out, calibrated on 200 training
+images) `.tflite` export: file size, LiteRT latency with 1 and 2 threads
+(batch 1) and, for classifiers, the top-1 agreement of the `.tflite` with
+the Keras model on up to 200 test images. Latencies are the median of
+`--repeats` timed runs after 10 warm-up runs. A model that cannot be
+exported gets a row saying why.
+
+FLOPs are counted by TensorFlow's profiler
+(`tf.compat.v1.profiler.profile(graph, ProfileOptionBuilder.float_operation())`)
+on the batch-1 graph of `model(x, training=False)`: a multiply-add counts as
+2 FLOPs, bias additions and elementwise arithmetic count, and ops without
+registered FLOP statistics (pooling, ReLU, JPEG coding) count 0.
+
+Usage (from the repository root):
+    python benchmarks/export_latency.py [--repeats 200] [--only NAME ...]
+        [--output benchmarks/results/export_latency.json]
+
+Prints a Markdown table and writes the JSON (atomically) that the model cards
+(`tfdefend zoo card NAME`, `scripts/write_model_cards.py`) read.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+
+from tfdefend import data, models
+from tfdefend.export import tflite
+from tfdefend.utils import atomic_write_text
+
+FLOPS_METHOD = "TF profiler float_operation on the batch-1 graph; multiply-add = 2 FLOPs"
+WARMUP = 10
+AGREEMENT_IMAGES = 200
+
+
+def _median_ms(fn, repeats):
+    for _ in range(WARMUP):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def _flops(model, shape):
+    fn = tf.function(lambda x: model(x, training=False))
+    graph = fn.get_concrete_function(tf.TensorSpec([1, *shape], tf.float32)).graph
+    options = (tf.compat.v1.profiler.ProfileOptionBuilder(
+        tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()).with_empty_output().build())
+    return int(tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops)
+
+
+def _keras_ms(model, x, repeats):
+    fn = tf.function(lambda x: model(x, training=False))
+    x = tf.constant(x)
+    return _median_ms(lambda: fn(x).numpy(), repeats)
+
+
+class _Runner:
+    """A LiteRT interpreter on one `.tflite`: float images in, float outputs out (quantizing if uint8)."""
+
+    def __init__(self, path, threads):
+        self.interpreter = Interpreter(model_path=path, num_threads=threads)
+        self.runner = self.interpreter.get_signature_runner("serving_default")
+        self.input = self.runner.get_input_details()["images"]
+        self.outputs = self.runner.get_output_details()
+
+    def quantize(self, x):
+        if self.input["dtype"] != np.uint8:
+            return x.astype(np.float32)
+        scale, zero = self.input["quantization"]
+        return np.clip(np.round(x / scale) + zero, 0, 255).astype(np.uint8)
+
+    def __call__(self, x_ready):
+        return self.runner(images=x_ready)
+
+    def first_output(self, x):
+        key = "logits" if "logits" in self.outputs else "images"
+        value = self(self.quantize(x))[key]
+        if self.outputs[key]["dtype"] == np.uint8:
+            scale, zero = self.outputs[key]["quantization"]
+            value = (value.astype(np.float32) - zero) * scale
+        return value
+
+
+def _tflite_row(model, kind, path, quantization, calibration, x_test, keras_pred, repeats):
+    try:
+        tflite(model, path, quantization=quantization, representative_data=calibration)
+    except ValueError as exc:
+        return {"error": str(exc)}
+    info = {"size_bytes": os.path.getsize(path)}
+    for threads, key in ((1, "ms_1_thread"), (2, "ms_2_threads")):
+        runner = _Runner(path, threads)
+        ready = runner.quantize(x_test[:1])
+        info[key] = _median_ms(lambda runner=runner, ready=ready: runner(ready), repeats)
+    if kind == "classifier":
+        runner = _Runner(path, 1)
+        pred = np.array([np.argmax(runner.first_output(x[None])) for x in x_test])
+        info["top1_agreement_with_keras"] = float(np.mean(pred == keras_pred))
+    else:
+        runner = _Runner(path, 1)
+        out = np.concatenate([runner.first_output(x[None]) for x in x_test[:20]])
+        reference = np.asarray(model(x_test[:20], training=False))
+        info["mean_abs_diff_to_keras"] = float(np.mean(np.abs(out - reference)))
+    return info
+
+
+def benchmark(name, repeats, workdir):
+    entry = models.pretrained_info(name)
+    model = models.load_pretrained(name)
+    kind = entry.get("kind", "classifier")
+    shape = tuple(model.input_shape[1:])
+    x_test, _ = data.load(entry["dataset"], "test", as_numpy=True, limit=AGREEMENT_IMAGES)
+    calibration, _ = data.load(entry["dataset"], "train", as_numpy=True, limit=200)
+    keras_pred = None
+    if kind == "classifier":
+        keras_pred = np.argmax(np.asarray(model(x_test, training=False)), axis=1)
+    row = {"kind": kind, "dataset": entry["dataset"], "input_shape": list(shape),
+           "params": int(model.count_params()), "flops_per_image": _flops(model, shape),
+           "keras_ms": _keras_ms(model, x_test[:1], repeats), "tflite": {}}
+    for variant, quantization in (("float", None), ("int8", "int8")):
+        path = os.path.join(workdir, f"{name}_{variant}.tflite")
+        row["tflite"][variant] = _tflite_row(model, kind, path, quantization,
+                                             calibration if quantization == "int8" else None,
+                                             x_test, keras_pred, repeats)
+    return row
+
+
+def _cell_size(info):
+    return f"not exported: {info['error']}" if "error" in info else f"{info['size_bytes'] / 1024:.1f} KiB"
+
+
+def _cell_ms(info, key):
+    return "" if "error" in info else f"{info[key]:.3f}"
+
+
+def _cell_quality(info):
+    if "error" in info:
+        return ""
+    if "top1_agreement_with_keras" in info:
+        return f"{100 * info['top1_agreement_with_keras']:.1f}% top-1"
+    return f"{info['mean_abs_diff_to_keras']:.4f} MAE"
+
+
+def format_markdown(results):
+    head = ("| model | kind | params | MFLOPs/img | Keras ms | float .tflite | float ms 1t | float ms 2t | "
+            "float vs Keras | int8 .tflite | int8 ms 1t | int8 ms 2t | int8 vs Keras |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for name, row in results["models"].items():
+        if "skipped" in row:
+            lines.append(f"| {name} | {row['kind']} | skipped: {row['skipped']} |" + " |" * 10)
+            continue
+        cells = [name, row["kind"], f"{row['params']:,}", f"{row['flops_per_image'] / 1e6:.2f}",
+                 f"{row['keras_ms']:.3f}"]
+        for variant in ("float", "int8"):
+            info = row["tflite"][variant]
+            cells += [_cell_size(info), _cell_ms(info, "ms_1_thread"), _cell_ms(info, "ms_2_threads"),
+                      _cell_quality(info)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200, help="timed runs per latency (median)")
+    parser.add_argument("--only", nargs="+", default=None, help="zoo entries (default: all)")
+    parser.add_argument("--output", default="benchmarks/results/export_latency.json")
+    args = parser.parse_args(argv)
+    names = args.only or models.list_pretrained()
+    command = "python benchmarks/export_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    results = {"command": command.strip(), "repeats": args.repeats, "warmup": WARMUP,
+               "flops_method": FLOPS_METHOD,
+               "machine": _machine(),
+               "versions": {"python": platform.python_version(), "tensorflow": tf.__version__},
+               "models": {}}
+    with tempfile.TemporaryDirectory(prefix="export_latency_") as workdir:
+        for name in names:
+            kind = models.pretrained_info(name).get("kind", "classifier")
+            if kind not in ("classifier", "preprocessor"):
+                results["models"][name] = {"kind": kind, "skipped": f"{kind}s are not exported"}
+                continue
+            start = time.perf_counter()
+            results["models"][name] = benchmark(name, args.repeats, workdir)
+            print(f"{name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    print(format_markdown(results))
+    atomic_write_text(args.output, json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Markdown model cards for the pretrained zoo, generated from the manifest.
+
+Every figure on a card comes from a file that a command writes, and the card
+names that command: the quality figures from the zoo manifest (the training
+command of the entry), the TFLite figures from
+`benchmarks/results/export_latency.json` (written by
+`benchmarks/export_latency.py`) when that file exists, else "not measured".
+`scripts/write_model_cards.py` writes the cards to `tfdefend/models/zoo/cards/`.
+"""
+
+import json
+import os
+
+from tfdefend.models import list_models, model_info, zoo
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LATENCY_PATH = os.path.join(_REPO_ROOT, "benchmarks", "results", "export_latency.json")
+LATENCY_COMMAND = "python benchmarks/export_latency.py --output benchmarks/results/export_latency.json"
+
+# Manifest keys shown in the main table (everything else numeric is a further figure).
+_STANDARD_KEYS = {"file", "sha256", "model", "kind", "dataset", "default", "clean_accuracy", "test_mse",
+                  "test_psnr_db", "test_examples", "params", "size_bytes", "command", "versions"}
+# Readable labels of the further figures the zoo records (UDDN's pipeline); unknown keys keep their name.
+_LABELS = {
+    "defended_accuracy_clean": "Classifier accuracy behind this defense, clean test images",
+    "defended_accuracy_fgsm": "Classifier accuracy behind this defense, FGSM test images",
+    "undefended_accuracy_fgsm": "Classifier accuracy without the defense, FGSM test images",
+    "test_l1_clean": "Mean L1 distance of the output to the clean image, clean input",
+    "test_l1_fgsm": "Mean L1 distance of the output to the clean image, FGSM input",
+}
+
+
+def model_card(name, *, manifest_path=None, latency_path=None):
+    """Returns the Markdown model card of zoo entry `name`.
+
+    Args:
+        name: A zoo entry (see `list_pretrained()`).
+        manifest_path: The manifest to read; default the installed zoo's.
+        latency_path: The export benchmark's JSON; default
+            `benchmarks/results/export_latency.json` of the source tree
+            (figures are "not measured" when it is absent or lacks `name`).
+
+    Raises:
+        ValueError: If `name` is not in the manifest.
+    """
+    manifest_path = manifest_path or zoo.MANIFEST_PATH
+    manifest = zoo.read_manifest(manifest_path)
+    if not isinstance(name, str) or name not in manifest:
+        raise ValueError(f"Unknown pretrained model {name!r}; the zoo holds: "
+                         f"{', '.join(sorted(manifest)) or 'nothing'}.")
+    entry = manifest[name]
+    kind = entry.get("kind", "classifier")
+    lines = [f"# {name}", ""]
+    if entry.get("model") in list_models():
+        lines += [model_info(entry["model"])["description"], ""]
+    rows = [("Model", f"`{entry.get('model', '?')}` ({kind})"),
+            ("Data", f"`{entry['dataset']}`" + (f", evaluated on {entry['test_examples']:,} test images"
+                                                 if "test_examples" in entry else ""))]
+    rows += _quality_rows(entry)
+    if "params" in entry:
+        rows.append(("Parameters", f"{entry['params']:,}"))
+    rows.append(("File", _file_text(entry, os.path.dirname(os.path.abspath(manifest_path)))))
+    if "sha256" in entry:
+        rows.append(("sha256", f"`{entry['sha256']}`"))
+    if kind == "classifier":
+        rows.append(("Default classifier of its data set", "yes" if entry.get("default") else "no"))
+    if entry.get("versions"):
+        rows.append(("Trained with", ", ".join(f"{k} {v}" for k, v in sorted(entry["versions"].items()))))
+    lines += _table(("property", "value"), rows)
+    lines += ["", "## Training", "", "Reproduce the weights (and the figures above) with:", "",
+              "```sh", entry.get("command", "(no command recorded)"), "```", ""]
+    lines += ["## Robustness", ""] + _robust_lines(entry) + [""]
+    lines += ["## Deployment (TFLite / LiteRT)", ""] + _latency_lines(name, latency_path) + [""]
+    lines += ["## Use", "", "```python", "from tfdefend.models import load_pretrained", "",
+              f'model = load_pretrained("{name}")  # checks the sha256, loads with safe_mode', "```", "",
+              "Export for TF Serving or the mobile app:", "", "```sh",
+              f"tfdefend zoo export {name} --format saved_model --output {name}_savedmodel",
+              f"tfdefend zoo export {name} --format tflite --quantize int8 --output {name}_int8.tflite",
+              "```", ""]
+    return "\n".join(lines)
+
+
+def _table(header, rows):
+    lines = [f"| {header[0]} | {header[1]} |", "|---|---|"]
+    return lines + [f"| {key} | {value} |" for key, value in rows]
+
+
+def _quality_rows(entry):
+    rows = []
+    if "clean_accuracy" in entry:
+        rows.append(("Clean test accuracy", f"{100 * entry['clean_accuracy']:.2f}%"))
+    if "test_mse" in entry:
+        psnr = f" (PSNR {entry['test_psnr_db']:.2f} dB)" if "test_psnr_db" in entry else ""
+        rows.append(("Test reconstruction MSE", f"{entry['test_mse']:.5f}{psnr}"))
+    if not rows:
+        rows.append(("Test quality", "not recorded in the manifest"))
+    return rows
+
+
+def _file_text(entry, zoo_dir):
+    size = entry.get("size_bytes")
+    path = os.path.join(zoo_dir, entry.get("file", ""))
+    if size is None and entry.get("file") and os.path.isfile(path):
+        size = os.path.getsize(path)
+    size_text = f"{size:,} bytes ({size / 1024:.1f} KiB)" if size is not None else "size unknown"
+    return f"`{entry.get('file', '?')}`, {size_text}"
+
+
+def _flatten(prefix, value):
+    if isinstance(value, dict):
+        for key, inner in sorted(value.items()):
+            yield from _flatten(f"{prefix}.{key}" if prefix else str(key), inner)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield prefix, value
+
+
+def _robust_lines(entry):
+    figures = []
+    for key in sorted(set(entry) - _STANDARD_KEYS):
+        for flat_key, value in _flatten(key, entry[key]):
+            label = _LABELS.get(flat_key, f"`{flat_key}`")
+            text = f"{100 * value:.2f}%" if "accuracy" in flat_key and 0 <= value <= 1 else f"{value:g}"
+            figures.append((label, text))
+    if not figures:
+        return [("No robustness figures in the manifest entry (the zoo classifiers' attack tables are in "
+                 "`benchmarks/results/zoo_robustness.json`, from `python benchmarks/zoo_robustness.py`).")]
+    return ["Recorded by the training command above:", ""] + _table(("figure", "value"), figures)
+
+
+def _load_latency(latency_path):
+    path = latency_path or LATENCY_PATH
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _ms(value):
+    return f"{value:.3f} ms" if isinstance(value, (int, float)) else "not measured"
+
+
+def _fidelity(info):
+    if "top1_agreement_with_keras" in info:
+        return f"{100 * info['top1_agreement_with_keras']:.1f}% top-1 agreement"
+    if "mean_abs_diff_to_keras" in info:
+        return f"mean abs. difference {info['mean_abs_diff_to_keras']:.4f}"
+    return "not measured"
+
+
+def _latency_lines(name, latency_path):
+    results = _load_latency(latency_path)
+    row = (results or {}).get("models", {}).get(name)
+    if row is None:
+        return [f"TFLite size and latency: not measured (run `{LATENCY_COMMAND}`)."]
+    lines = []
+    if row.get("flops_per_image") is not None:
+        method = results.get("flops_method", "TF profiler")
+        lines.append(f"FLOPs per image: {row['flops_per_image']:,} ({method}).")
+    if row.get("keras_ms") is not None:
+        lines.append(f"Keras latency (batch 1, median): {_ms(row['keras_ms'])}.")
+    if lines:
+        lines.append("")
+    rows = []
+    for variant, info in sorted(row.get("tflite", {}).items()):
+        if "error" in info:
+            rows.append(f"| {variant} | not exported: {info['error']} | | | |")
+        else:
+            rows.append(f"| {variant} | {info['size_bytes']:,} bytes | {_ms(info.get('ms_1_thread'))} | "
+                        f"{_ms(info.get('ms_2_threads'))} | {_fidelity(info)} |")
+    if rows:
+        lines += ["| .tflite | size | LiteRT latency, 1 thread | 2 threads | vs the Keras model |",
+                  "|---|---|---|---|---|", *rows, ""]
+    machine = f" on {results['machine']}" if results.get("machine") else ""
+    lines.append(f"Batch 1, median of {results.get('repeats', '?')} runs{machine}; measured by "
+                 f"`{results.get('command', LATENCY_COMMAND)}`.")
+    return lines

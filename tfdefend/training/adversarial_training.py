@@ -1,0 +1,203 @@
+"""Adversarial training with FGSM or PGD examples generated on the fly (Goodfellow 2015, Madry 2018)."""
+
+import numbers
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfdefend.attacks import _core
+from tfdefend.models._checks import check_model_kwargs, check_seed
+from tfdefend.utils.validation import check_clip, check_eps, check_norm, check_positive_int
+
+_ATTACKS = ("fgsm", "pgd")
+
+
+@keras.saving.register_keras_serializable(package="tfdefend")
+class AdversarialTraining(keras.Model):
+    """Trains a classifier on a mix of clean and adversarial batches.
+
+    Each training step builds the adversarial batch in the graph (no NumPy,
+    no cached attack function): `attack="fgsm"` takes one step of size
+    `eps` along the sign (L-inf) or normalized (L2) gradient of the
+    cross-entropy of the true labels; `attack="pgd"` starts from a uniform
+    random point of the `eps`-ball (if `random_start`) and takes `steps`
+    steps of `step_size`, projecting onto the ball and into `clip` after
+    each. The attack sees the classifier in inference mode and its result
+    is a constant for the weight update. The loss is
+
+        loss = (1 - ratio) * CE(y, f(x)) + ratio * CE(y, f(x_adv)),
+
+    so `ratio=0.5` with FGSM is Goodfellow et al.'s adversarial training
+    (the Deep Defense paper's "Adv. Train I") and `ratio=1` with PGD is
+    Madry et al.'s PGD-AT. Training metrics: `loss`, `clean_loss`,
+    `adv_loss`, `accuracy` (clean) and `adv_accuracy`, all on the training
+    batch. `evaluate` reports the clean `loss` and `accuracy` only (attack
+    the trained classifier with `tfdefend.attacks` for robust accuracy).
+
+    Usage: `AdversarialTraining(classifier, attack="pgd", eps=0.1, ratio=1.0)`,
+    `.compile(optimizer=...)`, `.fit(x, y)`; a loss or metrics given to
+    `compile` are ignored. `call(x)` returns `classifier(x)`; the model to
+    deploy is `.classifier`, trained in place.
+
+    Args:
+        classifier: A `keras.Model` mapping images to logits.
+        attack: "fgsm" or "pgd".
+        eps: Perturbation budget (> 0) in the units of the images.
+        steps: PGD iterations (>= 1; FGSM always takes one step).
+        step_size: PGD step; None gives `2.5 * eps / steps` (Madry et al.).
+            Ignored for FGSM (its step is `eps`).
+        ratio: Weight of the adversarial loss, in [0, 1].
+        random_start: PGD starts from a uniform random point of the ball.
+        seed: Optional int seed of the random starts.
+        norm: "inf" or "l2".
+        clip: `(min, max)` valid image range, or None for unbounded.
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If `classifier` is not a `keras.Model` or another
+            argument has the wrong type.
+        ValueError: If an argument is out of range or `attack` is unknown.
+    """
+
+    def __init__(self, classifier, *, attack="fgsm", eps, steps=7, step_size=None, ratio=0.5,
+                 random_start=True, seed=None, norm="inf", clip=(0.0, 1.0), **kwargs):
+        check_model_kwargs("AdversarialTraining", kwargs)
+        if not isinstance(classifier, keras.Model):
+            raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
+        if not isinstance(attack, str) or attack.lower() not in _ATTACKS:
+            raise ValueError(f"`attack` must be one of {list(_ATTACKS)}, got {attack!r}.")
+        attack = attack.lower()
+        norm = check_norm(norm)
+        lo, hi = check_clip(clip)
+        eps = check_eps(eps, norm=norm, clip=clip, allow_zero=False)
+        steps = 1 if attack == "fgsm" else check_positive_int(steps, "steps")
+        if attack == "fgsm" or step_size is None:
+            step_size = eps if attack == "fgsm" else 2.5 * eps / steps
+        else:
+            step_size = check_eps(step_size, name="step_size", norm=norm, clip=clip, allow_zero=False)
+        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
+            raise TypeError(f"`ratio` must be a float in [0, 1], got {type(ratio).__name__}.")
+        ratio = float(ratio)
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"`ratio` must be in [0, 1], got {ratio}.")
+        if not isinstance(random_start, bool):
+            raise TypeError(f"`random_start` must be a bool, got {type(random_start).__name__}.")
+        seed = check_seed(seed)
+        super().__init__(**kwargs)
+        self.classifier = classifier
+        self.attack = attack
+        self.eps = eps
+        self.steps = steps
+        self.step_size = step_size
+        self.ratio = ratio
+        self.random_start = random_start and attack == "pgd"
+        self.seed = seed
+        self.norm = norm
+        self.clip = None if clip is None else (lo, hi)
+        self._bounds = (lo, hi)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.clean_loss_tracker = keras.metrics.Mean(name="clean_loss")
+        self.adv_loss_tracker = keras.metrics.Mean(name="adv_loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.adv_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.clean_loss_tracker, self.adv_loss_tracker, self.accuracy_tracker,
+                self.adv_accuracy_tracker]
+
+    def call(self, x, training=False):
+        """Returns the classifier's logits."""
+        return self.classifier(x, training=training)
+
+    def adversarial_batch(self, x, y):
+        """The adversarial examples of a batch, built in the graph.
+
+        Args:
+            x: Images `[N, H, W, C]` inside `clip`.
+            y: Integer labels `[N]` (the attack raises their cross-entropy).
+
+        Returns:
+            float32 `x_adv`, same shape, within `eps` of `x` (in `norm`) and
+            inside `clip`; a constant (no gradient).
+        """
+        x = tf.cast(x, tf.float32)
+        y = tf.reshape(tf.cast(y, tf.int32), [-1])
+        lo, hi = self._bounds
+        eps = tf.constant(self.eps, tf.float32)
+        if self.random_start:
+            seed = keras.random.randint((2,), 0, 2 ** 31 - 1, seed=self.seed_generator, dtype="int32")
+            x_adv = _core.project(x + _core.random_start(x, eps, self.norm, seed), x, eps, self.norm, lo, hi)
+        else:
+            x_adv = x
+        for _ in range(self.steps):  # a static, short loop: 1 (FGSM) or `steps` (PGD) gradient steps
+            grad = _core.loss_gradient(self.classifier, x_adv, y)
+            if self.norm == "inf":
+                direction = tf.sign(grad)
+            else:
+                direction = grad / tf.maximum(_core.l2_norm(grad), 1e-12)
+            x_adv = _core.project(x_adv + self.step_size * direction, x, eps, self.norm, lo, hi)
+        return tf.stop_gradient(x_adv)
+
+    @staticmethod
+    def _unpack(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            raise ValueError("AdversarialTraining needs integer labels: call fit(x, y).")
+        return ops.cast(x, "float32"), ops.reshape(ops.cast(y, "int32"), (-1,)), sample_weight
+
+    def train_step(self, data):
+        x, y, sample_weight = self._unpack(data)
+        x_adv = self.adversarial_batch(x, y)
+        ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        with tf.GradientTape() as tape:
+            # A term with weight 0 is computed in inference mode (no batch-norm update from it).
+            clean_logits = self.classifier(x, training=self.ratio < 1.0)
+            adv_logits = self.classifier(x_adv, training=self.ratio > 0.0)
+            clean_loss = ce(y, clean_logits, sample_weight=sample_weight)
+            adv_loss = ce(y, adv_logits, sample_weight=sample_weight)
+            loss = (1.0 - self.ratio) * clean_loss + self.ratio * adv_loss
+        variables = self.classifier.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        for tracker, value in ((self.loss_tracker, loss), (self.clean_loss_tracker, clean_loss),
+                               (self.adv_loss_tracker, adv_loss)):
+            tracker.update_state(value)
+        self.accuracy_tracker.update_state(y, clean_logits, sample_weight=sample_weight)
+        self.adv_accuracy_tracker.update_state(y, adv_logits, sample_weight=sample_weight)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, y, sample_weight = self._unpack(data)
+        logits = self.classifier(x, training=False)
+        ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        loss = ce(y, logits, sample_weight=sample_weight)
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
+        return {m.name: m.result() for m in (self.loss_tracker, self.accuracy_tracker)}
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "classifier": keras.saving.serialize_keras_object(self.classifier),
+            "attack": self.attack,
+            "eps": self.eps,
+            "steps": self.steps,
+            "step_size": self.step_size,
+            "ratio": self.ratio,
+            "random_start": self.random_start,
+            "seed": self.seed,
+            "norm": self.norm,
+            "clip": self.clip,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
+        if config.get("clip") is not None:
+            config["clip"] = tuple(config["clip"])
+        return cls(**config)

@@ -1,0 +1,202 @@
+"""Knowledge distillation / knowledge transfer from a frozen teacher to a student classifier."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfdefend.models._checks import (
+    check_model_kwargs,
+    check_non_negative_float,
+    check_positive_float,
+    check_seed,
+)
+
+
+@keras.saving.register_keras_serializable(package="tfdefend")
+class Distiller(keras.Model):
+    """Trains a student classifier on a frozen teacher's soft labels (Hinton et al., 2015).
+
+    The teacher sees the clean image; the student sees
+    `preprocessor(clip(x_student + N(0, input_noise_std), 0, 1))` (the noise
+    only in training; no preprocessor means the identity). This is the
+    knowledge transfer of Li & Wang (2018, Sec. 4): the student learns to
+    give the teacher's answers on noisy, adversarial or denoised inputs. The
+    student is trained on
+
+        loss = alpha * CE(y, s) + (1 - alpha) * T**2 * KL(softmax(t / T) || softmax(s / T))
+
+    with `t`, `s` the teacher's and student's logits and integer labels `y`
+    (the `T**2` keeps the soft term's gradients on the scale of the hard
+    one). Data: `fit(x, y)` (both see `x`) or `fit((x_clean, x_student), y)`
+    (the teacher sees `x_clean`, the student `x_student`, e.g. adversarial or
+    noise-augmented images). `evaluate` reports the same terms and the
+    student's accuracy on `x` (or `x_student`), through the preprocessor,
+    without noise.
+
+    Compile with `compile(optimizer=...)`; a loss or metrics given to
+    `compile` are ignored. Only `student.trainable_variables` are updated:
+    the constructor sets `teacher.trainable = False` and
+    `preprocessor.trainable = False` (it mutates the models passed in), and
+    both are always called with `training=False`.
+
+    `call(x)` returns `student(x)` logits, without the preprocessor; the
+    model to deploy is `distiller.student` (behind the preprocessor, e.g. in
+    a `DefendedClassifier`, if one was used in training).
+
+    Args:
+        student: A `keras.Model` mapping images to logits.
+        teacher: A trained `keras.Model` mapping images to logits.
+        temperature: Softmax temperature T of the soft labels (> 0).
+        alpha: Weight of the hard-label cross-entropy, in [0, 1].
+        preprocessor: Optional frozen image-to-image `keras.Model` in front
+            of the student (e.g. a trained denoiser).
+        input_noise_std: Standard deviation of Gaussian noise added to the
+            student's input in training (>= 0).
+        seed: Optional int seed of that noise.
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If a model argument is not a `keras.Model` or another
+            argument has the wrong type.
+        ValueError: If an argument is out of range.
+    """
+
+    def __init__(self, student, teacher, *, temperature=4.0, alpha=0.1, preprocessor=None,
+                 input_noise_std=0.0, seed=None, **kwargs):
+        check_model_kwargs("Distiller", kwargs)
+        for arg, value in (("student", student), ("teacher", teacher), ("preprocessor", preprocessor)):
+            if not isinstance(value, keras.Model) and not (arg == "preprocessor" and value is None):
+                raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
+        if student is teacher:
+            raise ValueError("`student` and `teacher` must be two different models.")
+        temperature = check_positive_float(temperature, "temperature")
+        alpha = check_non_negative_float(alpha, "alpha")
+        if alpha > 1.0:
+            raise ValueError(f"`alpha` must be in [0, 1], got {alpha}.")
+        input_noise_std = check_non_negative_float(input_noise_std, "input_noise_std")
+        seed = check_seed(seed)
+        super().__init__(**kwargs)
+        teacher.trainable = False
+        if preprocessor is not None:
+            preprocessor.trainable = False
+        self.student = student
+        self.teacher = teacher
+        self.preprocessor = preprocessor
+        self.temperature = temperature
+        self.alpha = alpha
+        self.input_noise_std = input_noise_std
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.student_loss_tracker = keras.metrics.Mean(name="student_loss")
+        self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        # `fit` must not try to build this model on a (x_clean, x_student) tuple.
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.student_loss_tracker, self.distillation_loss_tracker,
+                self.accuracy_tracker]
+
+    def call(self, x, training=False):
+        """Returns the student's logits `student(x)` (no preprocessor)."""
+        return self.student(x, training=training)
+
+    def compute_losses(self, y, teacher_logits, student_logits, sample_weight=None):
+        """The distillation objective for one batch.
+
+        Args:
+            y: Integer labels `[N]`.
+            teacher_logits: Teacher logits `[N, classes]`.
+            student_logits: Student logits `[N, classes]`.
+            sample_weight: Optional per-sample weights `[N]` (weighted sum
+                divided by the batch size).
+
+        Returns:
+            `(loss, student_loss, distillation_loss)` scalars: the total
+            `alpha * student_loss + (1 - alpha) * distillation_loss`, the
+            hard-label cross-entropy, and `T**2 * KL(soft teacher || soft student)`.
+        """
+        student_logits = ops.convert_to_tensor(student_logits)
+        teacher_logits = ops.cast(teacher_logits, student_logits.dtype)
+        t = self.temperature
+        hard = keras.losses.sparse_categorical_crossentropy(y, student_logits, from_logits=True)
+        log_p_teacher = ops.log_softmax(teacher_logits / t, axis=-1)
+        log_p_student = ops.log_softmax(student_logits / t, axis=-1)
+        soft = t * t * ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
+        student_loss, distillation_loss = _batch_mean(hard, sample_weight), _batch_mean(soft, sample_weight)
+        loss = self.alpha * student_loss + (1.0 - self.alpha) * distillation_loss
+        return loss, student_loss, distillation_loss
+
+    def _student_input(self, x, training):
+        x = ops.cast(x, self.compute_dtype)
+        if training and self.input_noise_std > 0:
+            noise = keras.random.normal(ops.shape(x), stddev=self.input_noise_std, seed=self.seed_generator,
+                                        dtype=x.dtype)
+            x = ops.clip(x + noise, 0.0, 1.0)
+        if self.preprocessor is not None:
+            x = self.preprocessor(x, training=False)
+        return x
+
+    def _step(self, data, training):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            raise ValueError("Distiller needs integer labels: call fit(x, y) or fit((x_clean, x_student), y).")
+        if isinstance(x, (tuple, list)):
+            if len(x) != 2:
+                raise ValueError(f"Distiller inputs must be x or (x_clean, x_student), got {len(x)} arrays.")
+            x_clean, x_student = x
+        else:
+            x_clean = x_student = x
+        teacher_logits = ops.stop_gradient(self.teacher(ops.cast(x_clean, self.compute_dtype), training=False))
+        x_student = ops.stop_gradient(self._student_input(x_student, training))
+        if training:
+            with tf.GradientTape() as tape:
+                student_logits = self.student(x_student, training=True)
+                losses = self.compute_losses(y, teacher_logits, student_logits, sample_weight)
+            variables = self.student.trainable_variables
+            self.optimizer.apply(tape.gradient(losses[0], variables), variables)
+        else:
+            student_logits = self.student(x_student, training=False)
+            losses = self.compute_losses(y, teacher_logits, student_logits, sample_weight)
+        trackers = (self.loss_tracker, self.student_loss_tracker, self.distillation_loss_tracker)
+        for tracker, value in zip(trackers, losses):
+            tracker.update_state(value)
+        self.accuracy_tracker.update_state(y, student_logits, sample_weight=sample_weight)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        return self._step(data, training=True)
+
+    def test_step(self, data):
+        return self._step(data, training=False)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "student": keras.saving.serialize_keras_object(self.student),
+            "teacher": keras.saving.serialize_keras_object(self.teacher),
+            "temperature": self.temperature,
+            "alpha": self.alpha,
+            "preprocessor": (None if self.preprocessor is None
+                             else keras.saving.serialize_keras_object(self.preprocessor)),
+            "input_noise_std": self.input_noise_std,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("student", "teacher", "preprocessor"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _batch_mean(per_sample, sample_weight):
+    """Mean over the batch of per-sample losses, optionally weighted (Keras' "sum_over_batch_size")."""
+    if sample_weight is not None:
+        per_sample = per_sample * ops.reshape(ops.cast(sample_weight, per_sample.dtype), (-1,))
+    return ops.mean(per_sample)
