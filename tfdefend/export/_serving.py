@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.models import DefendedClassifier, list_models, model_info
+from tfdefend.utils.calling import image_input_shape
 
 KINDS = ("classifier", "preprocessor")
 INPUT_NAME = "images"
@@ -78,7 +79,7 @@ def resolve_input_shape(model, input_shape=None):
         ValueError: If neither is known, `input_shape` is malformed or
             disagrees with the model's input shape, or channels are not 1 or 3.
     """
-    fixed = _model_input_shape(model)
+    fixed = image_input_shape(model)
     if input_shape is None:
         if fixed is None:
             raise ValueError(f"`input_shape` (height, width, channels) is required to export "
@@ -95,16 +96,6 @@ def resolve_input_shape(model, input_shape=None):
     if shape[-1] not in (1, 3):
         raise ValueError(f"Exported models take 1 (gray) or 3 (RGB) channels, got {shape[-1]}.")
     return shape
-
-
-def _model_input_shape(model):
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):
-        return None
-    if not isinstance(shape, tuple) or len(shape) != 4 or any(d is None for d in shape[1:]):
-        return None
-    return tuple(int(d) for d in shape[1:])
 
 
 def serve(model, kind, images):

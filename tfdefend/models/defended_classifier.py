@@ -3,6 +3,7 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.utils.calling import image_input_shape
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -42,7 +43,7 @@ class DefendedClassifier(keras.Model):
             if not isinstance(value, keras.Model):
                 raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
         if input_shape is None:
-            input_shape = _model_input_shape(classifier) or _model_input_shape(preprocessor)
+            input_shape = image_input_shape(classifier) or image_input_shape(preprocessor)
             if input_shape is None:
                 raise ValueError("`input_shape` is required: neither `classifier` nor `preprocessor` "
                                  "has a known (height, width, channels) input shape.")
@@ -70,14 +71,3 @@ class DefendedClassifier(keras.Model):
         for key in ("preprocessor", "classifier"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-
-def _model_input_shape(model):
-    """The model's (height, width, channels) input shape, or None if it has none."""
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):
-        return None
-    if not isinstance(shape, tuple) or len(shape) != 4 or any(d is None for d in shape[1:]):
-        return None
-    return tuple(shape[1:])

@@ -6,6 +6,7 @@ from keras import ops
 
 from tfdefend.attacks.deepfool import deepfool_perturbation
 from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
+from tfdefend.training._losses import batch_mean
 from tfdefend.utils.validation import check_positive_int
 
 _TINY = 1e-12  # floor of ||x||_2 and of the squared norm of r (finite gradients at 0)
@@ -15,13 +16,6 @@ def _per_sample_l2(t):
     """Per-sample L2 norm `[N]`, with a finite gradient at 0."""
     t = ops.reshape(t, (ops.shape(t)[0], -1))
     return ops.sqrt(ops.maximum(ops.sum(ops.square(t), axis=1), _TINY))
-
-
-def _batch_mean(per_sample, sample_weight):
-    """Mean over the batch of per-sample values, optionally weighted (Keras' "sum_over_batch_size")."""
-    if sample_weight is not None:
-        per_sample = per_sample * ops.reshape(ops.cast(sample_weight, per_sample.dtype), (-1,))
-    return ops.mean(per_sample)
 
 
 def _freeze_batch_norm(model):
@@ -174,15 +168,15 @@ class DeepDefense(keras.Model):
         x = ops.cast(x, "float32")
         y = ops.reshape(ops.cast(y, "int32"), (-1,))
         logits = self.classifier(x, training=training)
-        ce = _batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True),
-                         sample_weight)
+        ce = batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True),
+                        sample_weight)
         if self.lam == 0.0:
             zero = ops.zeros((), logits.dtype)
             return {"loss": ce, "ce_loss": ce, "regularizer": zero, "ratio": None, "correct": None,
                     "logits": logits}
         ratio, correct = self.perturbation_ratio(x, y)
         r_values = ops.where(correct, ops.exp(-self.c * ratio), ops.exp(self.d * ratio))
-        regularizer = _batch_mean(r_values, sample_weight)
+        regularizer = batch_mean(r_values, sample_weight)
         return {"loss": ce + self.lam * regularizer, "ce_loss": ce, "regularizer": regularizer,
                 "ratio": ratio, "correct": correct, "logits": logits}
 
@@ -212,8 +206,8 @@ class DeepDefense(keras.Model):
         x, y, sample_weight = self._unpack(data)
         y = ops.reshape(ops.cast(y, "int32"), (-1,))
         logits = self.classifier(ops.cast(x, "float32"), training=False)
-        ce = _batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True),
-                         sample_weight)
+        ce = batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True),
+                        sample_weight)
         self.loss_tracker.update_state(ce)
         self.ce_loss_tracker.update_state(ce)
         self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)

@@ -10,6 +10,7 @@ from tfdefend.models._checks import (
     check_positive_float,
     check_seed,
 )
+from tfdefend.training._losses import batch_mean
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -125,7 +126,7 @@ class Distiller(keras.Model):
         log_p_teacher = ops.log_softmax(teacher_logits / t, axis=-1)
         log_p_student = ops.log_softmax(student_logits / t, axis=-1)
         soft = t * t * ops.sum(ops.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1)
-        student_loss, distillation_loss = _batch_mean(hard, sample_weight), _batch_mean(soft, sample_weight)
+        student_loss, distillation_loss = batch_mean(hard, sample_weight), batch_mean(soft, sample_weight)
         loss = self.alpha * student_loss + (1.0 - self.alpha) * distillation_loss
         return loss, student_loss, distillation_loss
 
@@ -193,10 +194,3 @@ class Distiller(keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-
-def _batch_mean(per_sample, sample_weight):
-    """Mean over the batch of per-sample losses, optionally weighted (Keras' "sum_over_batch_size")."""
-    if sample_weight is not None:
-        per_sample = per_sample * ops.reshape(ops.cast(sample_weight, per_sample.dtype), (-1,))
-    return ops.mean(per_sample)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
+from tfdefend.training._losses import batch_mean
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -92,8 +93,8 @@ class GuidedDenoiserTraining(keras.Model):
         y = ops.cast(y, y_pred.dtype)
         logits_denoised = self.classifier(y_pred, training=False)
         logits_clean = ops.stop_gradient(self.classifier(y, training=False))
-        guidance = _weighted_mean(_per_sample_l1(logits_denoised, logits_clean), sample_weight)
-        pixel = _weighted_mean(_per_sample_l1(y_pred, y), sample_weight)
+        guidance = batch_mean(_per_sample_l1(logits_denoised, logits_clean), sample_weight)
+        pixel = batch_mean(_per_sample_l1(y_pred, y), sample_weight)
         total = self.guidance_weight * guidance + self.pixel_weight * pixel
         if self.losses:
             total = total + ops.sum(ops.stack([ops.cast(loss, total.dtype) for loss in self.losses]))
@@ -122,9 +123,3 @@ class GuidedDenoiserTraining(keras.Model):
 def _per_sample_l1(a, b):
     """Mean absolute difference per sample, shape `[N]`."""
     return ops.mean(ops.abs(a - b), axis=tuple(range(1, len(a.shape))))
-
-
-def _weighted_mean(per_sample, sample_weight):
-    if sample_weight is not None:
-        per_sample = per_sample * ops.reshape(ops.cast(sample_weight, per_sample.dtype), (-1,))
-    return ops.mean(per_sample)

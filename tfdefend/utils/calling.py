@@ -13,3 +13,14 @@ def call_model(fn, x, training=False):
     if isinstance(fn, keras.layers.Layer):
         return fn(x, training=training)
     return fn(x)
+
+
+def image_input_shape(model):
+    """The model's fixed (height, width, channels) input shape, or None if it has none."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(shape, tuple) or len(shape) != 4 or any(d is None for d in shape[1:]):
+        return None
+    return tuple(int(d) for d in shape[1:])
