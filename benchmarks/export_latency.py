@@ -4,11 +4,16 @@ For each `list_pretrained()` entry of kind classifier or preprocessor (other
 kinds, e.g. the GNR generator, are skipped): parameters; FLOPs per image;
 the Keras latency (the model called inside a `tf.function`, batch 1); and
 for the float32 and the int8 (uint8 in/out, calibrated on 200 training
-images) `.tflite` export: file size, LiteRT latency with 1 and 2 threads
-(batch 1) and, for classifiers, the top-1 agreement of the `.tflite` with
-the Keras model on up to 200 test images. Latencies are the median of
-`--repeats` timed runs after 10 warm-up runs. A model that cannot be
-exported gets a row saying why.
+images) `.tflite` export: file size, LiteRT latency (batch 1) with 1 and 2
+threads on LiteRT's default CPU path (the XNNPACK delegate) and with 1
+thread on the builtin reference kernels (no XNNPACK, the fallback of
+runtimes built without it), and, for classifiers, the top-1 agreement of the
+`.tflite` with the Keras model on up to 200 test images (preprocessors: mean
+absolute difference of the output images). Latencies are the median of
+`--repeats` timed runs after 10 warm-up runs; float and int8 are timed in
+alternation (one float run, one int8 run, ...) so that noise from other
+processes on the machine hits both alike and their ratio is fair. A model
+that cannot be exported gets a row saying why.
 
 FLOPs are counted by TensorFlow's profiler
 (`tf.compat.v1.profiler.profile(graph, ProfileOptionBuilder.float_operation())`)
@@ -35,7 +40,7 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tfdefend import data, models
 from tfdefend.export import tflite
@@ -44,17 +49,26 @@ from tfdefend.utils import atomic_write_text
 FLOPS_METHOD = "TF profiler float_operation on the batch-1 graph; multiply-add = 2 FLOPs"
 WARMUP = 10
 AGREEMENT_IMAGES = 200
+# (JSON key, threads, XNNPACK delegate): LiteRT's default CPU path (XNNPACK) and its reference kernels.
+TIMING_SETTINGS = (("ms_1_thread", 1, True), ("ms_2_threads", 2, True), ("ms_1_thread_no_xnnpack", 1, False))
 
 
 def _median_ms(fn, repeats):
-    for _ in range(WARMUP):
-        fn()
-    times = []
+    return _interleaved_median_ms({"only": fn}, repeats)["only"]
+
+
+def _interleaved_median_ms(fns, repeats):
+    """Median ms of each callable in `fns`, timed in alternation so machine noise hits all alike."""
+    for fn in fns.values():
+        for _ in range(WARMUP):
+            fn()
+    times = {key: [] for key in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    return {key: 1000 * statistics.median(values) for key, values in times.items()}
 
 
 def _flops(model, shape):
@@ -74,8 +88,10 @@ def _keras_ms(model, x, repeats):
 class _Runner:
     """A LiteRT interpreter on one `.tflite`: float images in, float outputs out (quantizing if uint8)."""
 
-    def __init__(self, path, threads):
-        self.interpreter = Interpreter(model_path=path, num_threads=threads)
+    def __init__(self, path, threads, xnnpack=True):
+        resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self.interpreter = Interpreter(model_path=path, num_threads=threads,
+                                       experimental_op_resolver_type=resolver)
         self.runner = self.interpreter.get_signature_runner("serving_default")
         self.input = self.runner.get_input_details()["images"]
         self.outputs = self.runner.get_output_details()
@@ -104,10 +120,6 @@ def _tflite_row(model, kind, path, quantization, calibration, x_test, keras_pred
     except ValueError as exc:
         return {"error": str(exc)}
     info = {"size_bytes": os.path.getsize(path)}
-    for threads, key in ((1, "ms_1_thread"), (2, "ms_2_threads")):
-        runner = _Runner(path, threads)
-        ready = runner.quantize(x_test[:1])
-        info[key] = _median_ms(lambda runner=runner, ready=ready: runner(ready), repeats)
     if kind == "classifier":
         runner = _Runner(path, 1)
         pred = np.array([np.argmax(runner.first_output(x[None])) for x in x_test])
@@ -118,6 +130,20 @@ def _tflite_row(model, kind, path, quantization, calibration, x_test, keras_pred
         reference = np.asarray(model(x_test[:20], training=False))
         info["mean_abs_diff_to_keras"] = float(np.mean(np.abs(out - reference)))
     return info
+
+
+def _time_variants(paths, x, repeats):
+    """LiteRT latencies of the exported variants, float and int8 timed in alternation per setting."""
+    latencies = {variant: {} for variant in paths}
+    for key, threads, xnnpack in TIMING_SETTINGS:
+        fns = {}
+        for variant, path in paths.items():
+            runner = _Runner(path, threads, xnnpack)
+            ready = runner.quantize(x)
+            fns[variant] = lambda runner=runner, ready=ready: runner(ready)
+        for variant, ms in _interleaved_median_ms(fns, repeats).items():
+            latencies[variant][key] = ms
+    return latencies
 
 
 def benchmark(name, repeats, workdir):
@@ -133,11 +159,16 @@ def benchmark(name, repeats, workdir):
     row = {"kind": kind, "dataset": entry["dataset"], "input_shape": list(shape),
            "params": int(model.count_params()), "flops_per_image": _flops(model, shape),
            "keras_ms": _keras_ms(model, x_test[:1], repeats), "tflite": {}}
+    paths = {}
     for variant, quantization in (("float", None), ("int8", "int8")):
         path = os.path.join(workdir, f"{name}_{variant}.tflite")
         row["tflite"][variant] = _tflite_row(model, kind, path, quantization,
                                              calibration if quantization == "int8" else None,
                                              x_test, keras_pred, repeats)
+        if "error" not in row["tflite"][variant]:
+            paths[variant] = path
+    for variant, latencies in _time_variants(paths, x_test[:1], repeats).items():
+        row["tflite"][variant].update(latencies)
     return row
 
 
@@ -146,7 +177,7 @@ def _cell_size(info):
 
 
 def _cell_ms(info, key):
-    return "" if "error" in info else f"{info[key]:.3f}"
+    return "" if "error" in info or key not in info else f"{info[key]:.3f}"
 
 
 def _cell_quality(info):
@@ -158,19 +189,21 @@ def _cell_quality(info):
 
 
 def format_markdown(results):
-    head = ("| model | kind | params | MFLOPs/img | Keras ms | float .tflite | float ms 1t | float ms 2t | "
-            "float vs Keras | int8 .tflite | int8 ms 1t | int8 ms 2t | int8 vs Keras |")
+    """One row per model; latencies in ms at batch 1 (XNNPACK = LiteRT's default CPU delegate)."""
+    head = ("| model | kind | params | MFLOPs/img | Keras ms | float .tflite | int8 .tflite | "
+            "float ms 1t | int8 ms 1t | float ms 2t | int8 ms 2t | float ms 1t no XNNPACK | "
+            "int8 ms 1t no XNNPACK | float vs Keras | int8 vs Keras |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, row in results["models"].items():
         if "skipped" in row:
-            lines.append(f"| {name} | {row['kind']} | skipped: {row['skipped']} |" + " |" * 10)
+            lines.append(f"| {name} | {row['kind']} | skipped: {row['skipped']} |" + " |" * 12)
             continue
+        float_info, int8_info = row["tflite"]["float"], row["tflite"]["int8"]
         cells = [name, row["kind"], f"{row['params']:,}", f"{row['flops_per_image'] / 1e6:.2f}",
-                 f"{row['keras_ms']:.3f}"]
-        for variant in ("float", "int8"):
-            info = row["tflite"][variant]
-            cells += [_cell_size(info), _cell_ms(info, "ms_1_thread"), _cell_ms(info, "ms_2_threads"),
-                      _cell_quality(info)]
+                 f"{row['keras_ms']:.3f}", _cell_size(float_info), _cell_size(int8_info)]
+        for key in ("ms_1_thread", "ms_2_threads", "ms_1_thread_no_xnnpack"):
+            cells += [_cell_ms(float_info, key), _cell_ms(int8_info, key)]
+        cells += [_cell_quality(float_info), _cell_quality(int8_info)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -31,7 +31,7 @@ LATENCY = {
         "small_cnn_toy": {
             "kind": "classifier", "params": 99178, "flops_per_image": 1234567, "keras_ms": 0.75,
             "tflite": {"float": {"size_bytes": 399000, "ms_1_thread": 0.0412, "ms_2_threads": 0.0301,
-                                 "top1_agreement_with_keras": 0.995},
+                                 "ms_1_thread_no_xnnpack": 0.0912, "top1_agreement_with_keras": 0.995},
                        "int8": {"error": "SomeModel cannot be exported to TFLite with builtin ops: why"}},
         },
     },
@@ -59,7 +59,7 @@ def test_classifier_card_shows_the_recorded_figures(toy_zoo):
                  "```sh\ntfdefend train --model small_cnn --dataset digits --epochs 40\n```",
                  "No robustness figures in the manifest entry",
                  "FLOPs per image: 1,234,567", "Keras latency (batch 1, median): 0.750 ms",
-                 "| float | 399,000 bytes | 0.041 ms | 0.030 ms | 99.5% top-1 agreement |",
+                 "| float | 399,000 bytes | 0.041 ms | 0.030 ms | 0.091 ms | 99.5% top-1 agreement |",
                  "| int8 | not exported: SomeModel cannot be exported", "median of 50 runs on toy CPU",
                  "`python benchmarks/export_latency.py --repeats 50`",
                  'load_pretrained("small_cnn_toy")', "tfdefend zoo export small_cnn_toy --format tflite"):

@@ -166,10 +166,11 @@ def _latency_lines(name, latency_path):
             rows.append(f"| {variant} | not exported: {info['error']} | | | |")
         else:
             rows.append(f"| {variant} | {info['size_bytes']:,} bytes | {_ms(info.get('ms_1_thread'))} | "
-                        f"{_ms(info.get('ms_2_threads'))} | {_fidelity(info)} |")
+                        f"{_ms(info.get('ms_2_threads'))} | {_ms(info.get('ms_1_thread_no_xnnpack'))} | "
+                        f"{_fidelity(info)} |")
     if rows:
-        lines += ["| .tflite | size | LiteRT latency, 1 thread | 2 threads | vs the Keras model |",
-                  "|---|---|---|---|---|", *rows, ""]
+        head = "| .tflite | size | LiteRT latency, 1 thread | 2 threads | 1 thread, no XNNPACK | vs the Keras model |"
+        lines += [head, "|---|---|---|---|---|---|", *rows, ""]
     machine = f" on {results['machine']}" if results.get("machine") else ""
     lines.append(f"Batch 1, median of {results.get('repeats', '?')} runs{machine}; measured by "
                  f"`{results.get('command', LATENCY_COMMAND)}`.")
