@@ -43,10 +43,10 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tfdefend import data, models
+from tfdefend.evaluation import FLOPS_METHOD, count_flops
 from tfdefend.export import tflite
 from tfdefend.utils import atomic_write_text
 
-FLOPS_METHOD = "TF profiler float_operation on the batch-1 graph; multiply-add = 2 FLOPs"
 WARMUP = 10
 AGREEMENT_IMAGES = 200
 # (JSON key, threads, XNNPACK delegate): LiteRT's default CPU path (XNNPACK) and its reference kernels.
@@ -69,14 +69,6 @@ def _interleaved_median_ms(fns, repeats):
             fn()
             times[key].append(time.perf_counter() - start)
     return {key: 1000 * statistics.median(values) for key, values in times.items()}
-
-
-def _flops(model, shape):
-    fn = tf.function(lambda x: model(x, training=False))
-    graph = fn.get_concrete_function(tf.TensorSpec([1, *shape], tf.float32)).graph
-    options = (tf.compat.v1.profiler.ProfileOptionBuilder(
-        tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()).with_empty_output().build())
-    return int(tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops)
 
 
 def _keras_ms(model, x, repeats):
@@ -157,7 +149,7 @@ def benchmark(name, repeats, workdir):
     if kind == "classifier":
         keras_pred = np.argmax(np.asarray(model(x_test, training=False)), axis=1)
     row = {"kind": kind, "dataset": entry["dataset"], "input_shape": list(shape),
-           "params": int(model.count_params()), "flops_per_image": _flops(model, shape),
+           "params": int(model.count_params()), "flops_per_image": count_flops(model, shape),
            "keras_ms": _keras_ms(model, x_test[:1], repeats), "tflite": {}}
     paths = {}
     for variant, quantization in (("float", None), ("int8", "int8")):

@@ -27,6 +27,15 @@ TINY_OVERRIDES = {
     "rescnn": {"filters": (8, 4)},
     "dae": {"filters": (4, 8)},
     "uddn": {"filters": (4, 8)},
+    # The RL denoiser chain: light tools, their toolbox, the Q-agent, the chain; and DnCNN.
+    "light_denoiser": {"depth": 2, "filters": 4},
+    "dncnn": {"depth": 3, "filters": 4},
+    "denoiser_toolbox": {"strengths": (1, 4), "depths": (2, 3), "filters": 4},
+    "denoiser_agent": {"num_actions": 5, "conv_filters": (4, 4), "kernel_sizes": (3, 3), "fc_units": 8,
+                       "lstm_units": 8},
+    "rl_denoiser_chain": {"toolbox": {"strengths": (1, 4), "depths": (2, 3), "filters": 4},
+                          "agent": {"conv_filters": (4, 4), "kernel_sizes": (3, 3), "fc_units": 8,
+                                    "lstm_units": 8}},
     # GNR's generator (latent -> noise image) and critic (image -> score).
     "gnr_generator": {"latent_dim": 8, "filters": (8, 4)},
     "gnr_critic": {"filters": (4, 8)},

@@ -45,6 +45,9 @@ BAD_ARGS = [
     ("uddn", {"input_shape": (8, 8)}, ValueError, "input_shape"),
     ("uddn", {"input_shape": (8, 0, 1)}, ValueError, "input_shape"),
     ("uddn", {"no_such_arg": 1}, TypeError, "no_such_arg"),
+    ("light_denoiser", {"depth": 1}, ValueError, "depth"),
+    ("dncnn", {"depth": 2}, ValueError, "depth"),
+    ("rl_denoiser_chain", {"tool_execution": "x"}, ValueError, "tool_execution"),
 ]
 
 

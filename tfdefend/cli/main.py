@@ -45,6 +45,28 @@ def _parser():
     uddn.add_argument("--batch-size", type=int, default=64)
     uddn.add_argument("--seed", type=int, default=0)
 
+    chain = sub.add_parser("train-rl-chain", help="train the RL denoiser chain: a toolbox of light denoisers "
+                           "(one per FGSM strength) and a DQN agent that chains them per image")
+    chain.add_argument("--dataset", default="fashion_mnist")
+    chain.add_argument("--classifier", required=True, help="zoo name or .keras file of the target classifier")
+    chain.add_argument("--output", required=True, help="the chain's .keras file (toolbox and agent inside)")
+    chain.add_argument("--toolbox-output", default=None, help="also save the toolbox here (.keras)")
+    chain.add_argument("--agent-output", default=None, help="also save the agent here (.keras)")
+    chain.add_argument("--train-images", type=int, default=10000)
+    chain.add_argument("--strengths", type=int, nargs="+", default=[1, 2, 4, 8, 16],
+                       help="FGSM strengths (/255) of the tools")
+    chain.add_argument("--depths", type=int, nargs="+", default=[3, 8], help="tool depths (one tool per strength "
+                       "and depth)")
+    chain.add_argument("--filters", type=int, default=32, help="width of every tool")
+    chain.add_argument("--toolbox-epochs", type=int, default=2)
+    chain.add_argument("--guidance", choices=("pixels", "logits"), default="pixels")
+    chain.add_argument("--iterations", type=int, default=300, help="DQN collect-and-update iterations")
+    chain.add_argument("--images-per-iteration", type=int, default=60)
+    chain.add_argument("--updates-per-iteration", type=int, default=4)
+    chain.add_argument("--max-steps", type=int, default=3)
+    chain.add_argument("--reward", choices=("probability", "cross_entropy", "psnr"), default="probability")
+    chain.add_argument("--seed", type=int, default=0)
+
     for name, help_text in (("evaluate", "attack a classifier (FGSM, PGD) and print the robustness table"),
                             ("demo", "the main job: train the default classifier, attack it, print the table")):
         cmd = sub.add_parser(name, help=help_text)
@@ -142,6 +164,21 @@ def main(argv=None):
                   f"{100 * metrics['defended_accuracy_clean']:.2f}% clean, "
                   f"{100 * metrics['defended_accuracy_fgsm']:.2f}% FGSM "
                   f"(undefended {100 * metrics['undefended_accuracy_fgsm']:.2f}%)")
+        elif args.command == "train-rl-chain":
+            from tfdefend.cli.rl_chain_job import rl_chain_job
+
+            metrics = rl_chain_job(dataset=args.dataset, classifier=args.classifier, output=args.output,
+                                   toolbox_output=args.toolbox_output, agent_output=args.agent_output,
+                                   train_images=args.train_images, strengths=args.strengths,
+                                   depths=args.depths, filters=args.filters,
+                                   toolbox_epochs=args.toolbox_epochs, guidance=args.guidance,
+                                   iterations=args.iterations, images_per_iteration=args.images_per_iteration,
+                                   updates_per_iteration=args.updates_per_iteration, max_steps=args.max_steps,
+                                   reward=args.reward, seed=args.seed, command=jobs.command_line(argv))
+            per_attack = metrics["per_attack"]
+            print(f"saved {args.output}: accuracy through the chain " + ", ".join(
+                f"{key} {100 * row['defended_accuracy']:.2f}% (undefended {100 * row['undefended_accuracy']:.2f}%, "
+                f"{row['mean_tools']:.2f} tools)" for key, row in per_attack.items()))
         elif args.command in ("evaluate", "demo"):
             eps = _default_eps(args.dataset, args.eps)
             model_file = getattr(args, "model_file", None)
@@ -175,7 +212,9 @@ def main(argv=None):
                     quality = (f"clean acc {100 * entry['clean_accuracy']:.2f}%" if "clean_accuracy" in entry
                                else f"test PSNR {entry['test_psnr_db']:.2f} dB" if "test_psnr_db" in entry
                                else f"{entry.get('params', 0):,} params")
-                    print(f"{name:34s} {entry.get('kind', 'classifier'):13s} {entry['dataset']:14s} {quality}")
+                    defense = entry.get("defense", "-")
+                    print(f"{name:40s} {entry.get('kind', 'classifier'):13s} {defense:19s} {entry['dataset']:14s} "
+                          f"{quality}")
             elif args.zoo_command == "export":
                 from tfdefend.cli import export_job
 

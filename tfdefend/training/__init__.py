@@ -4,11 +4,15 @@ from tfdefend.training.adversarial_pairs import adversarial_pairs
 from tfdefend.training.adversarial_training import AdversarialTraining
 from tfdefend.training.deep_defense import DeepDefense
 from tfdefend.training.defensive_distillation import defensive_distillation
+from tfdefend.training.denoiser_chain_dqn import DenoiserChainDQN
 from tfdefend.training.distiller import Distiller
 from tfdefend.training.fit_classifier import compile_classifier, fit_classifier
 from tfdefend.training.fit_preprocessor import fit_preprocessor, reconstruction_error
 from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
 from tfdefend.training.parseval import ParsevalConstraint, apply_parseval
+from tfdefend.training.replay_buffer import ReplayBuffer
+from tfdefend.training.rl_chain_training import train_rl_denoiser_chain
+from tfdefend.training.toolbox_training import train_denoiser_toolbox
 from tfdefend.training.uddn_defense import train_uddn_defense
 from tfdefend.training.wgan_gp import WGANGP, gradient_penalty
 
@@ -16,9 +20,11 @@ __all__ = [
     "WGANGP",
     "AdversarialTraining",
     "DeepDefense",
+    "DenoiserChainDQN",
     "Distiller",
     "GuidedDenoiserTraining",
     "ParsevalConstraint",
+    "ReplayBuffer",
     "adversarial_pairs",
     "apply_parseval",
     "compile_classifier",
@@ -27,5 +33,7 @@ __all__ = [
     "fit_preprocessor",
     "gradient_penalty",
     "reconstruction_error",
+    "train_denoiser_toolbox",
+    "train_rl_denoiser_chain",
     "train_uddn_defense",
 ]

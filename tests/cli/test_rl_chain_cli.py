@@ -1,0 +1,42 @@
+"""`tfdefend train-rl-chain`: a tiny end-to-end run on the digits data set."""
+
+import json
+
+import keras
+import numpy as np
+
+from tfdefend import data
+from tfdefend.cli.main import main
+
+
+def test_train_rl_chain_writes_chain_toolbox_and_agent(tmp_path, capsys):
+    outputs = {key: tmp_path / f"{key}.keras" for key in ("chain", "toolbox", "agent")}
+    code = main(["train-rl-chain", "--dataset", "digits", "--classifier", "small_cnn_digits",
+                 "--output", str(outputs["chain"]), "--toolbox-output", str(outputs["toolbox"]),
+                 "--agent-output", str(outputs["agent"]), "--train-images", "96", "--filters", "4",
+                 "--strengths", "2", "8", "--depths", "2",
+                 "--toolbox-epochs", "1", "--iterations", "2", "--images-per-iteration", "12",
+                 "--updates-per-iteration", "1", "--max-steps", "2"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "accuracy through the chain" in printed and "fgsm8" in printed
+    chain = keras.models.load_model(outputs["chain"], safe_mode=True)
+    toolbox = keras.models.load_model(outputs["toolbox"], safe_mode=True)
+    agent = keras.models.load_model(outputs["agent"], safe_mode=True)
+    assert toolbox.num_tools == 2 and agent.num_actions == 3 and chain.max_steps == 2
+    x, _ = data.load("digits", "test", as_numpy=True, limit=8)
+    # The saved toolbox is the chain's: the same tool gives the same output.
+    np.testing.assert_allclose(np.asarray(toolbox.apply(x, np.full(8, 1))),
+                               np.asarray(chain.toolbox.apply(x, np.full(8, 1))), atol=1e-6)
+    metrics = json.loads((tmp_path / "chain.json").read_text())
+    assert metrics["kind"] == "preprocessor" and metrics["command"].startswith("tfdefend train-rl-chain")
+    assert set(metrics["per_attack"]) == {"clean", "fgsm2", "fgsm8"}
+    for row in metrics["per_attack"].values():
+        assert 0 <= row["mean_tools"] <= 2 and 0 < sum(row["chains"].values()) <= 1 + 1e-6
+    assert json.loads((tmp_path / "toolbox.json").read_text())["kind"] == "toolbox"
+    assert json.loads((tmp_path / "agent.json").read_text())["kind"] == "agent"
+
+
+def test_train_rl_chain_rejects_a_bad_output(tmp_path, capsys):
+    code = main(["train-rl-chain", "--classifier", "small_cnn_digits", "--dataset", "digits",
+                 "--output", str(tmp_path / "chain.h5")])
+    assert code == 2 and "`chain_output` must end in '.keras'" in capsys.readouterr().err

@@ -1,0 +1,120 @@
+"""`tfdefend train-rl-chain`: the RL denoiser chain (toolbox + DQN agent) against a classifier."""
+
+import json
+import os
+import platform
+import time
+
+from tfdefend.utils.atomic import atomic_write_text
+
+
+def _load_classifier(classifier):
+    import keras
+
+    from tfdefend import models
+
+    if os.path.exists(str(classifier)):
+        return keras.models.load_model(classifier, compile=False, safe_mode=True)
+    return models.load_pretrained(classifier)
+
+
+def _check_outputs(outputs):
+    for key, path in outputs.items():
+        if path is not None and not str(path).endswith(".keras"):
+            raise ValueError(f"`{key}_output` must end in '.keras', got {path!r}.")
+
+
+def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_output=None, train_images=10000,
+                 strengths=(1, 2, 4, 8, 16), depths=(3, 8), filters=32, toolbox_epochs=2, guidance="pixels", iterations=300, images_per_iteration=60,
+                 updates_per_iteration=4, max_steps=3, reward="probability", learning_rate=1e-4, seed=0,
+                 test_images=2000, verbose=0, command=None):
+    """Trains the toolbox, then the agent, and saves the chain (and the parts) with metrics JSONs.
+
+    Args:
+        dataset: Data set name (`tfdefend datasets`).
+        classifier: Zoo name or `.keras` file of the target classifier.
+        output: The chain's `.keras` file (toolbox and agent inside).
+        toolbox_output: Optionally also save the trained `DenoiserToolbox` here.
+        agent_output: Optionally also save the trained `DenoiserAgent` here.
+        train_images: Training images used for the tools and the agent.
+        strengths: FGSM strengths (1/255 units) of the tools; the agent is
+            trained on FGSM images of these strengths, PGD and clean ones.
+        depths: Depths of the tools (one tool per strength and depth).
+        filters: Width of every tool.
+        toolbox_epochs: Epochs per tool.
+        guidance: "pixels" or "logits" (the tools' loss).
+        iterations, images_per_iteration, updates_per_iteration, max_steps,
+        reward, learning_rate: DQN settings (`train_rl_denoiser_chain`).
+        seed: Seed of everything.
+        test_images: Test images for the metrics.
+        verbose: Training output.
+        command: The command line recorded in the metrics.
+
+    Returns:
+        The chain's metrics dict.
+    """
+    import keras
+
+    from tfdefend import data
+    from tfdefend.evaluation import chain_choices
+    from tfdefend.export import save_keras
+    from tfdefend.models import DenoiserAgent, DenoiserToolbox
+    from tfdefend.training import reconstruction_error, train_denoiser_toolbox, train_rl_denoiser_chain
+    from tfdefend.utils.seeding import set_global_seed
+
+    outputs = {"chain": output, "toolbox": toolbox_output, "agent": agent_output}
+    _check_outputs(outputs)
+    set_global_seed(seed)
+    target = _load_classifier(classifier)
+    x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=train_images)
+    x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=test_images)
+    shape = tuple(x_train.shape[1:])
+    start = time.perf_counter()
+    toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
+    train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs, guidance=guidance, seed=seed,
+                           verbose=verbose)
+    toolbox_seconds = time.perf_counter() - start
+    agent = DenoiserAgent(input_shape=shape, num_actions=toolbox.num_tools + 1)
+    chain, history = train_rl_denoiser_chain(target, toolbox, agent, x_train, y_train, iterations=iterations,
+                                             images_per_iteration=images_per_iteration,
+                                             updates_per_iteration=updates_per_iteration, max_steps=max_steps,
+                                             reward=reward, learning_rate=learning_rate,
+                                             strengths=toolbox.strengths, seed=seed,
+                                             verbose=verbose)
+    seconds = time.perf_counter() - start
+    stats = chain_choices(chain, target, x_test, y_test, toolbox.strengths)
+    error = reconstruction_error(chain, x_test)
+    common = {"dataset": dataset, "classifier": str(classifier), "seed": seed, "command": command,
+              "test_examples": len(x_test), "train_images": len(x_train),
+              "settings": {"strengths": list(toolbox.strengths), "depths": list(toolbox.depths), "filters": filters, "toolbox_epochs": toolbox_epochs, "guidance": guidance,
+                           "iterations": iterations, "images_per_iteration": images_per_iteration,
+                           "updates_per_iteration": updates_per_iteration, "max_steps": max_steps,
+                           "reward": reward, "learning_rate": learning_rate},
+              "toolbox_seconds": round(toolbox_seconds, 1), "train_seconds": round(seconds, 1),
+              "versions": {"python": platform.python_version(), "keras": keras.__version__,
+                           "tensorflow": _tf_version()}}
+    metrics = {
+        "chain": {"model": "rl_denoiser_chain", "kind": "preprocessor", "test_mse": error["mse"],
+                  "test_psnr_db": error["psnr_db"], "defended_accuracy_clean": stats["clean"]["defended_accuracy"],
+                  "per_attack": stats, "final_loss": _last(history.get("loss")),
+                  "params": int(chain.count_params()), **common},
+        "toolbox": {"model": "denoiser_toolbox", "kind": "toolbox", "tool_names": list(toolbox.tool_names),
+                    "params": int(toolbox.count_params()), **common},
+        "agent": {"model": "denoiser_agent", "kind": "agent", "params": int(agent.count_params()), **common},
+    }
+    networks = {"chain": chain, "toolbox": toolbox, "agent": agent}
+    for key, path in outputs.items():
+        if path is not None:
+            save_keras(networks[key], path, include_optimizer=False)
+            atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
+    return metrics["chain"]
+
+
+def _last(values):
+    return None if not values else float(values[-1])
+
+
+def _tf_version():
+    import tensorflow as tf
+
+    return tf.__version__

@@ -1,0 +1,96 @@
+"""DnCNN: the residual-learning denoiser of Zhang et al. (IEEE TIP 2017)."""
+
+import keras
+
+from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.models._layers import conv_bn_relu
+from tfdefend.models._losses import reconstruction_mse, sum_losses
+from tfdefend.models.registry import register_model
+from tfdefend.utils.validation import check_positive_int
+
+
+@register_model(
+    "dncnn",
+    defaults={"input_shape": (28, 28, 1)},
+    kind="preprocessor",
+    description="DnCNN (Zhang et al. 2017): 17-layer CNN predicting the noise, outputs clip(x - noise).",
+)
+@keras.saving.register_keras_serializable(package="tfdefend")
+class DnCNN(keras.Model):
+    """DnCNN: a plain deep CNN that predicts the noise (residual learning) and subtracts it.
+
+    `depth` 3x3 convolutions, "same" padding, at full resolution:
+
+    * 1: convolution (`filters`, with bias) -> ReLU;
+    * 2 .. depth-1: convolution (`filters`, no bias) -> batch norm -> ReLU;
+    * depth: convolution to the image's channels (no bias) -> the noise `v`.
+
+    The model returns `clip(x - v, 0, 1)`. The bias layout is that of the
+    authors' Keras code. The last convolution starts at zero, so an
+    untrained DnCNN is the identity on images in [0, 1].
+
+    Parameters (they do not depend on height and width): with `filters=64`
+    and C channels, `9*C*64 + 64 + (depth - 2) * (9*64*64 + 4*64) + 9*64*C`,
+    of which `2*64` per batch norm are the non-trainable moving statistics.
+    C = 3, depth 17: 560,320 (558,400 trainable); depth 20 (the blind
+    DnCNN-B/CDnCNN-B): 669,376 trainable, the 6.69e5 quoted by RL-Restore
+    and the seed's cost table.
+
+    Training: `model.compile(optimizer="adam"); model.fit(x_noisy, x_clean)`.
+    `compute_loss` is the squared error `mean (model(x_noisy) - target) ** 2`
+    (per image, then over the batch), the target being `y` if given, else
+    `x`; any loss passed to `compile` is ignored.
+
+    Args:
+        input_shape: (height, width, channels) of the images in [0, 1].
+        depth: Number of convolutions (>= 3; 17 in the paper, 20 for blind denoising).
+        filters: Channels of the hidden convolutions (64 in the paper).
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range.
+    """
+
+    def __init__(self, input_shape=(28, 28, 1), depth=17, filters=64, **kwargs):
+        check_model_kwargs("DnCNN", kwargs)
+        input_shape = check_input_shape(input_shape)
+        depth = check_positive_int(depth, "depth", minimum=3)
+        filters = check_positive_int(filters, "filters")
+
+        inputs = keras.Input(shape=input_shape, name="images")
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name="conv1")(inputs)
+        for i in range(2, depth):
+            x = conv_bn_relu(x, filters, f"block{i}")
+        noise = keras.layers.Conv2D(input_shape[-1], 3, padding="same", use_bias=False,
+                                    kernel_initializer="zeros", name="noise")(x)
+        denoised = keras.layers.Subtract(name="subtract_noise")([inputs, noise])
+        outputs = keras.layers.ReLU(max_value=1.0, name="clip")(denoised)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.input_shape_ = input_shape
+        self.depth = depth
+        self.filters = filters
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """`mean (y_pred - target) ** 2` plus any layer losses; `target` is `y`, or `x` if `y` is None.
+
+        `y_pred` is the output of the forward pass on `x`; if it is None that
+        forward pass is run here.
+        """
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        loss = reconstruction_mse(x if y is None else y, y_pred, sample_weight)
+        return loss + sum_losses(self.losses, y_pred.dtype)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "input_shape": self.input_shape_,
+            "depth": self.depth,
+            "filters": self.filters,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

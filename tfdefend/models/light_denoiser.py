@@ -1,0 +1,93 @@
+"""LightDenoiser: a small residual CNN, one tool of the RL denoiser chain (RL-Restore, Yu et al. 2018)."""
+
+import keras
+
+from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.models._losses import reconstruction_mse, sum_losses
+from tfdefend.models.registry import register_model
+from tfdefend.utils.validation import check_positive_int
+
+
+@register_model(
+    "light_denoiser",
+    defaults={"input_shape": (28, 28, 1)},
+    kind="preprocessor",
+    description="Light residual CNN denoiser (a tool of the RL chain): clip(x + correction, 0, 1).",
+)
+@keras.saving.register_keras_serializable(package="tfdefend")
+class LightDenoiser(keras.Model):
+    """A plain residual CNN that predicts a correction and adds it to its input.
+
+    `depth` convolutions ("same" padding): the first `depth - 1` have
+    `filters` channels, a bias and a ReLU (no batch norm, as in RL-Restore's
+    3- and 8-layer tools); the last maps back to the image's channels,
+    linearly. The model returns `clip(x + correction, 0, 1)`.
+
+    The last convolution starts at zero (kernel and bias), so an untrained
+    tool is the identity on images in [0, 1]: a chain of untrained tools
+    leaves images unchanged.
+
+    Training (pixel-guided): `model.compile(optimizer="adam");
+    model.fit(x_adv, x_clean)`. `compute_loss` is the squared error
+    `mean (model(x_adv) - target) ** 2` (per image, then over the batch),
+    the target being `y` if given, else `x`; any loss passed to `compile` is
+    ignored.
+
+    Args:
+        input_shape: (height, width, channels) of the images in [0, 1].
+        depth: Number of convolutions (>= 2; the seed's tools use 3 and 8).
+        filters: Channels of the hidden convolutions.
+        kernel_size: Size of every (square) convolution kernel.
+        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range.
+    """
+
+    def __init__(self, input_shape=(28, 28, 1), depth=3, filters=32, kernel_size=3, **kwargs):
+        check_model_kwargs("LightDenoiser", kwargs)
+        input_shape = check_input_shape(input_shape)
+        depth = check_positive_int(depth, "depth", minimum=2)
+        filters = check_positive_int(filters, "filters")
+        kernel_size = check_positive_int(kernel_size, "kernel_size")
+
+        inputs = keras.Input(shape=input_shape, name="images")
+        x = inputs
+        for i in range(1, depth):
+            x = keras.layers.Conv2D(filters, kernel_size, padding="same", activation="relu",
+                                    name=f"conv{i}")(x)
+        correction = keras.layers.Conv2D(input_shape[-1], kernel_size, padding="same",
+                                         kernel_initializer="zeros", name="correction")(x)
+        restored = keras.layers.Add(name="add_correction")([inputs, correction])
+        outputs = keras.layers.ReLU(max_value=1.0, name="clip")(restored)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.input_shape_ = input_shape
+        self.depth = depth
+        self.filters = filters
+        self.kernel_size = kernel_size
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """`mean (y_pred - target) ** 2` plus any layer losses; `target` is `y`, or `x` if `y` is None.
+
+        `y_pred` is the output of the forward pass on `x`; if it is None that
+        forward pass is run here.
+        """
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        loss = reconstruction_mse(x if y is None else y, y_pred, sample_weight)
+        return loss + sum_losses(self.losses, y_pred.dtype)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "input_shape": self.input_shape_,
+            "depth": self.depth,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,130 @@
+"""`train_denoiser_toolbox`: trains each tool of a denoiser toolbox on adversarial pairs of its strength."""
+
+import keras
+import numpy as np
+
+from tfdefend.models._checks import check_non_negative_float, check_positive_float, check_seed
+from tfdefend.training.adversarial_pairs import _attack_fn
+from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
+from tfdefend.utils.validation import check_batch_images, check_labels, check_positive_int
+
+_GUIDANCES = ("pixels", "logits")
+
+
+def _check_toolbox(toolbox):
+    """Checks the `DenoiserToolbox` interface; returns `(tools, names, strength of each tool)`."""
+    tools = getattr(toolbox, "tools", None)
+    strengths = getattr(toolbox, "strengths", None)
+    depths = getattr(toolbox, "depths", None)
+    if not isinstance(toolbox, keras.Model) or tools is None or strengths is None or depths is None:
+        raise TypeError("`toolbox` must be a DenoiserToolbox (a keras.Model with `tools`, `strengths` and "
+                        f"`depths`), got {type(toolbox).__name__}.")
+    tools, strengths, depths = list(tools), tuple(strengths), tuple(depths)
+    if not tools or len(tools) != len(strengths) * len(depths):
+        raise ValueError(f"`toolbox` has {len(tools)} tools, expected len(strengths) * len(depths) = "
+                         f"{len(strengths)} * {len(depths)}.")
+    for k, tool in enumerate(tools):
+        if not isinstance(tool, keras.Model):
+            raise TypeError(f"`toolbox.tools[{k}]` must be a keras.Model, got {type(tool).__name__}.")
+    names = list(getattr(toolbox, "tool_names", None) or [tool.name for tool in tools])
+    # Tools are strength-major: [s1_d1, s1_d2, ..., s2_d1, ...].
+    tool_strengths = [float(strengths[k // len(depths)]) for k in range(len(tools))]
+    return tools, names, tool_strengths
+
+
+def _attack_all(attack_fn, classifier, x, y, eps, chunk_size=256):
+    """Attacks `x` in chunks (so that at most two shapes are traced) at L-inf budget `eps`."""
+    out = np.empty_like(x)
+    for start in range(0, len(x), chunk_size):
+        stop = min(start + chunk_size, len(x))
+        labels = None if y is None else y[start:stop]
+        out[start:stop] = np.asarray(attack_fn(classifier, x[start:stop], labels, eps))
+    return out
+
+
+def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_size=64, learning_rate=1e-3,
+                           guidance="pixels", pixel_weight=0.0, attack="fgsm", seed=0, verbose=0):
+    """Trains every tool of `toolbox` to undo attacks of its own strength against `classifier`.
+
+    Tool k (strength `s`, in 1/255 units) is trained on pairs
+    `(attack(classifier, x, y, eps=s/255), x)`, the adversarial images made
+    once per strength (and shared by the tools of that strength):
+
+    * `guidance="pixels"`: the tool's own loss (pixel MSE to the clean
+      image): `tool.compile(Adam(learning_rate))`, `tool.fit(x_adv, x)`.
+    * `guidance="logits"`: the logit-guided loss of HGD/UDDN
+      (`GuidedDenoiserTraining`: L1 between the classifier's logits on the
+      denoised and on the clean image, plus `pixel_weight` times pixel L1).
+
+    The classifier is only attacked and called in inference mode; its
+    weights and its `trainable` flag are unchanged on return.
+
+    Args:
+        toolbox: A `DenoiserToolbox` (its `tools` are trained in place).
+        classifier: The target classifier (a `keras.Model` returning logits).
+        x: Clean training images [N, H, W, C] in [0, 1].
+        y: Int labels [N] (default: the classifier's predictions).
+        epochs: Epochs per tool (>= 1).
+        batch_size: Batch size (>= 1).
+        learning_rate: Adam learning rate (> 0).
+        guidance: "pixels" or "logits".
+        pixel_weight: Weight of the extra pixel L1 term with "logits" (>= 0).
+        attack: "fgsm" or "ifgsmK" (I-FGSM with K steps, e.g. "ifgsm4").
+        seed: Int seed (>= 0) of Keras' shuffling and initializers.
+        verbose: Passed to `fit`.
+
+    Returns:
+        A dict `tool name -> fit history dict` (e.g. `{"loss": [...]}`), in
+        the toolbox's order.
+
+    Raises:
+        TypeError: If `toolbox` or `classifier` has the wrong type, or an
+            argument has the wrong type.
+        ValueError: Bad images, labels, sizes, `guidance` or `attack`.
+    """
+    tools, names, tool_strengths = _check_toolbox(toolbox)
+    if not isinstance(classifier, keras.Model):
+        raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
+    if any(classifier is tool for tool in tools) or classifier is toolbox:
+        raise ValueError("`classifier` must not be the toolbox or one of its tools.")
+    x = check_batch_images(x, name="x").numpy()
+    y = None if y is None else check_labels(y, len(x), name="y").numpy()
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
+    pixel_weight = check_non_negative_float(pixel_weight, "pixel_weight")
+    if guidance not in _GUIDANCES:
+        raise ValueError(f"`guidance` must be one of {list(_GUIDANCES)}, got {guidance!r}.")
+    if not isinstance(attack, str):
+        raise TypeError(f"`attack` must be a string such as 'fgsm' or 'ifgsm4', got {type(attack).__name__}.")
+    try:
+        attack_fn = _attack_fn(attack)
+    except ValueError:
+        raise ValueError(f"`attack` must be 'fgsm' or 'ifgsmK' (K steps, e.g. 'ifgsm4'), "
+                         f"got {attack!r}.") from None
+    seed = check_seed(seed)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    classifier_trainable = classifier.trainable
+    adversarial = {}
+    histories = {}
+    try:
+        for tool, name, strength in zip(tools, names, tool_strengths):
+            if strength not in adversarial:
+                adversarial[strength] = _attack_all(attack_fn, classifier, x, y, strength / 255.0)
+            x_adv = adversarial[strength]
+            optimizer = keras.optimizers.Adam(learning_rate)
+            if guidance == "pixels":
+                tool.compile(optimizer=optimizer)
+                trainer = tool
+            else:
+                trainer = GuidedDenoiserTraining(tool, classifier, guidance_weight=1.0,
+                                                 pixel_weight=pixel_weight)
+                trainer.compile(optimizer=optimizer)
+            history = trainer.fit(x_adv, x, epochs=epochs, batch_size=batch_size, shuffle=True,
+                                  verbose=verbose)
+            histories[name] = history.history
+    finally:
+        classifier.trainable = classifier_trainable
+    return histories
