@@ -12,11 +12,23 @@ import time
 
 from tfdefend.utils.atomic import atomic_write_text
 
+DEFAULT_IMAGE_SIZE = (64, 64)
+FOLDER_TEST_FRACTION = 0.2
 
-def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output,
+
+def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, output,
               metrics_output=None, limit=None, verbose="auto", command=None,
-              include_optimizer=True, overrides=None):
-    """Trains registered model `model` on `dataset`, saves it and its metrics.
+              include_optimizer=True, overrides=None, data_dir=None, image_size=None):
+    """Trains registered model `model` on `dataset` or an image folder, saves it and its metrics.
+
+    With `data_dir` (a one-subfolder-per-class folder, see
+    `tfdefend.data.image_folder`) instead of `dataset`, every image is
+    decoded as RGB and resized to `image_size` (default 64x64) with the
+    app's preprocessing (`read_image`), a seeded stratified 20% is held
+    out as the test split, and the sorted class names are saved in the
+    metrics as `class_names` (label i is `class_names[i]`; `tfdefend app
+    export` reads them from there). Without both, `dataset` defaults to
+    "fashion_mnist".
 
     Classifiers train with labels (`fit_classifier`); trainable
     preprocessors (ComDefend, DAE) train on the clean images alone
@@ -44,12 +56,26 @@ def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output
     if kind not in ("classifier", "preprocessor"):
         raise ValueError(f"`tfdefend train` trains classifiers and preprocessors; {model!r} is a {kind}.")
     set_global_seed(seed)
-    spec = data.dataset_info(dataset)
-    x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
-    x_test, y_test = data.load(dataset, "test", as_numpy=True)
-    shape_args = {"input_shape": spec.image_shape}
+    if data_dir is not None:
+        if dataset is not None:
+            raise ValueError("Give a bundled `dataset` or an image folder `data_dir`, not both.")
+        folder = _load_folder(data_dir, image_size, seed, limit)
+        (x_train, y_train), (x_test, y_test) = folder["train"], folder["test"]
+        input_shape, num_classes = x_train.shape[1:], len(folder["class_names"])
+    else:
+        if image_size is not None:
+            raise ValueError("`image_size` applies to an image folder (`--data`) only; a bundled data set "
+                             "has its own size.")
+        dataset = dataset or "fashion_mnist"
+        spec = data.dataset_info(dataset)
+        x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
+        x_test, y_test = data.load(dataset, "test", as_numpy=True)
+        input_shape, num_classes = spec.image_shape, spec.num_classes
+    # Hook for training-time augmentation (e.g. `tfdefend.augment`'s AdvMask/Cutout layers): map
+    # `x_train` here, or wrap `fit_classifier`'s data, before `net` is trained.
+    shape_args = {"input_shape": tuple(int(d) for d in input_shape)}
     if kind == "classifier":
-        shape_args["num_classes"] = spec.num_classes
+        shape_args["num_classes"] = num_classes
     net = models.create_model(model, **shape_args, **(overrides or {}))
     start = time.perf_counter()
     if kind == "classifier":
@@ -68,8 +94,9 @@ def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output
     metrics = {
         "model": model,
         "kind": kind,
-        "dataset": dataset,
+        "dataset": dataset if data_dir is None else folder["name"],
         **quality,
+        **({} if data_dir is None else folder["info"]),
         "overrides": overrides or {},
         "epochs": epochs,
         "batch_size": batch_size,
@@ -87,6 +114,31 @@ def train_job(*, model, dataset, epochs, batch_size, learning_rate, seed, output
     metrics_output = metrics_output or os.path.splitext(output)[0] + ".json"
     atomic_write_text(metrics_output, json.dumps(metrics, indent=2) + "\n")
     return metrics
+
+
+def _load_folder(data_dir, image_size, seed, limit):
+    """The train/test arrays of an image folder and what the metrics record about it."""
+    from tfdefend.data import image_folder
+    from tfdefend.data.load import stratified_split
+
+    image_size = image_folder.check_image_size(DEFAULT_IMAGE_SIZE if image_size is None else image_size)
+    x, y, class_names = image_folder.load_image_folder_arrays(data_dir, image_size=image_size)
+    train_idx, test_idx = stratified_split(y, FOLDER_TEST_FRACTION, seed)
+    if len(test_idx) == 0 or len(train_idx) == 0:
+        raise ValueError(f"Image folder {data_dir!r} has too few images ({len(y)} in {len(class_names)} "
+                         f"classes) to hold out {100 * FOLDER_TEST_FRACTION:.0f}% of each class as a test "
+                         "split; add images (3 or more per class).")
+    if limit is not None:
+        train_idx = train_idx[:limit]
+    info = {"data_dir": os.path.abspath(data_dir), "class_names": list(class_names),
+            "image_size": list(image_size),
+            "preprocessing": {"color": "RGB", "resize": image_folder.RESIZE_METHOD,
+                              "antialias": image_folder.RESIZE_ANTIALIAS, "round_to_uint8": True,
+                              "scale": "1/255"},
+            "test_split": f"seeded stratified {100 * FOLDER_TEST_FRACTION:.0f}% of each class (seed {seed})"}
+    return {"train": (x[train_idx], y[train_idx]), "test": (x[test_idx], y[test_idx]),
+            "class_names": class_names, "info": info,
+            "name": f"image_folder:{os.path.basename(os.path.abspath(data_dir))}"}
 
 
 def evaluate_job(*, model_file=None, pretrained=None, dataset, eps_values, pgd_steps=10,

@@ -4,6 +4,8 @@ import argparse
 import json
 import sys
 
+from tfdefend.cli.app_job import add_app_parser
+
 EPILOG = "Run `tfdefend COMMAND -h` for the options of a command."
 
 
@@ -15,7 +17,12 @@ def _parser():
     train.add_argument("--model", default="small_cnn", help="registry name (see `tfdefend models`)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="constructor argument of the model, VALUE as JSON (e.g. code_channels=4)")
-    train.add_argument("--dataset", default="fashion_mnist", help="see `tfdefend datasets`")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--dataset", default=None, help="see `tfdefend datasets` (default: fashion_mnist)")
+    source.add_argument("--data", default=None, metavar="DIR",
+                        help="an image folder, one sub-folder of images per class (RGB, resized)")
+    train.add_argument("--image-size", type=int, nargs=2, default=None, metavar=("H", "W"),
+                       help="with --data: the model's input size (default 64 64)")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (cosine-decayed)")
@@ -102,6 +109,7 @@ def _parser():
     export.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     card = zoo_sub.add_parser("card", help="print the Markdown model card of a zoo entry")
     card.add_argument("name")
+    add_app_parser(sub)
     return parser
 
 
@@ -146,7 +154,8 @@ def main(argv=None):
                                      batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                                      output=args.output, metrics_output=args.metrics, limit=args.limit,
                                      command=jobs.command_line(argv), include_optimizer=not args.no_optimizer,
-                                     overrides=_parse_overrides(args.overrides))
+                                     overrides=_parse_overrides(args.overrides), data_dir=args.data,
+                                     image_size=args.image_size)
             if "clean_accuracy" in metrics:
                 print(f"saved {args.output}: clean test accuracy {100 * metrics['clean_accuracy']:.2f}%")
             else:
@@ -193,6 +202,10 @@ def main(argv=None):
                                      dataset=args.dataset, eps_values=eps, pgd_steps=args.pgd_steps,
                                      limit=args.limit, output=args.json)
             _print_table(rows, f"Robustness on {args.dataset} ({rows[0]['n']} test images, L-inf attacks)")
+        elif args.command == "app":
+            from tfdefend.cli.app_job import run_app
+
+            print(run_app(args))
         elif args.command == "models":
             from tfdefend.models import list_models, model_info
 
