@@ -7,6 +7,8 @@ a NumPy array when `x` is not a `tf.Tensor`, else a `tf.Tensor`.
 Labels default to the model's own argmax predictions.
 """
 
+from tfdefend.attacks._sparse_ablations import l1_penalized_pgd, random_mask_like
+from tfdefend.attacks.auto_adversary import auto_adversary
 from tfdefend.attacks.bim import bim
 from tfdefend.attacks.bpda import BPDAModel, bpda
 from tfdefend.attacks.carlini_wagner_l2 import carlini_wagner_l2
@@ -20,6 +22,7 @@ from tfdefend.attacks.pgd import pgd
 __all__ = [
     "BPDAModel",
     "EOTModel",
+    "auto_adversary",
     "bim",
     "bpda",
     "carlini_wagner_l2",
@@ -28,6 +31,8 @@ __all__ = [
     "eot",
     "fgsm",
     "jsma",
+    "l1_penalized_pgd",
     "mifgsm",
     "pgd",
+    "random_mask_like",
 ]

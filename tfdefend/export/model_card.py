@@ -27,6 +27,10 @@ _LABELS = {
     "undefended_accuracy_fgsm": "Classifier accuracy without the defense, FGSM test images",
     "test_l1_clean": "Mean L1 distance of the output to the clean image, clean input",
     "test_l1_fgsm": "Mean L1 distance of the output to the clean image, FGSM input",
+    "rho2": "rho2: mean DeepFool ||r||2 / ||x||2 on correctly classified test images",
+    "pgd_accuracy": "PGD L-inf accuracy at `pgd_eps`",
+    "pgd_eps": "`pgd_eps` (L-inf budget of the PGD figure)",
+    "eps_ref": "eps_ref: FGSM budget at which the Deep Defense model of this run falls to 50%",
 }
 
 
@@ -64,6 +68,8 @@ def model_card(name, *, manifest_path=None, latency_path=None):
         rows.append(("sha256", f"`{entry['sha256']}`"))
     if kind == "classifier":
         rows.append(("Default classifier of its data set", "yes" if entry.get("default") else "no"))
+        rows.append(("Defense (how it was trained)", f"`{entry.get('defense', 'none')}`"
+                     + (f", fine-tuned from `{entry['finetuned_from']}`" if entry.get("finetuned_from") else "")))
     if entry.get("versions"):
         rows.append(("Trained with", ", ".join(f"{k} {v}" for k, v in sorted(entry["versions"].items()))))
     lines += _table(("property", "value"), rows)

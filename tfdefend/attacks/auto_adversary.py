@@ -1,0 +1,284 @@
+"""AutoAdversary: sparse attack by pruning the pixels of a dense perturbation.
+
+Li, Liu, Zhao, Shen, "AutoAdversary: A Pixel Pruning Method for Sparse
+Adversarial Attack", arXiv:2203.09756 (seed document 003). A dense L-inf
+attack gives `delta`; a mask branch (an encoder network on `delta`, output
+one logit per pixel) followed by the binarization `m = sigmoid(alpha * h)`
+with a growing `alpha` learns which perturbed pixels are needed; the
+adversarial example is `x + delta * m`.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfdefend.attacks import _core
+from tfdefend.attacks.bim import bim
+from tfdefend.attacks.mifgsm import mifgsm
+from tfdefend.attacks.pgd import pgd
+from tfdefend.utils import validation as V
+
+BASES = ("pgd", "bim", "mifgsm")
+ENCODERS = ("auto", "dense", "unet", "none")
+DENSE_MAX_PIXELS = 28 * 28  # "auto": FC encoder up to MNIST size, U-Net-style conv net above
+_HIDDEN = 64  # FC encoder hidden units
+_WIDTH = 8  # U-Net-style encoder channels (2x at half resolution)
+# Default Adam learning rates per encoder (tuned on Fashion-MNIST, eps 0.1, lam 5): the FC
+# encoder's many weights move the logits much faster than a free logit per pixel does.
+DEFAULT_MASK_LR = {"dense": 0.003, "unet": 0.03, "none": 0.05}
+_INIT_LOGIT = 0.5  # initial mask logit: m starts at sigmoid(alpha_start * 0.5) (~0.62)
+_ALPHA_MAX = 1e6  # alpha stops growing here (keeps alpha * h finite)
+_BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
+_BIG = 1e10
+_TOL = 1e-6  # |change| <= _TOL does not count as a changed pixel (as in evaluation.perturbation_norms)
+
+
+def _pixel_changed(delta):
+    """[B, H, W, 1] float: 1 where any channel of `delta` changes by more than `_TOL`."""
+    return tf.cast(tf.reduce_any(tf.abs(delta) > _TOL, axis=-1, keepdims=True), tf.float32)
+
+
+# --------------------------------------------------------------------------- encoders
+
+
+def _glorot(rng, fan_in, fan_out, shape):
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape).astype(np.float32)
+
+
+def _init_params(kind, shape, seed):
+    """Initial encoder parameters, one copy per sample (identical copies from `seed`).
+
+    Every sample gets its own weights (leading batch axis), so each image is
+    optimized independently of the rest of the batch, as in the paper's
+    per-image optimization; the copies start equal, so a sample's result does
+    not depend on its position in the batch.
+    """
+    n, h, w, c = shape
+    rng = np.random.default_rng(seed)
+    if kind == "none":  # a free mask logit per pixel
+        single = [np.full((h, w, 1), _INIT_LOGIT, np.float32)]
+    elif kind == "dense":
+        d_in, d_out = h * w * c, h * w
+        single = [_glorot(rng, d_in, _HIDDEN, (d_in, _HIDDEN)), np.zeros(_HIDDEN, np.float32),
+                  _glorot(rng, _HIDDEN, d_out, (_HIDDEN, d_out)), np.full(d_out, _INIT_LOGIT, np.float32)]
+    else:  # unet: conv3x3 c->W, [avgpool2, conv3x3 W->2W, upsample], concat, conv3x3 3W->W, 1x1 W->1 (+bias/pixel)
+        single = []
+        for k, cin, cout in ((3, c, _WIDTH), (3, _WIDTH, 2 * _WIDTH), (3, 3 * _WIDTH, _WIDTH), (1, _WIDTH, 1)):
+            single.append(_glorot(rng, k * k * cin, k * k * cout, (k * k * cin, cout)))
+            single.append(np.zeros(cout, np.float32))
+        single[-1] = np.full((h, w, 1), _INIT_LOGIT, np.float32)  # per-pixel output bias
+    return [tf.constant(np.broadcast_to(p, (n,) + p.shape)) for p in single]
+
+
+def _conv(t, kernel, bias, k):
+    """Per-sample convolution ("SAME", stride 1): kernel [B, k*k*Cin, Cout], bias [B, Cout] or [B, H, W, Cout]."""
+    if k > 1:
+        t = tf.image.extract_patches(t, [1, k, k, 1], [1, 1, 1, 1], [1, 1, 1, 1], "SAME")
+    out = tf.einsum("bhwk,bko->bhwo", t, kernel)
+    return out + (bias if bias.shape.rank == 4 else bias[:, None, None, :])
+
+
+def _encode(kind, params, u):
+    """Mask logits h [B, H, W, 1] from the normalized perturbation `u = delta / eps`."""
+    shape = tf.shape(u)
+    if kind == "none":
+        return params[0]
+    if kind == "dense":
+        w1, b1, w2, b2 = params
+        flat = tf.reshape(u, [shape[0], -1])
+        hidden = tf.nn.relu(tf.einsum("bi,bij->bj", flat, w1) + b1)
+        return tf.reshape(tf.einsum("bj,bjk->bk", hidden, w2) + b2, [shape[0], shape[1], shape[2], 1])
+    k1, c1, k2, c2, k3, c3, k4, c4 = params
+    e1 = tf.nn.relu(_conv(u, k1, c1, 3))
+    e2 = tf.nn.relu(_conv(tf.nn.avg_pool2d(e1, 2, 2, "SAME"), k2, c2, 3))
+    up = tf.image.resize(e2, shape[1:3], method="nearest")
+    d1 = tf.nn.relu(_conv(tf.concat([e1, up], -1), k3, c3, 3))
+    return _conv(d1, k4, c4, 1)
+
+
+# --------------------------------------------------------------------------- compiled optimization
+
+
+def _build(model, targeted, kind):
+    """Compiles the mask optimization for one model, attack mode and encoder kind."""
+
+    @tf.function
+    def run(x, delta, y, y_star, params, eps, lam, lr, alpha0, growth, steps, best_mask, best_l0):
+        changed = _pixel_changed(delta)
+        u = delta / eps
+        n_pix = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
+        m1 = [tf.zeros_like(p) for p in params]
+        m2 = [tf.zeros_like(p) for p in params]
+        for t in tf.range(steps):
+            step = tf.cast(t, tf.float32)
+            alpha = tf.minimum(alpha0 * tf.pow(growth, step), _ALPHA_MAX)
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                h = _encode(kind, params, u)
+                mask = tf.sigmoid(alpha * h)
+                logits = _core.logits_of(model, x + delta * mask)
+                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_star, logits=logits)
+                sparsity = lam * tf.reduce_sum(mask, axis=[1, 2, 3]) / n_pix
+                loss = tf.reduce_sum(ce + sparsity)
+            grads = tape.gradient(loss, params, unconnected_gradients=_core.ZERO)
+            # The hard mask of this iterate: keep it if it is successful and the sparsest so far.
+            hard = tf.cast(h > 0.0, tf.float32) * changed
+            pred = tf.argmax(_core.logits_of(model, x + delta * hard), -1, output_type=tf.int32)
+            ok = tf.equal(pred, y) if targeted else tf.not_equal(pred, y)
+            l0 = tf.reduce_sum(hard, axis=[1, 2, 3])
+            better = tf.logical_and(ok, l0 <= best_l0)
+            best_mask = tf.where(better[:, None, None, None], hard, best_mask)
+            best_l0 = tf.where(better, l0, best_l0)
+            # Adam, written out; element-wise, and every sample has its own weights.
+            k = step + 1.0
+            m1 = [_BETA1 * a + (1.0 - _BETA1) * g for a, g in zip(m1, grads)]
+            m2 = [_BETA2 * b + (1.0 - _BETA2) * tf.square(g) for b, g in zip(m2, grads)]
+            params = [p - lr * (a / (1.0 - _BETA1 ** k)) / (tf.sqrt(b / (1.0 - _BETA2 ** k)) + _ADAM_EPS)
+                      for p, a, b in zip(params, m1, m2)]
+        return best_mask, best_l0
+
+    return run
+
+
+def _dense_attack(base, model, x, y, *, eps, steps, step_size, targeted, clip, seed):
+    if base == "pgd":
+        step_size = 2.5 * eps / steps if step_size is None else step_size
+        return pgd(model, x, y, eps=eps, step_size=step_size, steps=steps, random_start=True, seed=seed,
+                   targeted=targeted, clip=clip)
+    fn = bim if base == "bim" else mifgsm
+    return fn(model, x, y, eps=eps, step_size=step_size, steps=steps, targeted=targeted, clip=clip)
+
+
+def _check_choice(value, name, choices):
+    if not isinstance(value, str) or value.strip().lower() not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
+    return value.strip().lower()
+
+
+def _check_positive(value, name, *, allow_zero=False):
+    return V.check_eps(value, name=name, norm="l2", clip=None, allow_zero=allow_zero)
+
+
+def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=None, lam=5.0, targeted=False,
+                   mask_steps=100, mask_lr=None, alpha_start=1.0, alpha_growth=1.05, encoder="auto", seed=0,
+                   clip=(0.0, 1.0), return_info=False):
+    """Sparse L-inf attack: a dense attack pruned by a learned binary pixel mask.
+
+    1. The dense base attack (`pgd` with a random start and default step
+       `2.5 * eps / steps`, `bim` or `mifgsm`) gives `delta`, `||delta||_inf <= eps`.
+    2. An encoder maps `delta / eps` to one mask logit `h` per pixel
+       ([B, H, W, 1], shared by the channels): "dense" is a fully connected
+       net (H*W*C -> 64 -> H*W), "unet" a small U-Net-style conv net (one
+       down/up level with a skip, 8/16 channels, per-pixel output bias),
+       "auto" picks "dense" up to 28x28 pixels and "unet" above, and "none" optimizes a free logit per pixel (the
+       "mask without encoder" ablation). Each sample has its own encoder
+       weights, all initialized identically from `seed`, so samples are
+       optimized independently, in one batched computation.
+    3. `m = sigmoid(alpha_t * h)` with the exponential schedule
+       `alpha_t = alpha_start * alpha_growth**t` (t = 0 .. mask_steps-1,
+       capped at 1e6), so `m` is driven to {0, 1}.
+    4. Adam (`mask_lr`) on the encoder weights minimizes, per sample,
+       `CE(f(x + delta * m), y*) + lam * ||m||_1 / (H*W)` with `delta` fixed.
+       `y*` is the target when `targeted`; otherwise the most likely class
+       other than `y` at `x + delta` (the dense attack's adversarial class
+       where it succeeded), so the attack term is bounded below and the
+       sparsity term can win once the sample is adversarial.
+    5. At every step the hard mask `h > 0` (restricted to pixels `delta`
+       changes) is checked; the sparsest successful hard mask seen is kept
+       (ties: the latest), starting from the dense mask (all ones) where the
+       dense attack succeeds. Fallback: a sample for which no hard mask
+       succeeds keeps the full dense `delta` (`success` is then the dense
+       attack's, usually False).
+
+    `x_adv = x + delta * mask` with a binary mask, so `||x_adv - x||_inf <=
+    eps` and `x_adv` stays in `clip`. The optimization is one cached
+    `tf.function` per (model, targeted, encoder), traced once per input shape.
+
+    Args:
+        model: A `keras.Model` or any callable mapping a float32 NHWC batch to logits.
+        x: Image batch [N, H, W, C] inside `clip`.
+        y: Int labels [N]; defaults to the model's own predictions. Target
+            classes when `targeted=True` (then required).
+        base: Dense attack: "pgd", "bim" or "mifgsm".
+        eps: L-inf budget (> 0).
+        steps: Iterations of the dense attack (>= 1).
+        step_size: Step of the dense attack; None for its default.
+        lam: Weight of the sparsity term (>= 0).
+        targeted: Whether `y` holds target classes.
+        mask_steps: Adam iterations of the mask branch (>= 1).
+        mask_lr: Adam learning rate (> 0); None for the encoder's default
+            (`DEFAULT_MASK_LR`: dense 0.003, unet 0.03, none 0.05).
+        alpha_start: Initial binarization sharpness (> 0).
+        alpha_growth: Per-step growth factor of alpha (>= 1).
+        encoder: "auto", "dense", "unet" or "none".
+        seed: Int seed of the encoder weights and of PGD's random start.
+        clip: `(min, max)` valid image range, or None for unbounded.
+        return_info: Also return a dict of per-sample NumPy arrays: "l0"
+            (pixels changed, a pixel counted once across channels), "success"
+            (bool), "mask" (final hard mask [N, H, W, 1], float 0/1),
+            "dense_l0" and "dense_success" (the same for the dense attack).
+
+    Returns:
+        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
+        out, tensor in -> tensor out); with `return_info`, `(x_adv, info)`.
+
+    Raises:
+        ValueError: Bad `x`, `y`, `eps`, `steps`, `lam`, `base`, `encoder`,
+            other hyper-parameters or `clip`, or `targeted` without `y`.
+        TypeError: Non-numeric arguments.
+    """
+    base = _check_choice(base, "base", BASES)
+    encoder = _check_choice(encoder, "encoder", ENCODERS)
+    eps = V.check_eps(eps, norm="inf", clip=clip, allow_zero=False)
+    steps = V.check_positive_int(steps, "steps")
+    if step_size is not None:
+        step_size = V.check_eps(step_size, name="step_size", norm="inf", clip=clip, allow_zero=False)
+    lam = _check_positive(lam, "lam", allow_zero=True)
+    mask_steps = V.check_positive_int(mask_steps, "mask_steps")
+    if mask_lr is not None:
+        mask_lr = _check_positive(mask_lr, "mask_lr")
+    alpha_start = _check_positive(alpha_start, "alpha_start")
+    alpha_growth = _check_positive(alpha_growth, "alpha_growth")
+    if alpha_growth < 1.0:
+        raise ValueError(f"`alpha_growth` must be >= 1, got {alpha_growth}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"`seed` must be an int, got {type(seed).__name__}.")
+    x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
+
+    x_dense = _dense_attack(base, model, x_t, y_t, eps=eps, steps=steps, step_size=step_size,
+                            targeted=targeted, clip=clip, seed=int(seed))
+    delta = x_dense - x_t
+    logits = _core.logits_of(model, x_dense)
+    pred = tf.argmax(logits, -1, output_type=tf.int32)
+    if targeted:
+        y_star, dense_ok = y_t, tf.equal(pred, y_t)
+    else:
+        y_star = tf.argmax(logits - _BIG * tf.one_hot(y_t, tf.shape(logits)[-1]), -1, output_type=tf.int32)
+        dense_ok = tf.not_equal(pred, y_t)
+    changed = _pixel_changed(delta)
+    dense_l0 = tf.reduce_sum(changed, axis=[1, 2, 3])
+
+    shape = tuple(int(d) for d in x_t.shape)
+    kind = encoder if encoder != "auto" else ("dense" if shape[1] * shape[2] <= DENSE_MAX_PIXELS else "unet")
+    mask_lr = DEFAULT_MASK_LR[kind] if mask_lr is None else mask_lr
+    fn = _core.compiled(model, "auto_adversary", (bool(targeted), kind), _build)
+    best_mask, _ = fn(x_t, delta, y_t, y_star, _init_params(kind, shape, int(seed)), _core.f32(eps),
+                      _core.f32(lam), _core.f32(mask_lr), _core.f32(alpha_start), _core.f32(alpha_growth),
+                      tf.constant(mask_steps, tf.int32), changed, tf.where(dense_ok, dense_l0, np.inf))
+    lo, hi = bounds
+    x_adv = tf.clip_by_value(x_t + delta * best_mask, x_t - eps, x_t + eps)
+    x_adv = tf.clip_by_value(x_adv, lo, hi)
+    out = _core.finish(x_adv, as_numpy)
+    if not return_info:
+        return out
+    final_pred = _core.predict_labels(model, x_adv)
+    success = tf.equal(final_pred, y_t) if targeted else tf.not_equal(final_pred, y_t)
+    final_changed = _pixel_changed(x_adv - x_t)
+    info = {
+        "l0": tf.reduce_sum(final_changed, axis=[1, 2, 3]).numpy().astype(np.int64),
+        "success": success.numpy(),
+        "mask": (best_mask * final_changed).numpy(),
+        "dense_l0": dense_l0.numpy().astype(np.int64),
+        "dense_success": dense_ok.numpy(),
+    }
+    return out, info

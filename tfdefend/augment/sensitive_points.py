@@ -1,0 +1,185 @@
+"""Sensitive points for AdvMask: a sparse attack with the seed's normalized loss.
+
+AdvMask (seed document 003) prunes a dense attack's perturbation to the few
+pixels the model is most sensitive to. Its loss differs from AutoAdversary's
+plain cross-entropy: with `L_init` the true-label cross-entropy at the dense
+adversarial example,
+
+    L_classify = -CE(f(x + delta * m), y) / L_init + 1
+    L = max(L_classify, eta * L_classify) + lam * ||m||_1 / N,
+
+so `L_classify` is ~[0, 1] until the model errs (`L_classify = 0` at the
+dense attack's loss) and decays slowly (`eta`) below 0, keeping the two terms
+balanced. `m = sigmoid(alpha_t * h)` with `alpha_t` growing so `m` becomes
+binary; the sparsest successful hard mask `h > 0` seen is kept.
+"""
+
+import collections
+import importlib
+
+import numpy as np
+import tensorflow as tf
+
+from tfdefend.attacks import pgd
+from tfdefend.utils import validation as V
+from tfdefend.utils.calling import call_model
+
+ENCODERS = ("none", "auto", "dense", "unet")
+_INIT_LOGIT = 2.0
+_BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
+_TOL = 1e-6
+_CACHE = collections.OrderedDict()  # (id(model), kind) -> (model, tf.function)
+
+
+def _encoder_api():
+    """AutoAdversary's per-sample encoder (`_init_params`, `_encode`, pixel limit of "dense")."""
+    # The module itself: the package attribute `tfdefend.attacks.auto_adversary` is the function.
+    aa = importlib.import_module("tfdefend.attacks.auto_adversary")
+
+    return aa._init_params, aa._encode, aa.DENSE_MAX_PIXELS
+
+
+def _build(model, kind):
+    encode = None if kind == "none" else _encoder_api()[1]
+
+    @tf.function
+    def run(x, delta, y, l_init, params, eps, lam, eta, lr, alpha0, growth, steps):
+        changed = tf.cast(tf.reduce_any(tf.abs(delta) > _TOL, axis=-1, keepdims=True), tf.float32)
+        u = delta / eps
+        n_pix = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
+        m1 = [tf.zeros_like(p) for p in params]
+        m2 = [tf.zeros_like(p) for p in params]
+        best = changed
+        best_l0 = tf.fill([tf.shape(x)[0]], np.inf)
+        hard = changed
+        for t in tf.range(steps):
+            step = tf.cast(t, tf.float32)
+            alpha = alpha0 * tf.pow(growth, step)
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                h = params[0] if encode is None else encode(kind, params, u)
+                mask = tf.sigmoid(alpha * h)
+                logits = tf.cast(call_model(model, x + delta * mask), tf.float32)
+                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+                classify = 1.0 - ce / l_init
+                loss = tf.reduce_sum(tf.maximum(classify, eta * classify)
+                                     + lam * tf.reduce_sum(mask, axis=[1, 2, 3]) / n_pix)
+            grads = tape.gradient(loss, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            hard = tf.cast(h > 0.0, tf.float32) * changed
+            pred = tf.argmax(call_model(model, x + delta * hard), -1, output_type=tf.int32)
+            l0 = tf.reduce_sum(hard, axis=[1, 2, 3])
+            better = tf.not_equal(pred, y) & (l0 <= best_l0)
+            best = tf.where(better[:, None, None, None], hard, best)
+            best_l0 = tf.where(better, l0, best_l0)
+            k = step + 1.0
+            m1 = [_BETA1 * a + (1.0 - _BETA1) * g for a, g in zip(m1, grads)]
+            m2 = [_BETA2 * b + (1.0 - _BETA2) * tf.square(g) for b, g in zip(m2, grads)]
+            params = [p - lr * (a / (1.0 - _BETA1 ** k)) / (tf.sqrt(b / (1.0 - _BETA2 ** k)) + _ADAM_EPS)
+                      for p, a, b in zip(params, m1, m2)]
+        found = tf.math.is_finite(best_l0)
+        return tf.where(found[:, None, None, None], best, hard), found
+
+    return run
+
+
+def _compiled(model, kind):
+    key = (id(model), kind)
+    entry = _CACHE.get(key)
+    if entry is None or entry[0] is not model:
+        entry = (model, _build(model, kind))
+        _CACHE[key] = entry
+        while len(_CACHE) > 8:
+            _CACHE.popitem(last=False)
+    return entry[1]
+
+
+def _number(value, name, *, positive=False):
+    return V.check_eps(value, name=name, norm="l2", clip=None, allow_zero=not positive)
+
+
+def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=0, attack_steps=10, lr=0.1,
+                     alpha_start=1.0, alpha_end=100.0, encoder="none", clip=(0.0, 1.0), return_info=False):
+    """Binary masks of each image's sensitive points (AdvMask's sparse attack).
+
+    1. PGD (L-inf `eps`, `attack_steps` steps of `2.5 * eps / attack_steps`,
+       seeded random start) gives the dense perturbation `delta`;
+       `L_init` = CE(f(x + delta), y) per sample.
+    2. `steps` Adam steps (`lr`) on the mask logits `h` (one per pixel,
+       shared by the channels; `encoder` other than "none" produces `h` with
+       AutoAdversary's per-sample encoder on `delta`) minimize the
+       normalized loss above, with `alpha` growing geometrically from
+       `alpha_start` to `alpha_end`.
+    3. Each image's mask is its sparsest hard mask `h > 0` that still fools
+       the model (restricted to pixels `delta` changes); where none did
+       (the dense attack failed), the last hard mask, i.e. the pixels
+       that raised the loss most.
+
+    Args:
+        model: A `keras.Model` or callable returning logits.
+        x: Images [N, H, W, C] inside `clip`.
+        y: True int labels [N]; None for the model's own predictions.
+        eps: L-inf budget of the dense attack (> 0).
+        steps: Mask optimization steps (>= 1).
+        lam: Weight of the sparsity term (>= 0).
+        eta: Slope of the loss once the model errs, in [0, 1].
+        seed: Int seed of PGD's random start (and of the encoder weights).
+        attack_steps: PGD iterations (>= 1).
+        lr: Adam learning rate (> 0).
+        alpha_start: First binarization sharpness (> 0).
+        alpha_end: Last binarization sharpness (>= alpha_start).
+        encoder: "none" (free logits), or AutoAdversary's "auto"/"dense"/"unet".
+        clip: `(min, max)` image range.
+        return_info: Also return a dict with NumPy "l0" (points per image),
+            "success" (the returned mask fools the model) and "dense_success".
+
+    Returns:
+        float32 NumPy masks [N, H, W, 1] of 0/1; with `return_info`, `(masks, info)`.
+
+    Raises:
+        TypeError, ValueError: Bad model, images, labels or hyper-parameters
+            (the message names the argument).
+    """
+    if not callable(model):
+        raise TypeError(f"`model` must be a keras.Model or callable, got {type(model).__name__}.")
+    eps = V.check_eps(eps, clip=clip, allow_zero=False)
+    steps = V.check_positive_int(steps, "steps")
+    attack_steps = V.check_positive_int(attack_steps, "attack_steps")
+    lam, lr = _number(lam, "lam"), _number(lr, "lr", positive=True)
+    eta = _number(eta, "eta")
+    if eta > 1.0:
+        raise ValueError(f"`eta` must lie in [0, 1], got {eta}.")
+    alpha_start, alpha_end = _number(alpha_start, "alpha_start", positive=True), _number(alpha_end, "alpha_end")
+    if alpha_end < alpha_start:
+        raise ValueError(f"`alpha_end` ({alpha_end}) must be >= `alpha_start` ({alpha_start}).")
+    if not isinstance(encoder, str) or encoder not in ENCODERS:
+        raise ValueError(f"`encoder` must be one of {list(ENCODERS)}, got {encoder!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"`seed` must be an int >= 0, got {seed!r}.")
+    x_t = V.check_batch_images(x, clip=clip)
+    if y is None:
+        y_t = tf.argmax(call_model(model, x_t), -1, output_type=tf.int32)
+    else:
+        y_t = V.check_labels(y, int(x_t.shape[0]))
+    x_adv = pgd(model, x_t, y_t, eps=eps, step_size=2.5 * eps / attack_steps, steps=attack_steps,
+                random_start=True, seed=int(seed), clip=clip)
+    delta = x_adv - x_t
+    logits = tf.cast(call_model(model, x_adv), tf.float32)
+    l_init = tf.maximum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_t, logits=logits), 1e-3)
+    dense_ok = tf.not_equal(tf.argmax(logits, -1, output_type=tf.int32), y_t)
+    shape = tuple(int(d) for d in x_t.shape)
+    if encoder == "none":
+        kind, params = "none", [tf.fill(shape[:3] + (1,), _INIT_LOGIT)]
+    else:
+        init_params, _, dense_max = _encoder_api()
+        kind = encoder if encoder != "auto" else ("dense" if shape[1] * shape[2] <= dense_max else "unet")
+        params = init_params(kind, shape, int(seed))
+    growth = (alpha_end / alpha_start) ** (1.0 / max(steps - 1, 1))
+    f32 = lambda v: tf.constant(v, tf.float32)
+    masks, found = _compiled(model, kind)(x_t, delta, y_t, l_init, params, f32(eps), f32(lam), f32(eta),
+                                          f32(lr), f32(alpha_start), f32(growth), tf.constant(steps, tf.int32))
+    masks = masks.numpy().astype(np.float32)
+    if not return_info:
+        return masks
+    info = {"l0": masks.sum(axis=(1, 2, 3)).astype(np.int64), "success": found.numpy(),
+            "dense_success": dense_ok.numpy()}
+    return masks, info
