@@ -238,8 +238,8 @@ def save_zoo(trained, rows, arch, args, directory, command):
     for method, (defense, tag) in ZOO_DEFENSES.items():
         classifier, row, stem = trained[method][0], rows[method], f"{base}{tag}_{args.dataset}"
         save_keras(classifier, os.path.join(directory, f"{stem}.keras"), include_optimizer=False)
-        info = {"model": type(classifier).__name__, "arch": arch, "dataset": args.dataset, "defense": defense,
-                "clean_accuracy": row["clean_accuracy"], "rho2": row["rho2"],
+        info = {"model": type(classifier).__name__, "kind": "classifier", "arch": arch, "dataset": args.dataset,
+                "defense": defense, "clean_accuracy": row["clean_accuracy"], "test_examples": args.limit_test, "rho2": row["rho2"],
                 "pgd_accuracy": row["pgd_accuracy"],
                 "pgd_eps": data.dataset_info(args.dataset).attack_eps, "pgd_steps": args.pgd_steps,
                 "acc_at_eps_ref": row["acc_at_eps_ref"], "eps_ref": row["eps_ref"],

@@ -3,9 +3,12 @@
 Usage (from the repository root, in the installed environment):
     python scripts/build_zoo.py [--only NAME ...]
 
-Every entry's command is a plain `tfdefend train ...` (or `tfdefend
-train-uddn ...`, which writes three entries) line, recorded in the manifest
-so anyone can reproduce the weights. `--record-only` re-reads the weights and
+Every entry's command is a plain `tfdefend train ...` line (or `tfdefend
+train-uddn ...`, or the Deep Defense benchmark `python
+benchmarks/deep_defense.py ... --save-zoo`, which write three entries each),
+recorded in the manifest so anyone can reproduce the weights. Classifier
+entries carry a `defense` field (`none`, `pgd-at`, `deepdefense`,
+`knowledge-transfer`). `--record-only` re-reads the weights and
 metrics already in the zoo and rewrites their manifest entries.
 """
 
@@ -64,8 +67,28 @@ PIPELINES = {
          "uddn_student_fashion_mnist": ("small_cnn", "fashion_mnist")},
     ),
 }
+# Deep Defense issue: the benchmark fine-tunes its Reference (a 16-filter small_cnn trained here) with
+# PGD-7 adversarial training and with Deep Defense, and saves the three seed-0 classifiers.
+PIPELINES["deep_defense_fashion_mnist"] = (
+    ("python benchmarks/deep_defense.py --dataset fashion_mnist --archs cnn --seeds 0 --limit-finetune 5000 "
+     f"--limit-test 1000 --save-zoo {_ZOO_REL} --output benchmarks/results/deep_defense_fashion_mnist_cnn"),
+    {f"small_cnn_f16{tag}_fashion_mnist": ("small_cnn", "fashion_mnist") for tag in ("", "_pgd_at", "_deepdefense")},
+)
+# RL denoiser chain issue: toolbox (10 light denoisers) + DQN agent against the default classifier.
+PIPELINES["rl_chain_fashion_mnist"] = (
+    ("tfdefend train-rl-chain --dataset fashion_mnist --classifier small_cnn_fashion_mnist --train-images 10000 "
+     "--filters 32 --toolbox-epochs 2 --iterations 300 --images-per-iteration 60 --seed 0 "
+     f"--output {_ZOO_REL}/rl_chain_fashion_mnist.keras "
+     f"--toolbox-output {_ZOO_REL}/denoiser_toolbox_fashion_mnist.keras "
+     f"--agent-output {_ZOO_REL}/denoiser_agent_fashion_mnist.keras"),
+    {"rl_chain_fashion_mnist": ("rl_denoiser_chain", "fashion_mnist"),
+     "denoiser_toolbox_fashion_mnist": ("denoiser_toolbox", "fashion_mnist"),
+     "denoiser_agent_fashion_mnist": ("denoiser_agent", "fashion_mnist")},
+)
 # Classifiers that are the default of their data set (the others are students, variants, ...).
-NOT_DEFAULT = {"uddn_student_fashion_mnist"}
+NOT_DEFAULT = {"uddn_student_fashion_mnist", *PIPELINES["deep_defense_fashion_mnist"][1]}
+# The `defense` of each classifier (how it was trained against attacks); "none" if not listed here.
+DEFENSES = {"uddn_student_fashion_mnist": "knowledge-transfer"}
 
 
 def command_for(name):
@@ -80,20 +103,29 @@ def manifest_entry(name, model, dataset, command):
     weights = os.path.join(ZOO_DIR, f"{name}.keras")
     with open(os.path.join(ZOO_DIR, f"{name}.json"), encoding="utf-8") as handle:
         metrics = json.load(handle)
+    kind = metrics.get("kind", "classifier")  # `tfdefend train` writes no kind for classifiers
     quality = {}
-    if metrics["kind"] == "classifier":
+    if kind == "classifier":
         quality = {"clean_accuracy": round(metrics["clean_accuracy"], 4)}
     elif "test_mse" in metrics:
         quality = {"test_mse": round(metrics["test_mse"], 6), "test_psnr_db": round(metrics["test_psnr_db"], 2)}
     extra = {key: round(metrics[key], 4) for key in ("test_l1_clean", "test_l1_fgsm", "defended_accuracy_clean",
-                                                      "defended_accuracy_fgsm") if key in metrics}
+                                                      "defended_accuracy_fgsm", "rho2", "pgd_accuracy", "pgd_eps",
+                                                      "eps_ref") if metrics.get(key) is not None}
+    if "per_attack" in metrics:  # the RL chain: accuracy through it, clean and per FGSM strength
+        extra["defended_accuracy"] = {key: round(row["defended_accuracy"], 4)
+                                      for key, row in metrics["per_attack"].items()}
+    if kind == "classifier":
+        extra["defense"] = metrics.get("defense", DEFENSES.get(name, "none"))
+    if metrics.get("finetuned_from"):
+        extra["finetuned_from"] = metrics["finetuned_from"]
     return {
         "file": f"{name}.keras",
         "sha256": sha256_file(weights),
         "model": model,
-        "kind": metrics["kind"],
+        "kind": kind,
         "dataset": dataset,
-        "default": metrics["kind"] == "classifier" and name not in NOT_DEFAULT,
+        "default": kind == "classifier" and name not in NOT_DEFAULT,
         **quality,
         **extra,
         "test_examples": metrics.get("test_examples", 2000),
@@ -120,7 +152,8 @@ def main():
         if not args.record_only:
             print(f"$ {command}", flush=True)
             argv = shlex.split(command)
-            subprocess.run([sys.executable, "-m", "tfdefend"] + argv[1:], cwd=ROOT, check=True)
+            prefix = [sys.executable] if argv[0] == "python" else [sys.executable, "-m", "tfdefend"]
+            subprocess.run(prefix + argv[1:], cwd=ROOT, check=True)
         for entry, (model, dataset) in outputs.items():
             manifest[entry] = manifest_entry(entry, model, dataset, command)
             atomic_write_text(MANIFEST_PATH, json.dumps({"models": manifest}, indent=2, sort_keys=True) + "\n")

@@ -42,7 +42,10 @@ def test_listing_commands(capsys):
     assert main(["datasets"]) == 0
     assert "fashion_mnist" in capsys.readouterr().out
     assert main(["zoo", "list"]) == 0
-    assert "small_cnn_digits" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("small_cnn_digits "))
+    assert row.split()[1:4] == ["classifier", "none", "digits"]
+    assert any(line.split()[2] == "deepdefense" for line in lines)
 
 
 def test_console_script_is_installed():

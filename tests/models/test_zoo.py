@@ -21,7 +21,10 @@ def test_pretrained_loads_and_matches_manifest(name):
     entry = zoo.pretrained_info(name)
     for key in ("sha256", "dataset", "kind", "command", "file"):
         assert entry[key]
-    assert entry["command"].startswith(("tfdefend train ", "tfdefend train-uddn "))
+    assert entry["command"].startswith(("tfdefend train ", "tfdefend train-uddn ",
+                                        "tfdefend train-rl-chain ", "python benchmarks/deep_defense.py "))
+    if entry["kind"] == "classifier":
+        assert entry["defense"] in ("none", "pgd-at", "deepdefense", "knowledge-transfer")
     model = zoo.load_pretrained(name)
     if entry["kind"] == "generator":  # no test-set figure: check the noise it generates instead
         eps = model.eps
@@ -32,10 +35,29 @@ def test_pretrained_loads_and_matches_manifest(name):
         x, y = data.load(entry["dataset"], "test", as_numpy=True, limit=entry.get("test_examples"))
     except FileNotFoundError:
         pytest.skip(f"{entry['dataset']} not installed")
+    if entry["kind"] == "toolbox":  # every tool keeps the images' shape and range
+        outputs = np.asarray(model(x[:4]))
+        assert outputs.shape == (4, model.num_tools, *x.shape[1:]) and 0 <= outputs.min() <= outputs.max() <= 1
+        return
+    if entry["kind"] == "agent":  # Q-values over the tools and "stop"
+        h, c = model.initial_state(4)
+        prev = np.zeros((4, model.num_actions), "float32")
+        q = np.asarray(model([x[:4], prev, np.asarray(h), np.asarray(c)])[0])
+        assert q.shape == (4, model.num_actions) and np.all(np.isfinite(q))
+        return
     if entry["kind"] == "classifier":
         assert accuracy(model, x, y) == pytest.approx(entry["clean_accuracy"], abs=2e-3)
     else:
         assert reconstruction_error(model, x)["mse"] == pytest.approx(entry["test_mse"], rel=1e-3, abs=1e-6)
+
+
+def test_defense_filter():
+    plain = zoo.list_pretrained(kind="classifier", defense="none")
+    assert zoo.default_pretrained("fashion_mnist") in plain
+    for defense in ("pgd-at", "deepdefense"):
+        names = zoo.list_pretrained(dataset="fashion_mnist", defense=defense)
+        assert names and all(zoo.pretrained_info(n)["kind"] == "classifier" for n in names)
+    assert zoo.list_pretrained(defense="no-such-defense") == []
 
 
 def test_kind_filter():

@@ -27,7 +27,7 @@ _LABELS = {
     "undefended_accuracy_fgsm": "Classifier accuracy without the defense, FGSM test images",
     "test_l1_clean": "Mean L1 distance of the output to the clean image, clean input",
     "test_l1_fgsm": "Mean L1 distance of the output to the clean image, FGSM input",
-    "rho2": "rho2: mean DeepFool ||r||2 / ||x||2 on correctly classified test images",
+    "rho2": "ρ₂: mean DeepFool ‖r‖₂ / ‖x‖₂ on correctly classified test images",
     "pgd_accuracy": "PGD L-inf accuracy at `pgd_eps`",
     "pgd_eps": "`pgd_eps` (L-inf budget of the PGD figure)",
     "eps_ref": "eps_ref: FGSM budget at which the Deep Defense model of this run falls to 50%",

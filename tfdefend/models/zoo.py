@@ -24,11 +24,20 @@ def read_manifest(path=None):
         return json.load(handle)["models"]
 
 
-def list_pretrained(dataset=None, kind=None):
-    """Returns the sorted names of the shipped pretrained models, optionally of one data set and kind."""
+def list_pretrained(dataset=None, kind=None, defense=None):
+    """Returns the sorted names of the shipped pretrained models, optionally filtered.
+
+    Args:
+        dataset: Only entries trained on this data set.
+        kind: Only entries of this kind ("classifier", "preprocessor", ...).
+        defense: Only classifiers trained with this defense: "none",
+            "pgd-at", "deepdefense", "knowledge-transfer" (the manifest's
+            `defense` field; preprocessors have none).
+    """
     return sorted(name for name, entry in read_manifest().items()
                   if (dataset is None or entry["dataset"] == dataset)
-                  and (kind is None or entry.get("kind", "classifier") == kind))
+                  and (kind is None or entry.get("kind", "classifier") == kind)
+                  and (defense is None or entry.get("defense") == defense))
 
 
 def pretrained_info(name):

@@ -125,6 +125,9 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
             history = trainer.fit(x_adv, x, epochs=epochs, batch_size=batch_size, shuffle=True,
                                   verbose=verbose)
             histories[name] = history.history
+            if trainer is tool:  # detach the optimizer: a saved toolbox holds weights only
+                tool.optimizer = None
+                tool.compiled = False
     finally:
         classifier.trainable = classifier_trainable
     return histories
