@@ -44,3 +44,15 @@ def _weighted_batch_mean(errors, sample_weight):
 def sum_losses(losses, dtype="float32"):
     """Sums a list of scalar tensors (zero for an empty list)."""
     return ops.sum(ops.stack(list(losses))) if losses else ops.zeros((), dtype)
+
+
+def denoiser_loss(model, error, x, y, y_pred, sample_weight, training):
+    """The `compute_loss` of an image-to-image model: `error(target, y_pred)` plus its layer losses.
+
+    `target` is `y`, or `x` if `y` is None (an autoencoder); `y_pred` is the
+    forward pass on `x`, run here if it is None. `error` is
+    `reconstruction_mse` or `reconstruction_l1`.
+    """
+    if y_pred is None:
+        y_pred = model(x, training=training)
+    return error(x if y is None else y, y_pred, sample_weight) + sum_losses(model.losses, y_pred.dtype)

@@ -10,7 +10,7 @@ from tfdefend.models._checks import (
     check_units,
 )
 from tfdefend.models._layers import ClippedGaussianNoise
-from tfdefend.models._losses import reconstruction_mse, sum_losses
+from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models.registry import register_model
 
 
@@ -86,10 +86,7 @@ class DenoisingAutoencoder(keras.Model):
         `y_pred` is the output of the forward pass on `x` (noisy in training);
         if it is None that forward pass is run here.
         """
-        if y_pred is None:
-            y_pred = self(x, training=training)
-        loss = reconstruction_mse(x if y is None else y, y_pred, sample_weight)
-        return loss + sum_losses(self.losses, y_pred.dtype)
+        return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
 
     def get_config(self):
         return {

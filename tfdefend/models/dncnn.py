@@ -4,7 +4,7 @@ import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
 from tfdefend.models._layers import conv_bn_relu
-from tfdefend.models._losses import reconstruction_mse, sum_losses
+from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -77,10 +77,7 @@ class DnCNN(keras.Model):
         `y_pred` is the output of the forward pass on `x`; if it is None that
         forward pass is run here.
         """
-        if y_pred is None:
-            y_pred = self(x, training=training)
-        loss = reconstruction_mse(x if y is None else y, y_pred, sample_weight)
-        return loss + sum_losses(self.losses, y_pred.dtype)
+        return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
 
     def get_config(self):
         return {

@@ -4,7 +4,7 @@ import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
 from tfdefend.models._layers import conv_bn_relu
-from tfdefend.models._losses import reconstruction_l1, sum_losses
+from tfdefend.models._losses import denoiser_loss, reconstruction_l1
 from tfdefend.models.registry import register_model
 
 UDDN_FILTERS = (16, 32, 64)
@@ -90,10 +90,7 @@ class UDDN(keras.Model):
         `y_pred` is the output of the forward pass on `x`; if it is None that
         forward pass is run here.
         """
-        if y_pred is None:
-            y_pred = self(x, training=training)
-        loss = reconstruction_l1(x if y is None else y, y_pred, sample_weight)
-        return loss + sum_losses(self.losses, y_pred.dtype)
+        return denoiser_loss(self, reconstruction_l1, x, y, y_pred, sample_weight, training)
 
     def get_config(self):
         return {
