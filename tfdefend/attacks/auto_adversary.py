@@ -37,6 +37,23 @@ def _pixel_changed(delta):
     return tf.cast(tf.reduce_any(tf.abs(delta) > _TOL, axis=-1, keepdims=True), tf.float32)
 
 
+def _keep_sparsest(hard, success, best_mask, best_l0):
+    """Per sample, `hard` replaces the best mask if it succeeded with no more pixels (ties: the latest)."""
+    l0 = tf.reduce_sum(hard, axis=[1, 2, 3])
+    better = tf.logical_and(success, l0 <= best_l0)
+    return tf.where(better[:, None, None, None], hard, best_mask), tf.where(better, l0, best_l0)
+
+
+def _adam_step(params, grads, m1, m2, step, lr):
+    """One Adam update written out (element-wise: every sample has its own weights) -> params, m1, m2."""
+    k = step + 1.0
+    m1 = [_BETA1 * a + (1.0 - _BETA1) * g for a, g in zip(m1, grads)]
+    m2 = [_BETA2 * b + (1.0 - _BETA2) * tf.square(g) for b, g in zip(m2, grads)]
+    params = [p - lr * (a / (1.0 - _BETA1 ** k)) / (tf.sqrt(b / (1.0 - _BETA2 ** k)) + _ADAM_EPS)
+              for p, a, b in zip(params, m1, m2)]
+    return params, m1, m2
+
+
 # --------------------------------------------------------------------------- encoders
 
 
@@ -125,16 +142,8 @@ def _build(model, targeted, kind):
             hard = tf.cast(h > 0.0, tf.float32) * changed
             pred = tf.argmax(_core.logits_of(model, x + delta * hard), -1, output_type=tf.int32)
             ok = tf.equal(pred, y) if targeted else tf.not_equal(pred, y)
-            l0 = tf.reduce_sum(hard, axis=[1, 2, 3])
-            better = tf.logical_and(ok, l0 <= best_l0)
-            best_mask = tf.where(better[:, None, None, None], hard, best_mask)
-            best_l0 = tf.where(better, l0, best_l0)
-            # Adam, written out; element-wise, and every sample has its own weights.
-            k = step + 1.0
-            m1 = [_BETA1 * a + (1.0 - _BETA1) * g for a, g in zip(m1, grads)]
-            m2 = [_BETA2 * b + (1.0 - _BETA2) * tf.square(g) for b, g in zip(m2, grads)]
-            params = [p - lr * (a / (1.0 - _BETA1 ** k)) / (tf.sqrt(b / (1.0 - _BETA2 ** k)) + _ADAM_EPS)
-                      for p, a, b in zip(params, m1, m2)]
+            best_mask, best_l0 = _keep_sparsest(hard, ok, best_mask, best_l0)
+            params, m1, m2 = _adam_step(params, grads, m1, m2, step, lr)
         return best_mask, best_l0
 
     return run

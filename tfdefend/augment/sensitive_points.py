@@ -26,25 +26,27 @@ from tfdefend.utils.calling import call_model
 
 ENCODERS = ("none", "auto", "dense", "unet")
 _INIT_LOGIT = 2.0
-_BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
-_TOL = 1e-6
 _CACHE = collections.OrderedDict()  # (id(model), kind) -> (model, tf.function)
+
+
+def _auto_adversary_module():
+    """The module itself: the package attribute `tfdefend.attacks.auto_adversary` is the function."""
+    return importlib.import_module("tfdefend.attacks.auto_adversary")
 
 
 def _encoder_api():
     """AutoAdversary's per-sample encoder (`_init_params`, `_encode`, pixel limit of "dense")."""
-    # The module itself: the package attribute `tfdefend.attacks.auto_adversary` is the function.
-    aa = importlib.import_module("tfdefend.attacks.auto_adversary")
-
+    aa = _auto_adversary_module()
     return aa._init_params, aa._encode, aa.DENSE_MAX_PIXELS
 
 
 def _build(model, kind):
-    encode = None if kind == "none" else _encoder_api()[1]
+    aa = _auto_adversary_module()  # its sparsest-mask bookkeeping and written-out Adam step
+    encode = None if kind == "none" else aa._encode
 
     @tf.function
     def run(x, delta, y, l_init, params, eps, lam, eta, lr, alpha0, growth, steps):
-        changed = tf.cast(tf.reduce_any(tf.abs(delta) > _TOL, axis=-1, keepdims=True), tf.float32)
+        changed = aa._pixel_changed(delta)
         u = delta / eps
         n_pix = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
         m1 = [tf.zeros_like(p) for p in params]
@@ -67,15 +69,8 @@ def _build(model, kind):
             grads = tape.gradient(loss, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
             hard = tf.cast(h > 0.0, tf.float32) * changed
             pred = tf.argmax(call_model(model, x + delta * hard), -1, output_type=tf.int32)
-            l0 = tf.reduce_sum(hard, axis=[1, 2, 3])
-            better = tf.not_equal(pred, y) & (l0 <= best_l0)
-            best = tf.where(better[:, None, None, None], hard, best)
-            best_l0 = tf.where(better, l0, best_l0)
-            k = step + 1.0
-            m1 = [_BETA1 * a + (1.0 - _BETA1) * g for a, g in zip(m1, grads)]
-            m2 = [_BETA2 * b + (1.0 - _BETA2) * tf.square(g) for b, g in zip(m2, grads)]
-            params = [p - lr * (a / (1.0 - _BETA1 ** k)) / (tf.sqrt(b / (1.0 - _BETA2 ** k)) + _ADAM_EPS)
-                      for p, a, b in zip(params, m1, m2)]
+            best, best_l0 = aa._keep_sparsest(hard, tf.not_equal(pred, y), best, best_l0)
+            params, m1, m2 = aa._adam_step(params, grads, m1, m2, step, lr)
         found = tf.math.is_finite(best_l0)
         return tf.where(found[:, None, None, None], best, hard), found
 
