@@ -23,7 +23,7 @@ setup(
     extras_require={
         "cpu": ["tensorflow-cpu>=2.16"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
-        "test": ["pytest>=7", "ai-edge-litert>=1.2"],
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6.100", "ai-edge-litert>=1.2"],
         "export": ["ai-edge-litert>=1.2"],
         "bench": ["adversarial-robustness-toolbox>=1.17", "foolbox>=3.3"],
     },

@@ -20,6 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfdefend.utils import atomic_write_text
+
 EPS, STEP, STEPS, BATCH, SHAPE = 8 / 255, 2 / 255, 10, 256, (32, 32, 3)
 
 
@@ -116,11 +118,11 @@ def main(argv=None):
     for name, why in skipped.items():
         print(f"{name + ' PGD':<28} skipped ({why})")
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output, "w") as fh:
-        json.dump({"batch": BATCH, "shape": SHAPE, "eps": EPS, "step_size": STEP, "steps": STEPS,
-                   "repeats": args.repeats, "tensorflow": tf.__version__, "python": sys.version.split()[0],
-                   "machine": platform.machine(), "cpus": os.cpu_count(), "results": results,
-                   "skipped": skipped}, fh, indent=2)
+    atomic_write_text(args.output, json.dumps(
+        {"batch": BATCH, "shape": SHAPE, "eps": EPS, "step_size": STEP, "steps": STEPS,
+         "repeats": args.repeats, "tensorflow": tf.__version__, "python": sys.version.split()[0],
+         "machine": platform.machine(), "cpus": os.cpu_count(), "results": results,
+         "skipped": skipped}, indent=2))
     print(f"wrote {args.output}")
 
 

@@ -105,3 +105,26 @@ def test_cli_errors_exit_2(workdir, tmp_path, capsys):
     assert main(["app", "export", "--model", str(lone), "--output", str(tmp_path / "b")]) == 2
     assert "--labels" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "b")
+
+
+def test_app_trained_with_advmask(workdir, capsys):
+    """The app's model trained with AdvMask: sensitive points of the plain model, then the bundle's card says so."""
+    root, folder, model, _ = workdir
+    advmask_model = str(root / "flowers_advmask.keras")
+    assert main(["train", "--data", folder, "--image-size", "16", "16", "--model", "small_cnn",
+                 "--set", "filters=4", "--set", "dense_units=16", "--epochs", "2", "--batch-size", "8",
+                 "--augment", "advmask", "--advmask-model", model, "--advmask-steps", "4",
+                 "--output", advmask_model]) == 0
+    with open(advmask_model.replace(".keras", ".json")) as handle:
+        metrics = json.load(handle)
+    assert metrics["augment"] == "advmask" and metrics["advmask_images_with_points"] == 24
+    assert os.path.isfile(str(root / "flowers_advmask.sensitive_points" / "manifest.json"))
+    bundle = str(root / "bundle_advmask")
+    assert main(["app", "export", "--model", advmask_model, "--output", bundle, "--calibration-images", "8",
+                 "--representative-data", folder]) == 0
+    card = pathlib.Path(os.path.join(bundle, "MODEL_CARD.md")).read_text()
+    assert "| Training augmentation | AdvMask (regions grown from the sensitive points of" in card
+    capsys.readouterr()
+    assert main(["train", "--data", folder, "--image-size", "16", "16", "--augment", "advmask",
+                 "--output", str(root / "x.keras")]) == 2
+    assert "needs `--advmask-model`" in capsys.readouterr().err

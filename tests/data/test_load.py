@@ -88,6 +88,58 @@ def test_fashion_mnist_full():
     assert x.shape == (10000, 28, 28, 1) and np.bincount(y).tolist() == [1000] * 10
 
 
+def test_all_split_is_train_then_test_and_streams_like_the_arrays():
+    x_tr, y_tr = data.load("digits", "train", as_numpy=True)
+    x_te, y_te = data.load("digits", "test", as_numpy=True)
+    x_all, y_all = data.load("digits", "all", as_numpy=True)
+    np.testing.assert_array_equal(x_all, np.concatenate([x_tr, x_te]))
+    np.testing.assert_array_equal(y_all, np.concatenate([y_tr, y_te]))
+    limit = len(x_tr) + 7  # crosses the train/test boundary
+    batches = list(data.load("digits", "all", batch_size=300, limit=limit).as_numpy_iterator())
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x_all[:limit])
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), y_all[:limit])
+    assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int32
+
+
+def _write_idx(path, array):
+    import gzip
+
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_idx_files_stream_record_by_record(tmp_path):
+    from tfdefend.data import streaming
+
+    images = (np.arange(5 * 4 * 3).reshape(5, 4, 3) * 7) % 256
+    _write_idx(tmp_path / "img.gz", images)
+    _write_idx(tmp_path / "lbl.gz", np.array([3, 1, 4, 1, 5]))
+    ds = streaming.idx_dataset(str(tmp_path / "img.gz"), str(tmp_path / "lbl.gz"))
+    assert int(ds.cardinality()) == 5  # from the header, without reading the records
+    got = list(streaming.finish([ds, ds], 255.0, batch_size=4, limit=7).as_numpy_iterator())
+    x = np.concatenate([b[0] for b in got])
+    assert x.shape == (7, 4, 3, 1) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[:5, ..., 0], images.astype(np.float32) / np.float32(255))
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in got]), [3, 1, 4, 1, 5, 3, 1])
+    _write_idx(tmp_path / "short.gz", np.array([3, 1]))
+    with pytest.raises(ValueError, match="matching"):
+        streaming.idx_dataset(str(tmp_path / "img.gz"), str(tmp_path / "short.gz"))
+
+
+@pytest.mark.skipif(not offline_sources._find_fashion_mnist(None), reason="Fashion-MNIST not installed")
+def test_fashion_mnist_all_streams_70k_from_the_idx_files():
+    ds = data.load("fashion_mnist", "all")
+    assert int(ds.cardinality()) == 70000
+    x_te, y_te = data.load("fashion_mnist", "test", as_numpy=True, limit=5)
+    test_head = list(data.load("fashion_mnist", "test", limit=5).as_numpy_iterator())
+    np.testing.assert_array_equal(np.stack([t[0] for t in test_head]), x_te)
+    np.testing.assert_array_equal([t[1] for t in test_head], y_te)
+    x_tr, _ = data.load("fashion_mnist", "train", as_numpy=True, limit=300)
+    head = next(iter(data.load("fashion_mnist", "all", batch_size=300).as_numpy_iterator()))
+    np.testing.assert_array_equal(head[0], x_tr)
+
+
 def test_image_folder(tmp_path):
     from PIL import Image
 

@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.utils import validation as V
-from tfdefend.utils.calling import call_model
+from tfdefend.utils.calling import call_model, check_model_input
+from tfdefend.utils.seeding import draw_seed
 
 _CACHE_SIZE = 32
 _CACHE = collections.OrderedDict()  # (id(model), kind, static) -> (model, tf.function)
@@ -81,13 +82,24 @@ def logits_of(model, x):
     return tf.cast(call_model(model, x), tf.float32)
 
 
-def num_classes_of(model):
-    """Number of logits if the model declares it statically, else None."""
+def num_classes_of(model, x=None):
+    """Number of logits: the model's static one, else (given a batch `x`) that of `model(x[:1])`, else None.
+
+    Raises:
+        ValueError: If the model's output on `x` is not logits of shape [batch, classes].
+    """
     try:
         n = model.output_shape[-1]
     except Exception:  # noqa: BLE001 - any model without a static output shape
+        n = None
+    if isinstance(n, (int, np.integer)):
+        return int(n)
+    if x is None:
         return None
-    return int(n) if isinstance(n, (int, np.integer)) else None
+    shape = tuple(logits_of(model, x[:1]).shape)
+    if len(shape) != 2:
+        raise ValueError(f"`model` must return logits of shape [batch, classes], got shape {shape}.")
+    return int(shape[-1])
 
 
 def _build_predict(model):
@@ -110,6 +122,20 @@ def check_model(model):
                         f"got {type(model).__name__}.")
 
 
+def check_images(model, x, clip):
+    """Validates the image batch of an attack against `clip` and the model's input shape.
+
+    Returns:
+        `(x, as_numpy)`: a float32 tensor, and whether the result should be
+        returned as a NumPy array.
+    """
+    check_model(model)
+    as_numpy = not isinstance(x, (tf.Tensor, tf.Variable))
+    x_t = V.check_batch_images(x, clip=clip)
+    check_model_input(model, x_t)
+    return x_t, as_numpy
+
+
 def prepare(model, x, y, clip, *, targeted=False, y_required_msg=None):
     """Validates the common arguments.
 
@@ -126,17 +152,18 @@ def prepare(model, x, y, clip, *, targeted=False, y_required_msg=None):
         bounds as Python floats (+-inf when unbounded), and whether the
         result should be returned as a NumPy array.
     """
-    check_model(model)
     lo, hi = V.check_clip(clip)
-    as_numpy = not isinstance(x, (tf.Tensor, tf.Variable))
-    x_t = V.check_batch_images(x, clip=clip)
+    x_t, as_numpy = check_images(model, x, clip)
     n = int(x_t.shape[0])
     if y is None:
         if targeted:
             raise ValueError(y_required_msg or "`y` (the target classes) is required when `targeted=True`.")
         y_t = predict_labels(model, x_t)
+        if y_t.shape.rank != 1:
+            raise ValueError(f"`model` must return logits of shape [batch, classes], got predictions of "
+                             f"shape {tuple(y_t.shape)} (argmax over the last axis).")
     else:
-        y_t = V.check_labels(y, n, num_classes=num_classes_of(model))
+        y_t = V.check_labels(y, n, num_classes=num_classes_of(model, x_t))
     return x_t, y_t, (lo, hi), as_numpy
 
 
@@ -152,9 +179,12 @@ def f32(value):
 
 
 def seed_tensor(seed):
-    """A `[2]` int32 seed for stateless random ops; random when `seed` is None."""
+    """A `[2]` int32 seed for stateless random ops; drawn from NumPy's global RNG when `seed` is None.
+
+    (So `tfdefend.utils.set_seed` makes unseeded attacks repeatable.)
+    """
     if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
+        seed = draw_seed()
     elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}.")
     seed = int(seed)

@@ -32,12 +32,16 @@ def random_mask_like(delta, l0_per_sample, seed=0):
         ValueError: If `delta` is not 4-D or `l0_per_sample` does not have
             one non-negative entry per sample.
     """
-    d = np.asarray(delta.numpy() if hasattr(delta, "numpy") else delta, dtype=np.float32)
-    if d.ndim != 4:
-        raise ValueError(f"`delta` must have shape [N, H, W, C], got {d.shape}.")
-    k = np.asarray(l0_per_sample)
-    if k.shape != (d.shape[0],) or (k.size and k.min() < 0):
-        raise ValueError(f"`l0_per_sample` must hold {d.shape[0]} non-negative counts, got shape {k.shape}.")
+    d = V.check_batch_images(delta, name="delta", clip=None).numpy()
+    try:
+        k = np.asarray(l0_per_sample.numpy() if hasattr(l0_per_sample, "numpy") else l0_per_sample)
+    except (TypeError, ValueError):
+        k = np.asarray(None)
+    if (k.shape != (d.shape[0],) or not np.issubdtype(k.dtype, np.integer)
+            or (k.size and k.min() < 0)):
+        raise ValueError(f"`l0_per_sample` must hold {d.shape[0]} non-negative int counts, got "
+                         f"{k.dtype} of shape {k.shape}.")
+    seed = V.check_seed(seed)
     n = d.shape[0]
     perturbed = (np.abs(d) > 0).any(axis=-1).reshape(n, -1)
     scores = np.random.default_rng(seed).random(perturbed.shape)

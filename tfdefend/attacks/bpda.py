@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tfdefend.utils.calling import call_model
+from tfdefend.utils.calling import call_model, image_input_shape
 
 
 class BPDAModel:
@@ -36,6 +36,15 @@ class BPDAModel:
         self.preprocessor = preprocessor
         self.classifier = classifier
         self.approximation = approximation
+
+    @property
+    def input_shape(self):
+        """`(None, H, W, C)` of the preprocessor, else of the classifier (AttributeError if neither)."""
+        for part in (self.preprocessor, self.classifier):
+            shape = image_input_shape(part)
+            if shape is not None:
+                return (None, *shape)
+        raise AttributeError("input_shape")
 
     def purify(self, x):
         """The defended input: forward value of the preprocessor, approximate gradient."""

@@ -99,7 +99,9 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
         learning_rate: Adam learning rate (> 0). The default 5e-2 suits the
             default 100 steps (cleverhans uses 5e-3 with 1,000 steps); at 1e-2
             100 steps leave C&W with larger perturbations than DeepFool.
-        clip: `(min, max)` valid image range, or None for unbounded.
+        clip: `(min, max)` valid image range, or None for unbounded. With an
+            infinite bound (e.g. `(0, inf)`) the optimization is unbounded
+            and the result is clipped into the range at the end.
 
     Returns:
         The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
@@ -136,5 +138,5 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
         lower = np.where(ok, lower, np.maximum(lower, const))
         found = upper < _BIG / 10
         const = np.where(found, (lower + upper) / 2.0, const * 10.0).astype(np.float32)
-    x_adv = tf.clip_by_value(best_adv, lo, hi) if bounded else best_adv
+    x_adv = tf.clip_by_value(best_adv, lo, hi)  # also enforces a half-open clip such as (0, inf)
     return _core.finish(x_adv, as_numpy)

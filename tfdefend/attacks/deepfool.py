@@ -148,10 +148,9 @@ def deepfool(model, x, *, steps=50, overshoot=0.02, num_candidates=10, clip=(0.0
     steps = V.check_positive_int(steps, "steps")
     num_candidates = V.check_positive_int(num_candidates, "num_candidates", minimum=2)
     overshoot = V.check_eps(overshoot, name="overshoot", norm="l2", clip=None)
-    _core.check_model(model)
     lo, hi = V.check_clip(clip)
-    as_numpy = not isinstance(x, (tf.Tensor, tf.Variable))
-    x_t = V.check_batch_images(x, clip=clip)
+    x_t, as_numpy = _core.check_images(model, x, clip)
+    _core.num_classes_of(model, x_t)  # raises unless the model returns [batch, classes] logits
     fn = _core.compiled(model, "deepfool", (num_candidates,), _build)
     x_adv = fn(x_t, tf.constant(steps, tf.int32), _core.f32(overshoot), _core.f32(lo), _core.f32(hi))
     return _core.finish(x_adv, as_numpy)

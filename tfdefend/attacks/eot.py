@@ -25,12 +25,17 @@ class EOTModel:
     def __init__(self, model, samples=8, reduce="probabilities", training=False):
         if not callable(model):
             raise TypeError(f"`model` must be callable, got {type(model).__name__}.")
-        if reduce not in _REDUCTIONS:
+        if not isinstance(reduce, str) or reduce not in _REDUCTIONS:
             raise ValueError(f"`reduce` must be one of {_REDUCTIONS}, got {reduce!r}.")
         self.model = model
         self.samples = check_positive_int(samples, "samples")
         self.reduce = reduce
         self.training = bool(training)
+
+    @property
+    def input_shape(self):
+        """The wrapped model's input shape (AttributeError if it has none)."""
+        return self.model.input_shape
 
     def __call__(self, x):
         x = tf.convert_to_tensor(x, tf.float32)

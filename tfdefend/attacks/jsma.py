@@ -94,7 +94,8 @@ def jsma(model, x, y=None, *, theta=1.0, gamma=0.1, clip=(0.0, 1.0), seed=None):
             features).
         gamma: Maximum fraction of features changed, in (0, 1].
         clip: `(min, max)` valid image range; must be finite.
-        seed: Int seed for the random targets (None: nondeterministic).
+        seed: Int seed for the random targets (None: drawn from NumPy's global RNG,
+            so `tfdefend.utils.set_seed` makes it repeatable).
 
     Returns:
         The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
@@ -115,20 +116,19 @@ def jsma(model, x, y=None, *, theta=1.0, gamma=0.1, clip=(0.0, 1.0), seed=None):
     lo, hi = V.check_clip(clip)
     if not _core.is_finite_clip((lo, hi)):
         raise ValueError(f"`clip` must be a finite (min, max) range for jsma, got {clip!r}.")
-    _core.check_model(model)
-    as_numpy = not isinstance(x, (tf.Tensor, tf.Variable))
-    x_t = V.check_batch_images(x, clip=clip)
+    seed = V.check_seed(seed)
+    x_t, as_numpy = _core.check_images(model, x, clip)
     n = int(x_t.shape[0])
     d = int(np.prod(x_t.shape[1:]))
     if y is None:
         pred = _core.predict_labels(model, x_t).numpy()
-        num_classes = _core.num_classes_of(model) or int(_core.logits_of(model, x_t[:1]).shape[-1])
+        num_classes = _core.num_classes_of(model, x_t)
         if num_classes < 2:
             raise ValueError("jsma needs a model with at least 2 classes to draw targets.")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_core.draw_seed() if seed is None else seed)
         target = ((pred + rng.integers(1, num_classes, size=n)) % num_classes).astype(np.int32)
     else:
-        target = V.check_labels(y, n, num_classes=_core.num_classes_of(model)).numpy()
+        target = V.check_labels(y, n, num_classes=_core.num_classes_of(model, x_t)).numpy()
     max_iters = int(math.floor(gamma * d / 2))
     if max_iters == 0:
         return _core.finish(x_t, as_numpy)

@@ -1,5 +1,7 @@
 """Projected Gradient Descent (Madry et al., 2018), L-inf and L2."""
 
+import numbers
+
 from tfdefend.attacks import _core
 from tfdefend.utils import validation as V
 
@@ -47,6 +49,8 @@ def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=Fal
     eps = V.check_eps(eps, norm=norm, clip=clip)
     steps = V.check_positive_int(steps, "steps")
     step_size = V.check_eps(step_size, name="step_size", norm=norm, clip=clip)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}.")
     x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
     x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
                                    norm=norm, targeted=targeted, use_random_start=bool(random_start),

@@ -9,6 +9,8 @@
 * `sensitive_points` (AdvMask's sparse attack with the normalized loss),
   `SensitivePointCache` (computes them once, caches them on disk),
   `corner_points` (Harris corners, for the "Corner + Mask" ablation).
+* `create_augmentation(name, image_shape)`: a baseline by name, sized to
+  the image (what `tfdefend train --augment` uses).
 * `advmask_dataset` / `augmented_dataset`: `tf.data` pipelines so training
   is plain `model.fit(dataset)`.
 """
@@ -16,6 +18,7 @@
 from tfdefend.augment.adv_mask import AdvMask
 from tfdefend.augment.advmask_dataset import advmask_dataset, augmented_dataset
 from tfdefend.augment.corner_points import corner_points
+from tfdefend.augment.create_augmentation import AUGMENTATIONS, create_augmentation
 from tfdefend.augment.cutout import Cutout
 from tfdefend.augment.grid_mask import GridMask
 from tfdefend.augment.hide_and_seek import HideAndSeek
@@ -24,6 +27,7 @@ from tfdefend.augment.sensitive_point_cache import SensitivePointCache
 from tfdefend.augment.sensitive_points import sensitive_points
 
 __all__ = [
+    "AUGMENTATIONS",
     "AdvMask",
     "Cutout",
     "GridMask",
@@ -33,6 +37,7 @@ __all__ = [
     "advmask_dataset",
     "augmented_dataset",
     "corner_points",
+    "create_augmentation",
     "random_erasing",
     "sensitive_points",
 ]

@@ -80,10 +80,8 @@ def app_export_job(*, model_file=None, pretrained=None, output, labels=None, met
         ValueError: No class names or calibration data can be found, or
             they do not fit the model (see `export_app_bundle`).
     """
-    import keras
-
     from tfdefend.export import export_app_bundle
-    from tfdefend.models import load_pretrained, pretrained_info
+    from tfdefend.models import load_model, load_pretrained, pretrained_info
     from tfdefend.utils import check_positive_int, sha256_file
 
     if (model_file is None) == (pretrained is None):
@@ -101,7 +99,7 @@ def app_export_job(*, model_file=None, pretrained=None, output, labels=None, met
         if os.path.isfile(metrics_path):
             with open(metrics_path, encoding="utf-8") as handle:
                 training = json.load(handle)
-        model = keras.models.load_model(model_file, compile=False, safe_mode=True)
+        model = load_model(model_file)
         source = {"file": os.path.abspath(model_file), "sha256": sha256_file(model_file)}
         dataset = None
     else:

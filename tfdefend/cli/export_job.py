@@ -33,7 +33,7 @@ def zoo_export_job(*, name, export_format, output, quantize=None, overwrite=Fals
     from tfdefend.export import saved_model, tflite
     from tfdefend.models import load_pretrained, pretrained_info
 
-    if export_format not in FORMATS:
+    if not isinstance(export_format, str) or export_format not in FORMATS:
         raise ValueError(f"`export_format` must be one of {FORMATS}, got {export_format!r}.")
     if export_format == "saved_model" and quantize is not None:
         raise ValueError("`--quantize` applies to `--format tflite` only; a SavedModel is float32.")
@@ -74,8 +74,10 @@ def _tree_size(path):
 def _input_quantization(path):
     """The uint8 input's scale and zero point, read from the LiteRT interpreter (None if not installed)."""
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        import ai_edge_litert.interpreter  # noqa: F401 - optional dependency
     except ImportError:
         return None
-    scale, zero_point = Interpreter(model_path=path).get_input_details()[0]["quantization"]
+    from tfdefend.export import load_tflite
+
+    scale, zero_point = load_tflite(path).get_input_details()[0]["quantization"]
     return {"scale": float(scale), "zero_point": int(zero_point)}

@@ -18,7 +18,9 @@ FOLDER_TEST_FRACTION = 0.2
 
 def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, output,
               metrics_output=None, limit=None, verbose="auto", command=None,
-              include_optimizer=True, overrides=None, data_dir=None, image_size=None):
+              include_optimizer=True, overrides=None, data_dir=None, image_size=None, augment="none",
+              advmask_model=None, advmask_cache=None, advmask_eps=None, advmask_steps=50, advmask_limit=None,
+              backup=True, backup_dir=None, backup_every_steps=None, strategy="default"):
     """Trains registered model `model` on `dataset` or an image folder, saves it and its metrics.
 
     With `data_dir` (a one-subfolder-per-class folder, see
@@ -36,6 +38,27 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
     unless `include_optimizer` is False) and `metrics_output` (JSON;
     default: `output` with ".json") atomically.
 
+    `augment` (classifiers only) trains on a `tf.data` pipeline of a
+    `tfdefend.augment` method: "cutout", "random_erasing", "hide_and_seek",
+    "gridmask", or "advmask" (sensitive points of `advmask_model`, cached in
+    `advmask_cache`, default `output` with ".sensitive_points"); see
+    `tfdefend.cli.augment_option.augmented_training_data`.
+
+    Crash safety: unless `backup` is False, training is backed up (after
+    every epoch, and every `backup_every_steps` steps if given) to
+    `backup_dir` (default: `output` + ".backup", e.g. `m.keras.backup/`)
+    with `tfdefend.training.TrainingBackup`. Running the same job again
+    after a kill resumes from the last backup (it prints from which epoch;
+    the metrics record `resumed_from_epoch`); the folder is deleted once the
+    model and the metrics are saved. A backup of other settings is refused.
+
+    `strategy` ("default", "mirrored" or "multiworker", see
+    `tfdefend.utils.get_strategy`) builds, compiles and trains the model
+    inside that `tf.distribute` strategy's scope; `batch_size` is the global
+    batch. With "multiworker" (from `TF_CONFIG`) every worker runs this job
+    and only the chief writes `output` and the metrics (the others save to a
+    temporary folder that they delete).
+
     Args:
         overrides: Extra constructor arguments of the model.
 
@@ -45,13 +68,22 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
     import keras
 
     from tfdefend import data, models
+    from tfdefend.cli.augment_option import augmented_training_data
     from tfdefend.evaluation import accuracy
     from tfdefend.export import save_keras
-    from tfdefend.training import fit_classifier, fit_preprocessor, reconstruction_error
+    from tfdefend.training import TrainingBackup, fit_classifier, fit_preprocessor, reconstruction_error
+    from tfdefend.utils.distribute import chief_output_path, get_strategy, is_chief
     from tfdefend.utils.seeding import set_global_seed
 
     if not str(output).endswith(".keras"):
         raise ValueError(f"`output` must end in '.keras', got {output!r}.")
+    dist = get_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
+    run_backup = TrainingBackup.for_output(
+        output, enabled=backup, directory=backup_dir, every_steps=backup_every_steps,
+        fingerprint={"job": "train", "model": model, "dataset": dataset, "image_size": image_size,
+                     "data_dir": data_dir and os.path.abspath(data_dir), "epochs": epochs,
+                     "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "limit": limit,
+                     "overrides": overrides or {}, "augment": augment})
     kind = models.model_info(model)["kind"]
     if kind not in ("classifier", "preprocessor"):
         raise ValueError(f"`tfdefend train` trains classifiers and preprocessors; {model!r} is a {kind}.")
@@ -71,25 +103,32 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
         x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
         x_test, y_test = data.load(dataset, "test", as_numpy=True)
         input_shape, num_classes = spec.image_shape, spec.num_classes
-    # Hook for training-time augmentation (e.g. `tfdefend.augment`'s AdvMask/Cutout layers): map
-    # `x_train` here, or wrap `fit_classifier`'s data, before `net` is trained.
+    if augment != "none" and kind != "classifier":
+        raise ValueError(f"`augment` applies to classifiers; {model!r} is a {kind}.")
+    train_data, augment_info = augmented_training_data(
+        augment, x_train, y_train, batch_size=batch_size, seed=seed, dataset=dataset if data_dir is None else None,
+        advmask_model=advmask_model, advmask_eps=advmask_eps, advmask_steps=advmask_steps,
+        advmask_limit=advmask_limit, verbose=verbose not in (0, False),
+        advmask_cache=advmask_cache or os.path.splitext(output)[0] + ".sensitive_points")
     shape_args = {"input_shape": tuple(int(d) for d in input_shape)}
     if kind == "classifier":
         shape_args["num_classes"] = num_classes
-    net = models.create_model(model, **shape_args, **(overrides or {}))
-    start = time.perf_counter()
-    if kind == "classifier":
-        history = fit_classifier(net, (x_train, y_train), epochs=epochs, batch_size=batch_size,
-                                 learning_rate=learning_rate, validation_data=(x_test, y_test),
-                                 verbose=verbose)
-        quality = {"clean_accuracy": accuracy(net, x_test, y_test),
-                   "train_accuracy_last_epoch": float(history.history["accuracy"][-1])}
-    else:
-        history = fit_preprocessor(net, x_train, epochs=epochs, batch_size=batch_size,
-                                   learning_rate=learning_rate, verbose=verbose)
-        error = reconstruction_error(net, x_test)
-        quality = {"test_mse": error["mse"], "test_psnr_db": error["psnr_db"],
-                   "train_loss_last_epoch": float(history.history["loss"][-1])}
+    with dist.scope():  # the model and its optimizer are built in the strategy's scope
+        net = models.create_model(model, **shape_args, **(overrides or {}))
+        callbacks = run_backup.callbacks("fit", name=f"train {model}")
+        start = time.perf_counter()
+        if kind == "classifier":
+            history = fit_classifier(net, train_data, epochs=epochs, batch_size=batch_size,
+                                     learning_rate=learning_rate, validation_data=(x_test, y_test),
+                                     callbacks=callbacks, verbose=verbose)
+            quality = {"clean_accuracy": accuracy(net, x_test, y_test),
+                       "train_accuracy_last_epoch": float(_epoch_logs(history, callbacks)["accuracy"][-1])}
+        else:
+            history = fit_preprocessor(net, x_train, epochs=epochs, batch_size=batch_size,
+                                       learning_rate=learning_rate, callbacks=callbacks, verbose=verbose)
+            error = reconstruction_error(net, x_test)
+            quality = {"test_mse": error["mse"], "test_psnr_db": error["psnr_db"],
+                       "train_loss_last_epoch": float(_epoch_logs(history, callbacks)["loss"][-1])}
     seconds = time.perf_counter() - start
     metrics = {
         "model": model,
@@ -97,9 +136,13 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
         "dataset": dataset if data_dir is None else folder["name"],
         **quality,
         **({} if data_dir is None else folder["info"]),
+        **augment_info,
         "overrides": overrides or {},
         "epochs": epochs,
+        "resumed_from_epoch": callbacks[0].resumed_from_epoch if callbacks else None,
         "batch_size": batch_size,
+        "strategy": strategy,
+        "replicas": int(dist.num_replicas_in_sync),
         "learning_rate": learning_rate,
         "seed": seed,
         "train_examples": len(x_train),
@@ -110,10 +153,18 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
         "versions": {"python": platform.python_version(), "keras": keras.__version__,
                      "tensorflow": _tf_version()},
     }
-    save_keras(net, output, include_optimizer=include_optimizer)
+    with chief_output_path(output, dist) as path:  # every worker saves; only the chief's file is kept
+        save_keras(net, path, include_optimizer=include_optimizer)
     metrics_output = metrics_output or os.path.splitext(output)[0] + ".json"
-    atomic_write_text(metrics_output, json.dumps(metrics, indent=2) + "\n")
+    if is_chief(dist):
+        atomic_write_text(metrics_output, json.dumps(metrics, indent=2) + "\n")
+    run_backup.remove()  # only now: a kill before this line resumes from the backup
     return metrics
+
+
+def _epoch_logs(history, callbacks):
+    """Per-epoch logs of the whole run: the backup's (they span restarts), else this `fit`'s."""
+    return callbacks[0].history if callbacks else history.history
 
 
 def _load_folder(data_dir, image_size, seed, limit):
@@ -144,15 +195,13 @@ def _load_folder(data_dir, image_size, seed, limit):
 def evaluate_job(*, model_file=None, pretrained=None, dataset, eps_values, pgd_steps=10,
                  limit=1000, batch_size=256, output=None):
     """Attacks a saved or pretrained classifier with FGSM/PGD and returns the table rows."""
-    import keras
-
     from tfdefend import data, models
     from tfdefend.evaluation import attack_suite, robustness_table
 
     if (model_file is None) == (pretrained is None):
         raise ValueError("Give exactly one of `model_file` and `pretrained`.")
     if model_file is not None:
-        classifier = keras.models.load_model(model_file, compile=False, safe_mode=True)
+        classifier = models.load_model(model_file)
     else:
         classifier = models.load_pretrained(pretrained)
     eps_values = list(eps_values or [data.dataset_info(dataset).attack_eps])
@@ -167,41 +216,66 @@ def evaluate_job(*, model_file=None, pretrained=None, dataset, eps_values, pgd_s
 def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student_output=None,
              real_count=8000, gnr_count=16000, use_gnr=True, guidance="logits", gan_epochs=5,
              uddn_epochs=4, distill_epochs=1, batch_size=64, seed=0, eps=None, limit=None,
-             verbose="auto", command=None):
+             verbose="auto", command=None, backup=True, backup_dir=None, backup_every_steps=None,
+             strategy="default"):
     """Trains the UDDN defense (GNR, UDDN, knowledge transfer) against a zoo or saved classifier.
 
     Writes the denoiser (and, if paths are given, the GNR generator and the
     distilled student) as .keras files, each with a metrics JSON beside it,
     atomically. Returns the metrics of the denoiser.
+
+    Unless `backup` is False, every stage is backed up to `backup_dir`
+    (default: `uddn_output` + ".backup"): rerunning the same job after a
+    kill skips the finished stages and resumes the unfinished one (see
+    `train_job`); the folder is deleted once every output is saved.
+
+    `strategy` ("default", "mirrored" or "multiworker") trains every stage
+    inside that `tf.distribute` strategy's scope (see `train_job`; with
+    "multiworker" only the chief writes the outputs and metrics).
     """
     import keras
     import numpy as np
 
     from tfdefend import data, models
     from tfdefend.attacks import fgsm
+    from tfdefend.cli.backup_options import classifier_identity
     from tfdefend.evaluation import accuracy, denoising_l1
     from tfdefend.export import save_keras
-    from tfdefend.training import reconstruction_error, train_uddn_defense
+    from tfdefend.training import TrainingBackup, reconstruction_error, train_uddn_defense
+    from tfdefend.utils.distribute import chief_output_path, get_strategy, is_chief
     from tfdefend.utils.seeding import set_global_seed
 
     outputs = {"uddn": uddn_output, "generator": generator_output, "student": student_output}
     for key, path in outputs.items():
         if path is not None and not str(path).endswith(".keras"):
             raise ValueError(f"`{key}_output` must end in '.keras', got {path!r}.")
+    dist = get_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
+    run_backup = TrainingBackup.for_output(
+        uddn_output, enabled=backup, directory=backup_dir, every_steps=backup_every_steps,
+        fingerprint={"job": "train-uddn", "dataset": dataset, **classifier_identity(classifier),
+                     "real_count": real_count, "gnr_count": gnr_count, "use_gnr": use_gnr,
+                     "guidance": guidance,
+                     "gan_epochs": gan_epochs, "uddn_epochs": uddn_epochs, "batch_size": batch_size,
+                     "distill_epochs": distill_epochs if student_output else 0, "seed": seed, "eps": eps,
+                     "limit": limit})
     set_global_seed(seed)
-    if os.path.exists(str(classifier)):
-        target = keras.models.load_model(classifier, compile=False, safe_mode=True)
-    else:
-        target = models.load_pretrained(classifier)
-    spec = data.dataset_info(dataset)
-    eps = float(eps or spec.attack_eps)
-    x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
-    x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=2000)
-    start = time.perf_counter()
-    result = train_uddn_defense(target, x_train, y_train, eps=eps, real_count=real_count, gnr_count=gnr_count,
-                                use_gnr=use_gnr, guidance=guidance, gan_epochs=gan_epochs,
-                                uddn_epochs=uddn_epochs, distill_epochs=distill_epochs if student_output else 0,
-                                batch_size=batch_size, seed=seed, verbose=verbose)
+    with dist.scope():  # every model of every stage is built in the strategy's scope
+        if os.path.exists(str(classifier)):
+            target = models.load_model(classifier)
+        else:
+            target = models.load_pretrained(classifier)
+        spec = data.dataset_info(dataset)
+        eps = float(eps or spec.attack_eps)
+        x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
+        x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=2000)
+        start = time.perf_counter()
+        result = train_uddn_defense(target, x_train, y_train, eps=eps, real_count=real_count,
+                                    gnr_count=gnr_count, use_gnr=use_gnr, guidance=guidance, gan_epochs=gan_epochs,
+                                    uddn_epochs=uddn_epochs,
+                                    distill_epochs=distill_epochs if student_output else 0,
+                                    batch_size=batch_size, seed=seed, verbose=verbose,
+                                    backup_dir=run_backup.subfolder("stages"),
+                                    backup_every_steps=backup_every_steps)
     seconds = time.perf_counter() - start
     uddn = result["uddn"]
     x_fgsm = fgsm(target, x_test, y_test, eps=eps)
@@ -234,8 +308,11 @@ def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student
         if path is None or key not in metrics:
             continue
         network = result["uddn" if key == "uddn" else key]
-        save_keras(network, path, include_optimizer=False)
-        atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
+        with chief_output_path(path, dist) as worker_path:  # every worker saves; the chief's file is kept
+            save_keras(network, worker_path, include_optimizer=False)
+        if is_chief(dist):
+            atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
+    run_backup.remove()  # only once every output is saved
     return metrics["uddn"]
 
 

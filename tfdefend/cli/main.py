@@ -5,6 +5,8 @@ import json
 import sys
 
 from tfdefend.cli.app_job import add_app_parser
+from tfdefend.cli.backup_options import add_backup_options, backup_kwargs
+from tfdefend.cli.strategy_option import add_strategy_option
 
 EPILOG = "Run `tfdefend COMMAND -h` for the options of a command."
 
@@ -32,6 +34,22 @@ def _parser():
     train.add_argument("--metrics", default=None, help="metrics JSON (default: OUTPUT with .json)")
     train.add_argument("--no-optimizer", action="store_true",
                        help="save without the optimizer state (3x smaller; used for the zoo)")
+    train.add_argument("--augment", default="none",
+                       choices=("none", "cutout", "random_erasing", "hide_and_seek", "gridmask", "advmask"),
+                       help="train on augmented images (classifiers; advmask: regions grown from sensitive points)")
+    train.add_argument("--advmask-model", default=None, metavar="ZOO_OR_FILE",
+                       help="with --augment advmask: the trained classifier whose sensitive points are used "
+                       "(default: the data set's zoo classifier; required with --data)")
+    train.add_argument("--advmask-cache", default=None, metavar="DIR",
+                       help="sensitive-point cache (default: OUTPUT with .sensitive_points); reused while the "
+                       "model, data and settings are unchanged")
+    train.add_argument("--advmask-eps", type=float, default=None, help="dense attack budget (default: the data "
+                       "set's eps, 8/255 for --data)")
+    train.add_argument("--advmask-steps", type=int, default=50, help="mask optimization steps")
+    train.add_argument("--advmask-limit", type=int, default=None, metavar="N",
+                       help="sensitive points of the first N training images only (the rest get GridMask)")
+    add_backup_options(train)
+    add_strategy_option(train)
 
     uddn = sub.add_parser("train-uddn", help="train the UDDN defense: GNR (W-GAN-GP) noise augmentation, "
                           "logit-guided U-Net denoiser, knowledge-transfer student")
@@ -51,6 +69,8 @@ def _parser():
     uddn.add_argument("--distill-epochs", type=int, default=1)
     uddn.add_argument("--batch-size", type=int, default=64)
     uddn.add_argument("--seed", type=int, default=0)
+    add_backup_options(uddn)
+    add_strategy_option(uddn)
 
     chain = sub.add_parser("train-rl-chain", help="train the RL denoiser chain: a toolbox of light denoisers "
                            "(one per FGSM strength) and a DQN agent that chains them per image")
@@ -73,6 +93,8 @@ def _parser():
     chain.add_argument("--max-steps", type=int, default=3)
     chain.add_argument("--reward", choices=("probability", "cross_entropy", "psnr"), default="probability")
     chain.add_argument("--seed", type=int, default=0)
+    add_backup_options(chain)
+    add_strategy_option(chain)
 
     for name, help_text in (("evaluate", "attack a classifier (FGSM, PGD) and print the robustness table"),
                             ("demo", "the main job: train the default classifier, attack it, print the table")):
@@ -155,7 +177,11 @@ def main(argv=None):
                                      output=args.output, metrics_output=args.metrics, limit=args.limit,
                                      command=jobs.command_line(argv), include_optimizer=not args.no_optimizer,
                                      overrides=_parse_overrides(args.overrides), data_dir=args.data,
-                                     image_size=args.image_size)
+                                     image_size=args.image_size, augment=args.augment,
+                                     advmask_model=args.advmask_model, advmask_cache=args.advmask_cache,
+                                     advmask_eps=args.advmask_eps, advmask_steps=args.advmask_steps,
+                                     advmask_limit=args.advmask_limit, **backup_kwargs(args),
+                                     strategy=args.strategy)
             if "clean_accuracy" in metrics:
                 print(f"saved {args.output}: clean test accuracy {100 * metrics['clean_accuracy']:.2f}%")
             else:
@@ -167,7 +193,8 @@ def main(argv=None):
                                     real_count=args.real_count, gnr_count=args.gnr_count, use_gnr=not args.no_gnr,
                                     guidance=args.guidance, eps=args.eps, gan_epochs=args.gan_epochs,
                                     uddn_epochs=args.uddn_epochs, distill_epochs=args.distill_epochs,
-                                    batch_size=args.batch_size, seed=args.seed, command=jobs.command_line(argv))
+                                    batch_size=args.batch_size, seed=args.seed, command=jobs.command_line(argv),
+                                    **backup_kwargs(args), strategy=args.strategy)
             print(f"saved {args.output}: L1 to clean {metrics['test_l1_clean']:.4f} (clean), "
                   f"{metrics['test_l1_fgsm']:.4f} (FGSM eps {metrics['eps']}); accuracy through the denoiser "
                   f"{100 * metrics['defended_accuracy_clean']:.2f}% clean, "
@@ -183,7 +210,8 @@ def main(argv=None):
                                    toolbox_epochs=args.toolbox_epochs, guidance=args.guidance,
                                    iterations=args.iterations, images_per_iteration=args.images_per_iteration,
                                    updates_per_iteration=args.updates_per_iteration, max_steps=args.max_steps,
-                                   reward=args.reward, seed=args.seed, command=jobs.command_line(argv))
+                                   reward=args.reward, seed=args.seed, command=jobs.command_line(argv),
+                                   **backup_kwargs(args), strategy=args.strategy)
             per_attack = metrics["per_attack"]
             print(f"saved {args.output}: accuracy through the chain " + ", ".join(
                 f"{key} {100 * row['defended_accuracy']:.2f}% (undefended {100 * row['undefended_accuracy']:.2f}%, "
@@ -246,7 +274,7 @@ def main(argv=None):
                 print(export_job.zoo_card_job(args.name))
             else:
                 print(json.dumps(pretrained_info(args.name), indent=2))
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+    except (ValueError, TypeError, OSError) as exc:  # OSError: FileNotFoundError, FileExistsError, ...
         print(f"tfdefend: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -9,12 +9,10 @@ from tfdefend.utils.atomic import atomic_write_text
 
 
 def _load_classifier(classifier):
-    import keras
-
     from tfdefend import models
 
     if os.path.exists(str(classifier)):
-        return keras.models.load_model(classifier, compile=False, safe_mode=True)
+        return models.load_model(classifier)
     return models.load_pretrained(classifier)
 
 
@@ -27,7 +25,8 @@ def _check_outputs(outputs):
 def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_output=None, train_images=10000,
                  strengths=(1, 2, 4, 8, 16), depths=(3, 8), filters=32, toolbox_epochs=2, guidance="pixels", iterations=300, images_per_iteration=60,
                  updates_per_iteration=4, max_steps=3, reward="probability", learning_rate=1e-4, seed=0,
-                 test_images=2000, verbose=0, command=None):
+                 test_images=2000, verbose=0, command=None, backup=True, backup_dir=None,
+                 backup_every_steps=None, strategy="default"):
     """Trains the toolbox, then the agent, and saves the chain (and the parts) with metrics JSONs.
 
     Args:
@@ -49,6 +48,19 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
         test_images: Test images for the metrics.
         verbose: Training output.
         command: The command line recorded in the metrics.
+        backup, backup_dir, backup_every_steps: Crash safety. Unless
+            `backup` is False, the toolbox (each tool's epochs, then the
+            trained tool) and the DQN loop (every iteration: agent, target
+            network, optimizer, replay buffer, generators) are backed up to
+            `backup_dir` (default: `output` + ".backup"); rerunning the same
+            job after a kill resumes from there. The folder is deleted once
+            every output is saved.
+        strategy: "default", "mirrored" or "multiworker": the toolbox and
+            the agent are built and trained inside that `tf.distribute`
+            strategy's scope (the tools' `fit` is data-parallel; the DQN
+            updates run on every replica with the whole sampled batch,
+            averaged exactly, and the rollouts on one device); with
+            "multiworker" only the chief writes the outputs and metrics.
 
     Returns:
         The chain's metrics dict.
@@ -56,31 +68,49 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
     import keras
 
     from tfdefend import data
+    from tfdefend.cli.backup_options import classifier_identity
     from tfdefend.evaluation import chain_choices
     from tfdefend.export import save_keras
     from tfdefend.models import DenoiserAgent, DenoiserToolbox
-    from tfdefend.training import reconstruction_error, train_denoiser_toolbox, train_rl_denoiser_chain
+    from tfdefend.training import (
+        TrainingBackup,
+        reconstruction_error,
+        train_denoiser_toolbox,
+        train_rl_denoiser_chain,
+    )
+    from tfdefend.utils.distribute import chief_output_path, get_strategy, is_chief
     from tfdefend.utils.seeding import set_global_seed
 
     outputs = {"chain": output, "toolbox": toolbox_output, "agent": agent_output}
     _check_outputs(outputs)
+    dist = get_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
+    run_backup = TrainingBackup.for_output(
+        output, enabled=backup, directory=backup_dir, every_steps=backup_every_steps,
+        fingerprint={"job": "train-rl-chain", "dataset": dataset, **classifier_identity(classifier),
+                     "train_images": train_images, "strengths": list(strengths), "depths": list(depths),
+                     "filters": filters, "toolbox_epochs": toolbox_epochs, "guidance": guidance,
+                     "iterations": iterations, "images_per_iteration": images_per_iteration,
+                     "updates_per_iteration": updates_per_iteration, "max_steps": max_steps, "reward": reward,
+                     "learning_rate": learning_rate, "seed": seed})
     set_global_seed(seed)
-    target = _load_classifier(classifier)
-    x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=train_images)
-    x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=test_images)
-    shape = tuple(x_train.shape[1:])
-    start = time.perf_counter()
-    toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
-    train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs, guidance=guidance, seed=seed,
-                           verbose=verbose)
-    toolbox_seconds = time.perf_counter() - start
-    agent = DenoiserAgent(input_shape=shape, num_actions=toolbox.num_tools + 1)
-    chain, history = train_rl_denoiser_chain(target, toolbox, agent, x_train, y_train, iterations=iterations,
-                                             images_per_iteration=images_per_iteration,
-                                             updates_per_iteration=updates_per_iteration, max_steps=max_steps,
-                                             reward=reward, learning_rate=learning_rate,
-                                             strengths=toolbox.strengths, seed=seed,
-                                             verbose=verbose)
+    with dist.scope():  # the models are built (and trained) in the strategy's scope
+        target = _load_classifier(classifier)
+        x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=train_images)
+        x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=test_images)
+        shape = tuple(x_train.shape[1:])
+        start = time.perf_counter()
+        toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
+        train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs, guidance=guidance,
+                               seed=seed, verbose=verbose, backup_dir=run_backup.subfolder("toolbox"),
+                               backup_every_steps=backup_every_steps)
+        toolbox_seconds = time.perf_counter() - start
+        agent = DenoiserAgent(input_shape=shape, num_actions=toolbox.num_tools + 1)
+        chain, history = train_rl_denoiser_chain(target, toolbox, agent, x_train, y_train, iterations=iterations,
+                                                 images_per_iteration=images_per_iteration,
+                                                 updates_per_iteration=updates_per_iteration,
+                                                 max_steps=max_steps, reward=reward, learning_rate=learning_rate,
+                                                 strengths=toolbox.strengths, seed=seed,
+                                                 verbose=verbose, backup_dir=run_backup.subfolder("agent"))
     seconds = time.perf_counter() - start
     stats = chain_choices(chain, target, x_test, y_test, toolbox.strengths)
     error = reconstruction_error(chain, x_test)
@@ -105,8 +135,11 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
     networks = {"chain": chain, "toolbox": toolbox, "agent": agent}
     for key, path in outputs.items():
         if path is not None:
-            save_keras(networks[key], path, include_optimizer=False)
-            atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
+            with chief_output_path(path, dist) as worker_path:  # every worker saves; the chief's is kept
+                save_keras(networks[key], worker_path, include_optimizer=False)
+            if is_chief(dist):
+                atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
+    run_backup.remove()  # only once every output is saved
     return metrics["chain"]
 
 

@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.utils.validation import check_positive_int, check_seed
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 RESIZE_METHOD = "bilinear"
@@ -40,6 +40,8 @@ _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", 
 
 
 def _check_directory(directory):
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"Image folder (`directory`) must be a path, got {type(directory).__name__}.")
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Image folder (`directory`) {directory!r} does not exist or is not a "
@@ -133,6 +135,16 @@ def read_image(source, image_size):
     return resize_uint8(image, image_size).astype(np.float32) / np.float32(255.0)
 
 
+def _check_decodes(path):
+    """Raises ValueError naming `path` unless it decodes as an image."""
+    import tensorflow as tf
+
+    try:
+        tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+    except (tf.errors.OpError, ValueError) as exc:
+        raise ValueError(f"Cannot decode {path!r} as an image: {str(exc).splitlines()[0][:200]}") from None
+
+
 def resize_uint8(image, image_size):
     """uint8 (h, w, 3) -> uint8 (H, W, 3): antialiased bilinear resize, rounded (identity if same size)."""
     import tensorflow as tf
@@ -191,24 +203,35 @@ def load_image_folder(directory, *, image_size=(32, 32), color_mode="rgb", batch
     bilinear interpolation; `load_image_folder_arrays` uses the app's
     preprocessing, `read_image`.)
 
+    Every image is decoded once up front, so a damaged file (a PNG cut
+    short, say) raises here, naming the file, instead of in the middle of
+    training.
+
     Returns:
         A batched `tf.data.Dataset` of `(images, int labels)`, with the class
         names in its `class_names` attribute.
 
     Raises:
         FileNotFoundError: If `directory` does not exist.
-        ValueError: If `color_mode` is unknown, or the folder is empty,
-            has fewer than 2 classes, an empty class or a non-image file.
+        ValueError: If `color_mode`, `image_size`, `batch_size` or `seed` is
+            bad, or the folder is empty, has fewer than 2 classes, an empty
+            class, a non-image file or one that cannot be decoded.
     """
     import keras
 
     _check_directory(directory)
-    if color_mode not in ("rgb", "grayscale"):
+    if not isinstance(color_mode, str) or color_mode not in ("rgb", "grayscale"):
         raise ValueError(f"`color_mode` must be 'rgb' or 'grayscale', got {color_mode!r}.")
-    scan_image_folder(directory)
+    image_size = check_image_size(image_size)
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_seed(seed)
+    _, paths, _ = scan_image_folder(directory)
+    for path in paths:
+        _check_decodes(path)
     dataset = keras.utils.image_dataset_from_directory(
         directory, labels="inferred", label_mode="int", color_mode=color_mode,
-        image_size=tuple(image_size), batch_size=batch_size, shuffle=shuffle, seed=seed,
+        image_size=image_size, batch_size=batch_size, shuffle=shuffle, seed=seed,
         validation_split=validation_split, subset=subset)
     class_names = dataset.class_names
     dataset = dataset.map(lambda x, y: (x / 255.0, y))

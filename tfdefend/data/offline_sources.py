@@ -62,6 +62,41 @@ def _find_fashion_mnist(data_dir):
     return None
 
 
+def read_idx_header(path):
+    """Returns the dimensions of an unsigned-byte idx file (optionally gzipped) from its header.
+
+    Only the header is read, so this is cheap even for large files.
+
+    Raises:
+        ValueError: If the file is not an unsigned-byte idx file.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        head = handle.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0:
+            raise ValueError(f"{path!r} is not an idx file (bad magic number).")
+        if head[2] != 0x08:
+            raise ValueError(f"{path!r}: only unsigned-byte idx files are supported.")
+        dims = handle.read(4 * head[3])
+    if len(dims) != 4 * head[3]:
+        raise ValueError(f"{path!r} is truncated inside its header.")
+    return tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(head[3]))
+
+
+def fashion_mnist_files(data_dir=None):
+    """Paths of the local Fashion-MNIST idx files, `{split: (images_path, labels_path)}`, or None.
+
+    Lets `load` stream the images from disk instead of decoding them into
+    memory; None when no directory of `fashion_mnist_search_dirs` holds all
+    four files (then `fashion_mnist` is the way, download included).
+    """
+    root = _find_fashion_mnist(data_dir)
+    if root is None:
+        return None
+    return {split: (os.path.join(root, images), os.path.join(root, labels))
+            for split, (images, labels) in FASHION_MNIST_FILES.items()}
+
+
 def fashion_mnist(data_dir=None, download=None):
     """Loads Fashion-MNIST as `{"train": (x, y), "test": (x, y)}`, x uint8 [N, 28, 28, 1].
 

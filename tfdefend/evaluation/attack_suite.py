@@ -1,6 +1,10 @@
 """`attack_suite`: the standard FGSM/PGD grid as named attack callables."""
 
 import functools
+import math
+import numbers
+
+from tfdefend.utils.validation import check_eps, check_positive_int
 
 
 def attack_suite(eps_values, *, pgd_steps=10, step_ratio=2.5, include=("fgsm", "pgd")):
@@ -18,9 +22,25 @@ def attack_suite(eps_values, *, pgd_steps=10, step_ratio=2.5, include=("fgsm", "
         A dict name -> callable(model, x, y) -> x_adv, e.g. "PGD-10 eps=0.1".
         Each callable carries `family` ("fgsm", "pgd", ...) and `eps`
         attributes, which tables and plots use.
+
+    Raises:
+        ValueError: A budget outside [0, 1], `pgd_steps` < 1, a `step_ratio`
+            that is not a finite number > 0, or an unknown attack name.
+        TypeError: `eps_values` or `include` that are not lists, or
+            non-numeric budgets.
     """
     from tfdefend import attacks
 
+    if isinstance(eps_values, (str, bytes)) or not hasattr(eps_values, "__iter__"):
+        raise TypeError(f"`eps_values` must be a list of L-inf budgets, got {type(eps_values).__name__}.")
+    eps_values = [check_eps(eps, name="eps_values[]") for eps in eps_values]
+    pgd_steps = check_positive_int(pgd_steps, "pgd_steps")
+    if (isinstance(step_ratio, bool) or not isinstance(step_ratio, numbers.Real)
+            or not math.isfinite(step_ratio) or step_ratio <= 0):
+        raise ValueError(f"`step_ratio` must be a finite number > 0, got {step_ratio!r}.")
+    if (isinstance(include, (str, bytes)) or not hasattr(include, "__iter__")
+            or not all(isinstance(name, str) for name in include)):
+        raise TypeError(f"`include` must be a list of attack names, got {include!r}.")
     known = {"fgsm", "bim", "pgd", "mifgsm"}
     unknown = set(include) - known
     if unknown:

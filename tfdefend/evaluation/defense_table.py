@@ -19,7 +19,7 @@ import numpy as np
 
 from tfdefend.attacks import bpda, eot
 from tfdefend.evaluation.batching import iterate_batches
-from tfdefend.evaluation.metrics import predict_labels
+from tfdefend.evaluation.metrics import check_adversarial, correct_mask, predict_labels
 from tfdefend.utils.calling import call_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -37,7 +37,11 @@ class _Defended:
         return call_model(self.classifier, call_model(self.preprocessor, x))
 
 
-def _check_attacks(attacks):
+def check_attacks(attacks):
+    """`attacks` (a mapping or a list of pairs) as a list of `(name, callable)` pairs, else TypeError."""
+    if isinstance(attacks, (str, bytes)) or not hasattr(attacks, "__iter__"):
+        raise TypeError("`attacks` must map names to callables attack(model, x, y) -> x_adv, got "
+                        f"{type(attacks).__name__}.")
     items = list(attacks.items()) if isinstance(attacks, dict) else list(attacks)
     for item in items:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and callable(item[1])):
@@ -78,8 +82,10 @@ def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approxima
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     eot_samples = check_positive_int(eot_samples, "eot_samples")
-    items = _check_attacks(attacks)
-    bad = [m for m in modes if m not in MODES]
+    items = check_attacks(attacks)
+    if isinstance(modes, (str, bytes)) or not hasattr(modes, "__iter__"):
+        raise TypeError(f"`modes` must be a list of modes among {MODES}, got {modes!r}.")
+    bad = [m for m in modes if not isinstance(m, str) or m not in MODES]
     if bad:
         raise ValueError(f"Unknown modes {bad}; known modes: {MODES}.")
     if not isinstance(defenses, dict) or not all(callable(d) for d in defenses.values()):
@@ -87,6 +93,9 @@ def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approxima
     if "none" in defenses:
         raise ValueError("The defense name 'none' is reserved for the undefended classifier.")
     approximations = approximations or {}
+    if not isinstance(approximations, dict):
+        raise TypeError(f"`approximations` must map defense names to approximations, got "
+                        f"{type(approximations).__name__}.")
     defended = {"none": classifier}
     adaptive = {}
     for name, pre in defenses.items():
@@ -102,9 +111,11 @@ def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approxima
     for x, y in iterate_batches(data, batch_size, limit):
         n += len(y)
         for name, model in defended.items():
-            add((name, "clean", "clean"), predict_labels(model, x) == y)
+            add((name, "clean", "clean"), correct_mask(model, x, y))
         for attack_name, attack in items:
-            oblivious = attack(classifier, x, y) if "oblivious" in modes else None
+            oblivious = None
+            if "oblivious" in modes:
+                oblivious = check_adversarial(attack_name, x, attack(classifier, x, y))
             for name, model in defended.items():
                 for mode in modes:
                     if name == "none" and mode != "oblivious":
@@ -112,9 +123,9 @@ def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approxima
                     if mode == "oblivious":
                         x_adv = oblivious
                     elif mode == "gray_box":
-                        x_adv = attack(model, x, y)
+                        x_adv = check_adversarial(attack_name, x, attack(model, x, y))
                     else:
-                        x_adv = attack(adaptive[name], x, y)
+                        x_adv = check_adversarial(attack_name, x, attack(adaptive[name], x, y))
                     add((name, mode, attack_name), predict_labels(model, x_adv) == y)
     if n == 0:
         raise ValueError("`data` holds no samples.")

@@ -6,37 +6,24 @@ import numbers
 import numpy as np
 
 from tfdefend.attacks.fgsm import fgsm
+from tfdefend.evaluation.batching import as_data, iterate_batches
 from tfdefend.evaluation.metrics import predict_labels
-from tfdefend.utils.validation import (
-    check_batch_images,
-    check_clip,
-    check_eps,
-    check_labels,
-    check_positive_int,
-)
+from tfdefend.utils.validation import check_batch_images, check_clip, check_eps, check_positive_int
 
 
-def _fgsm_accuracy(model, x, y, eps, batch_size, clip):
-    """Top-1 accuracy on L-inf FGSM examples of budget `eps` (true labels), batched."""
-    if x.shape[0] == 0:
-        return float("nan")
-    correct = 0
-    for start in range(0, x.shape[0], batch_size):
-        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+def _fgsm_accuracy(model, data, eps, batch_size, clip, limit):
+    """Top-1 accuracy on L-inf FGSM examples of budget `eps` (true labels), streamed; NaN without samples."""
+    correct = n = 0
+    for xb, yb in iterate_batches(data, batch_size, limit):
+        xb = check_batch_images(xb, clip=clip).numpy()
         x_adv = xb if eps == 0 else fgsm(model, xb, yb, eps=eps, clip=clip)
         correct += int(np.sum(predict_labels(model, x_adv, batch_size=batch_size) == yb))
-    return correct / x.shape[0]
+        n += len(yb)
+    return correct / n if n else float("nan")
 
 
-def _check_inputs(x, y, batch_size, clip):
-    batch_size = check_positive_int(batch_size, "batch_size")
-    x = check_batch_images(x, clip=clip).numpy()
-    y = check_labels(y, x.shape[0]).numpy()
-    return x, y, batch_size
-
-
-def fgsm_eps_ref(model, x, y, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1e-3, max_iter=30,
-                 batch_size=256, clip=(0.0, 1.0)):
+def fgsm_eps_ref(model, x, y=None, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1e-3, max_iter=30,
+                 batch_size=256, clip=(0.0, 1.0), limit=None):
     """The L-inf FGSM budget at which `model`'s accuracy on `(x, y)` falls to `target_accuracy`.
 
     Bisection on `eps` in `[lo, hi]` (FGSM accuracy is assumed to fall as
@@ -45,10 +32,15 @@ def fgsm_eps_ref(model, x, y, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1e-3, 
     accuracies at `k * eps_ref` with `eps_ref` the budget that brings its
     own model to 50% (`accuracy_at_eps_ref`).
 
+    Each bisection step streams the data once more, batch by batch
+    (constant memory), so a dataset must be re-iterable (any
+    `tf.data.Dataset` is; a generator-backed one restarts its generator).
+
     Args:
         model: A `keras.Model` or callable returning logits.
-        x: Images `[N, H, W, C]` inside `clip`.
-        y: Integer labels `[N]`.
+        x: Images `[N, H, W, C]` inside `clip`; or, with `y` left out, a
+            `tf.data.Dataset` of `(x, y)` (batched or not) or an `(x, y)` pair.
+        y: Integer labels `[N]`, or None when `x` holds them.
         target_accuracy: Accuracy to reach, in (0, 1).
         lo: Lower end of the search (>= 0).
         hi: Upper end of the search (> lo; at most the width of `clip`).
@@ -56,6 +48,7 @@ def fgsm_eps_ref(model, x, y, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1e-3, 
         max_iter: Maximum number of bisection steps (>= 1).
         batch_size: Images per FGSM call.
         clip: `(min, max)` valid image range.
+        limit: Use at most this many images.
 
     Returns:
         The upper end of the final bracket (a float): the smallest budget
@@ -67,9 +60,8 @@ def fgsm_eps_ref(model, x, y, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1e-3, 
             `[lo, hi]`), or an argument is out of range.
         TypeError: Non-numeric arguments.
     """
-    x, y, batch_size = _check_inputs(x, y, batch_size, clip)
-    if x.shape[0] == 0:
-        raise ValueError("`x` must hold at least one image.")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    data = as_data(x, y)
     if isinstance(target_accuracy, bool) or not isinstance(target_accuracy, numbers.Real):
         raise TypeError(f"`target_accuracy` must be a float in (0, 1), got {type(target_accuracy).__name__}.")
     target_accuracy = float(target_accuracy)
@@ -82,11 +74,13 @@ def fgsm_eps_ref(model, x, y, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1e-3, 
     tol = check_eps(tol, name="tol", clip=None, allow_zero=False)
     max_iter = check_positive_int(max_iter, "max_iter")
     clip = check_clip(clip)
-    acc_lo = _fgsm_accuracy(model, x, y, lo, batch_size, clip)
+    acc_lo = _fgsm_accuracy(model, data, lo, batch_size, clip, limit)
+    if math.isnan(acc_lo):
+        raise ValueError("`x` must hold at least one image.")
     if acc_lo <= target_accuracy:
         raise ValueError(f"FGSM accuracy at lo={lo} is already {acc_lo:.4f} <= target_accuracy="
                          f"{target_accuracy}; lower `lo` (or the model is not accurate enough).")
-    acc_hi = _fgsm_accuracy(model, x, y, hi, batch_size, clip)
+    acc_hi = _fgsm_accuracy(model, data, hi, batch_size, clip, limit)
     if acc_hi > target_accuracy:
         raise ValueError(f"FGSM accuracy never falls to target_accuracy={target_accuracy} in "
                          f"[{lo}, {hi}]: it is still {acc_hi:.4f} at hi={hi}; raise `hi`.")
@@ -94,33 +88,40 @@ def fgsm_eps_ref(model, x, y, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1e-3, 
         if hi - lo <= tol:
             break
         mid = 0.5 * (lo + hi)
-        if _fgsm_accuracy(model, x, y, mid, batch_size, clip) > target_accuracy:
+        if _fgsm_accuracy(model, data, mid, batch_size, clip, limit) > target_accuracy:
             lo = mid
         else:
             hi = mid
     return float(hi)
 
 
-def accuracy_at_eps_ref(model, x, y, eps_ref, ks=(0.2, 0.5, 1.0), *, batch_size=256, clip=(0.0, 1.0)):
+def accuracy_at_eps_ref(model, x, y, eps_ref, ks=(0.2, 0.5, 1.0), *, batch_size=256, clip=(0.0, 1.0),
+                        limit=None):
     """L-inf FGSM accuracy at the budgets `k * eps_ref` (Deep Defense's "Acc.@k eps_ref").
+
+    Streams the data once per budget, batch by batch (constant memory).
 
     Args:
         model: A `keras.Model` or callable returning logits.
-        x: Images `[N, H, W, C]` inside `clip`.
-        y: Integer labels `[N]` (FGSM raises their cross-entropy).
+        x: Images `[N, H, W, C]` inside `clip`; or a `tf.data.Dataset` of
+            `(x, y)` (batched or not) or an `(x, y)` pair, with `y=None`.
+        y: Integer labels `[N]` (FGSM raises their cross-entropy), or None
+            when `x` holds them.
         eps_ref: Reference budget (>= 0), e.g. from `fgsm_eps_ref`.
         ks: Multipliers (each >= 0; `k * eps_ref` must fit the clip range).
         batch_size: Images per FGSM call.
         clip: `(min, max)` valid image range.
+        limit: Use at most this many images.
 
     Returns:
-        `{k: accuracy}` with float keys in the order of `ks`.
+        `{k: accuracy}` with float keys in the order of `ks` (NaN without images).
 
     Raises:
         ValueError: A negative or too large budget, or bad `x`/`y`.
         TypeError: Non-numeric arguments.
     """
-    x, y, batch_size = _check_inputs(x, y, batch_size, clip)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    data = as_data(x, y)
     eps_ref = check_eps(eps_ref, name="eps_ref", clip=clip)
     if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
         raise TypeError(f"`ks` must be a sequence of floats, got {type(ks).__name__}.")
@@ -130,5 +131,5 @@ def accuracy_at_eps_ref(model, x, y, eps_ref, ks=(0.2, 0.5, 1.0), *, batch_size=
         if isinstance(k, bool) or not isinstance(k, numbers.Real) or not math.isfinite(k) or k < 0:
             raise ValueError(f"`ks` must hold finite floats >= 0, got {k!r}.")
         eps = check_eps(float(k) * eps_ref, name="k * eps_ref", clip=clip)
-        out[float(k)] = _fgsm_accuracy(model, x, y, eps, batch_size, clip_bounds)
+        out[float(k)] = _fgsm_accuracy(model, data, eps, batch_size, clip_bounds, limit)
     return out

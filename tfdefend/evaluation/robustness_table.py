@@ -2,22 +2,12 @@
 
 import time
 
-import numpy as np
-
 from tfdefend.evaluation.batching import iterate_batches
-from tfdefend.evaluation.defense_table import MODES, defense_table
-from tfdefend.evaluation.metrics import perturbation_norms, predict_labels
+from tfdefend.evaluation.defense_table import MODES, check_attacks, defense_table
+from tfdefend.evaluation.metrics import check_adversarial, correct_mask, perturbation_norms, predict_labels
 from tfdefend.utils.validation import check_positive_int
 
 NORM_KEYS = ("l0", "l1", "l2", "linf")
-
-
-def _as_items(attacks):
-    items = list(attacks.items()) if isinstance(attacks, dict) else list(attacks)
-    for item in items:
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and callable(item[1])):
-            raise TypeError("`attacks` must map names to callables attack(model, x, y) -> x_adv.")
-    return items
 
 
 def robustness_table(model, data, attacks, *, batch_size=256, limit=None, per_pixel_l0=False,
@@ -56,17 +46,17 @@ def robustness_table(model, data, attacks, *, batch_size=256, limit=None, per_pi
     batch_size = check_positive_int(batch_size, "batch_size")
     if limit is not None:
         limit = check_positive_int(limit, "limit")
-    items = _as_items(attacks)
+    items = check_attacks(attacks)
     n = clean_correct = 0
     sums = {name: {"correct": 0, "fooled": 0, "seconds": 0.0, "max_linf": 0.0,
                    **{key: 0.0 for key in NORM_KEYS}} for name, _ in items}
     for x, y in iterate_batches(data, batch_size, limit):
-        correct = predict_labels(model, x, batch_size=batch_size) == y
+        correct = correct_mask(model, x, y, batch_size=batch_size)
         n += len(y)
         clean_correct += int(correct.sum())
         for name, attack in items:
             start = time.perf_counter()
-            x_adv = np.asarray(attack(model, x, y), dtype=np.float32)
+            x_adv = check_adversarial(name, x, attack(model, x, y))
             acc = sums[name]
             acc["seconds"] += time.perf_counter() - start
             adv_correct = predict_labels(model, x_adv, batch_size=batch_size) == y

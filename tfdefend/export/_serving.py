@@ -42,13 +42,19 @@ def resolve_kind(model, kind=None):
     """The export kind of `model`: the registry's kind of its class, else inferred from its output.
 
     Raises:
-        ValueError: If `kind` is not one of `KINDS`, the model is registered
-            as another kind (encoder, decoder, generator, critic), or the
-            kind cannot be inferred.
+        ValueError: If `kind` is not one of `KINDS` or contradicts the rank
+            of the model's output ([batch, classes] for a classifier, images
+            for a preprocessor), the model is registered as another kind
+            (encoder, decoder, generator, critic), or the kind cannot be
+            inferred.
     """
     if kind is not None:
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ValueError(f"`kind` must be one of {KINDS}, got {kind!r}.")
+        rank = _output_rank(model)
+        if rank is not None and rank != (2 if kind == "classifier" else 4):
+            raise ValueError(f"`kind`={kind!r} does not fit {model_label(model)}: its output has rank {rank} "
+                             f"(a classifier returns [batch, classes], a preprocessor images).")
         return kind
     if isinstance(model, DefendedClassifier):
         return "classifier"
@@ -70,6 +76,15 @@ def resolve_kind(model, kind=None):
         return "preprocessor"
     raise ValueError(f"Cannot tell whether {model_label(model)} is a classifier or a preprocessor; "
                      f"pass `kind` (one of {KINDS}).")
+
+
+def _output_rank(model):
+    """The rank of the model's static output shape, or None if it has none."""
+    try:
+        output_shape = model.output_shape
+    except (AttributeError, ValueError):
+        return None
+    return len(output_shape) if isinstance(output_shape, tuple) else None
 
 
 def resolve_input_shape(model, input_shape=None):
@@ -149,6 +164,13 @@ def build_archive(model, kind, input_shape, *, batch_size=None, bytes_signature=
             "serving_bytes", lambda image_bytes: serving(decode_images(image_bytes, input_shape)),
             input_signature=[tf.TensorSpec([None], tf.string, name=BYTES_INPUT_NAME)])
     return archive
+
+
+def check_path(path, name="path"):
+    """`os.fspath(path)`, or TypeError naming the argument if it is not a path."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a file path (str or os.PathLike), got {type(path).__name__}.")
+    return os.fspath(path)
 
 
 def refuse_existing(path, overwrite):

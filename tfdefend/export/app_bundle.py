@@ -60,6 +60,7 @@ import numpy as np
 
 from tfdefend.export import _serving
 from tfdefend.export.app_client import BUNDLE_FILE, BUNDLE_FORMAT, BundleRunner, rank
+from tfdefend.export.load_tflite import load_tflite
 from tfdefend.export.tflite import _check_representative_data, tflite
 from tfdefend.utils.atomic import atomic_path
 from tfdefend.utils.hashing import sha256_file
@@ -102,7 +103,7 @@ def export_app_bundle(model, directory, *, class_names, representative_data, ove
         FileExistsError: If `directory` exists and `overwrite` is False.
     """
     _serving.check_model(model)
-    directory = os.fspath(directory)
+    directory = _serving.check_path(directory, "directory")
     _serving.refuse_existing(directory, overwrite)
     kind = _serving.resolve_kind(model)
     if kind != "classifier":
@@ -165,9 +166,7 @@ def _quantization(details):
 
 
 def _describe(model_path, input_shape, class_names, name, source):
-    from ai_edge_litert.interpreter import Interpreter
-
-    runner = Interpreter(model_path=model_path).get_signature_runner("serving_default")
+    runner = load_tflite(model_path).get_signature_runner("serving_default")
     inputs, outputs = runner.get_input_details(), runner.get_output_details()
     spec = inputs[_serving.INPUT_NAME]
     in_q = _quantization(spec)
@@ -252,6 +251,13 @@ def app_model_card(bundle, class_names, training_metrics=None):
                      f"{metrics['train_examples']:,} from `{metrics.get('dataset', '?')}`"))
     if "params" in metrics:
         rows.append(("Parameters", f"{metrics['params']:,}"))
+    if metrics.get("augment", "none") != "none":
+        augmentation = metrics["augment"]
+        if augmentation == "advmask":
+            augmentation = (f"AdvMask (regions grown from the sensitive points of `{metrics.get('advmask_model')}`, "
+                            f"eps {metrics.get('advmask_eps')}, {metrics.get('advmask_mean_points', 0):.1f} "
+                            "points per image)")
+        rows.append(("Training augmentation", augmentation))
     fidelity = bundle.get("fidelity")
     if fidelity:
         agreement = 100 * fidelity["top1_agreement_with_keras"]

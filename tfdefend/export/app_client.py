@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tfdefend.export.load_tflite import load_tflite
 from tfdefend.utils.hashing import sha256_file
 
 BUNDLE_FILE = "bundle.json"
@@ -46,6 +47,8 @@ def read_bundle(bundle_dir, *, check_sha256=True):
         ValueError: If `bundle.json` is malformed, the model's sha256 differs
             from the recorded one, or the labels do not match the classes.
     """
+    if not isinstance(bundle_dir, (str, os.PathLike)):
+        raise TypeError(f"`bundle_dir` must be a folder path, got {type(bundle_dir).__name__}.")
     bundle_dir = os.fspath(bundle_dir)
     if not os.path.isdir(bundle_dir):
         raise FileNotFoundError(f"App bundle {bundle_dir!r} does not exist or is not a folder "
@@ -62,7 +65,8 @@ def read_bundle(bundle_dir, *, check_sha256=True):
         for key in ("model_file", "labels_file", "model_sha256", "num_classes", "signature", "input",
                     "outputs", "preprocessing"):
             bundle[key]  # presence check: KeyError if absent
-    except (json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
+        _check_fields(bundle)
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f"{path!r} is not a valid {BUNDLE_FORMAT} description ({type(exc).__name__}: "
                          f"{exc}).") from None
     model_path = os.path.join(bundle_dir, bundle["model_file"])
@@ -79,6 +83,28 @@ def read_bundle(bundle_dir, *, check_sha256=True):
         raise ValueError(f"{labels_path!r} has {len(labels)} labels; the model has {bundle['num_classes']} "
                          "classes.")
     return {**bundle, "labels": labels, "directory": bundle_dir, "model_path": model_path}
+
+
+def _check_fields(bundle):
+    """Raises KeyError/TypeError/ValueError unless the fields the client reads have the right types."""
+    for key in ("model_file", "labels_file"):
+        name = bundle[key]
+        if not isinstance(name, str) or not name or os.path.basename(name) != name or name in (".", ".."):
+            raise ValueError(f"{key} must be a file name inside the bundle folder, got {name!r}")
+    if not isinstance(bundle["model_sha256"], str):
+        raise TypeError("model_sha256 must be a string")
+    if isinstance(bundle["num_classes"], bool) or not isinstance(bundle["num_classes"], int):
+        raise TypeError("num_classes must be an int")
+    shape = bundle["input"]["shape"]
+    if (not isinstance(shape, list) or len(shape) != 4
+            or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape)):
+        raise ValueError(f"input.shape must be [1, H, W, C] of positive ints, got {shape!r}")
+    if not isinstance(bundle["input"]["name"], str) or not isinstance(bundle["input"]["raw_pixels"], bool):
+        raise TypeError("input.name must be a string and input.raw_pixels a bool")
+    resize = bundle["preprocessing"]["resize"]
+    resize["method"], resize["antialias"]  # presence check
+    if not isinstance(bundle["outputs"], dict) or "probabilities" not in bundle["outputs"]:
+        raise KeyError("outputs.probabilities")
 
 
 def prepare_image(image, bundle):
@@ -142,11 +168,8 @@ class BundleRunner:
     """A loaded bundle: `runner(pixels)` -> (probabilities, logits) as float vectors."""
 
     def __init__(self, bundle, num_threads=1):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.bundle = bundle
-        self.interpreter = Interpreter(model_path=bundle["model_path"], num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        self.interpreter = load_tflite(bundle["model_path"], num_threads=num_threads)
         self.runner = self.interpreter.get_signature_runner(bundle["signature"])
         self.input_name = bundle["input"]["name"]
 

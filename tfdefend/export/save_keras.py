@@ -27,6 +27,8 @@ def save_keras(model, path, *, overwrite=True, include_optimizer=True):
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"`model` must be a keras.Model, got {type(model).__name__}.")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"`path` must be a file path (str or os.PathLike), got {type(path).__name__}.")
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise ValueError(f"`path` must end in '.keras', got {path!r}.")

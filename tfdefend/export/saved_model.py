@@ -21,8 +21,6 @@ classifier and preprocessor exports, JPEG compression included (its
 EncodeJpeg/DecodeJpeg ops are standard TensorFlow ops that TF Serving runs).
 """
 
-import os
-
 from tfdefend.export import _serving
 from tfdefend.utils.atomic import atomic_path
 
@@ -55,7 +53,7 @@ def saved_model(model, path, *, overwrite=False, input_shape=None, kind=None, by
         FileExistsError: If `path` exists and `overwrite` is False.
     """
     _serving.check_model(model)
-    path = os.fspath(path)
+    path = _serving.check_path(path)
     _serving.refuse_existing(path, overwrite)
     kind = _serving.resolve_kind(model, kind)
     input_shape = _serving.resolve_input_shape(model, input_shape)

@@ -106,9 +106,9 @@ def tflite(model, path, *, quantization=None, representative_data=None, overwrit
         FileExistsError: If `path` exists and `overwrite` is False.
     """
     _serving.check_model(model)
-    if quantization not in QUANTIZATIONS:
+    if not isinstance(quantization, (str, type(None))) or quantization not in QUANTIZATIONS:
         raise ValueError(f"`quantization` must be one of {QUANTIZATIONS}, got {quantization!r}.")
-    path = os.fspath(path)
+    path = _serving.check_path(path)
     if not path.endswith(".tflite"):
         raise ValueError(f"`path` must end in '.tflite', got {path!r}.")
     kind = _serving.resolve_kind(model, kind)

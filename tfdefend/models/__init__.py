@@ -10,6 +10,7 @@ from tfdefend.models.denoising_autoencoder import DenoisingAutoencoder
 from tfdefend.models.dncnn import DnCNN
 from tfdefend.models.jpeg_compression import JPEGCompression
 from tfdefend.models.light_denoiser import LightDenoiser
+from tfdefend.models.loading import load_model
 from tfdefend.models.median_smoothing import MedianSmoothing
 from tfdefend.models.mlp_classifier import MLPClassifier
 from tfdefend.models.mobilenet_v2_classifier import MobileNetV2Classifier
@@ -48,6 +49,7 @@ __all__ = [
     "default_pretrained",
     "list_models",
     "list_pretrained",
+    "load_model",
     "load_pretrained",
     "model_info",
     "pretrained_info",

@@ -8,6 +8,13 @@ import keras
 from keras import ops
 
 from tfdefend.models._checks import check_non_negative_float, check_seed
+from tfdefend.utils.distribute import replica_rows
+
+
+def _normal_like(x, stddev, seed_generator):
+    """`N(0, stddev)` noise shaped like `x`; under tf.distribute, this replica's rows of a global-batch draw."""
+    return replica_rows(lambda n: keras.random.normal((n,) + tuple(ops.shape(x)[1:]), stddev=stddev,
+                                                      dtype=x.dtype, seed=seed_generator), ops.shape(x)[0])
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -35,8 +42,7 @@ class CodeBinarizer(keras.layers.Layer):
     def call(self, code, training=None):
         if training:
             if self.noise_std > 0:
-                code = code - keras.random.normal(ops.shape(code), stddev=self.noise_std,
-                                                  dtype=code.dtype, seed=self.seed_generator)
+                code = code - _normal_like(code, self.noise_std, self.seed_generator)
             return ops.sigmoid(code)
         return ops.cast(ops.greater(ops.sigmoid(code), 0.5), code.dtype)
 
@@ -93,8 +99,7 @@ class ClippedGaussianNoise(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         if training and self.stddev > 0:
-            noise = keras.random.normal(ops.shape(inputs), stddev=self.stddev,
-                                        dtype=inputs.dtype, seed=self.seed_generator)
+            noise = _normal_like(inputs, self.stddev, self.seed_generator)
             return ops.clip(inputs + noise, 0.0, 1.0)
         return inputs
 

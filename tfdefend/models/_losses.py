@@ -2,6 +2,8 @@
 
 from keras import ops
 
+from tfdefend.utils.distribute import scale_for_replicas
+
 
 def reconstruction_mse(target, y_pred, sample_weight=None):
     """Mean squared error between images, averaged per image then over the batch.
@@ -51,8 +53,12 @@ def denoiser_loss(model, error, x, y, y_pred, sample_weight, training):
 
     `target` is `y`, or `x` if `y` is None (an autoencoder); `y_pred` is the
     forward pass on `x`, run here if it is None. `error` is
-    `reconstruction_mse` or `reconstruction_l1`.
+    `reconstruction_mse` or `reconstruction_l1`. In a multi-replica
+    `tf.distribute` context the loss is this replica's share of the
+    global-batch mean (`scale_for_replicas`: Keras sums the replicas'
+    gradients).
     """
     if y_pred is None:
         y_pred = model(x, training=training)
-    return error(x if y is None else y, y_pred, sample_weight) + sum_losses(model.losses, y_pred.dtype)
+    total = error(x if y is None else y, y_pred, sample_weight) + sum_losses(model.losses, y_pred.dtype)
+    return scale_for_replicas(total, ops.shape(y_pred)[0])

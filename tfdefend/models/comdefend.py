@@ -14,6 +14,7 @@ from tfdefend.models._losses import reconstruction_mse, sum_losses
 from tfdefend.models.comcnn import COMCNN_FILTERS, ComCNN
 from tfdefend.models.registry import register_model
 from tfdefend.models.rescnn import RESCNN_FILTERS, ResCNN
+from tfdefend.utils.distribute import scale_for_replicas
 
 _DEFAULTS = {"input_shape": (28, 28, 1)}
 
@@ -147,7 +148,8 @@ class ComDefend(keras.Model):
         total = reconstruction + sum_losses(self.losses, y_pred.dtype)
         self.reconstruction_tracker.update_state(reconstruction)
         self.code_tracker.update_state(code_loss)
-        return total
+        # Keras sums the replicas' gradients under tf.distribute: return this replica's share of the mean.
+        return scale_for_replicas(total, ops.shape(y_pred)[0])
 
     def get_config(self):
         return {

@@ -2,13 +2,15 @@
 
 `zoo/manifest.json` lists every entry with its file, sha256, data set,
 clean test accuracy and the exact command that reproduces it. Loading checks
-the sha256 and uses Keras `safe_mode`, so a tampered or truncated file is
-refused instead of executed.
+the sha256 and goes through the safe loader (`tfdefend.models.load_model`,
+safe mode by default), so a tampered or truncated file is refused instead of
+executed.
 """
 
 import json
 import os
 
+from tfdefend.models.loading import load_model
 from tfdefend.utils.hashing import sha256_file
 
 ZOO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo")
@@ -16,12 +18,23 @@ MANIFEST_PATH = os.path.join(ZOO_DIR, "manifest.json")
 
 
 def read_manifest(path=None):
-    """Returns the zoo manifest as a dict name -> entry (empty if none)."""
+    """Returns the zoo manifest as a dict name -> entry (empty if none).
+
+    Raises:
+        ValueError: If the manifest is not valid JSON with a "models" object.
+    """
     path = path or MANIFEST_PATH
     if not os.path.exists(path):
         return {}
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)["models"]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            models = json.load(handle)["models"]
+        if not isinstance(models, dict) or not all(isinstance(e, dict) for e in models.values()):
+            raise TypeError("entries must be objects")
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"The zoo manifest {path!r} is corrupted ({type(exc).__name__}: {exc}); "
+                         "reinstall tfdefend.") from None
+    return models
 
 
 def list_pretrained(dataset=None, kind=None, defense=None):
@@ -60,30 +73,38 @@ def default_pretrained(dataset):
     raise ValueError(f"The zoo has no default classifier for dataset {dataset!r}.")
 
 
-def load_pretrained(name, *, compile=False):
+def load_pretrained(name, *, compile=False, safe_mode=True):
     """Loads pretrained model `name` offline, after checking its sha256.
 
     Args:
         name: One of `list_pretrained()`.
         compile: Passed to `keras.models.load_model`.
+        safe_mode: Refuse files that hold Python code (see
+            `tfdefend.models.load_model`); the shipped models need none, so
+            only pass `safe_mode=False` explicitly for a zoo you built and trust.
 
     Returns:
-        The Keras model (loaded with `safe_mode=True`).
+        The Keras model.
 
     Raises:
-        ValueError: Unknown name, or the file's sha256 does not match the manifest.
+        ValueError: Unknown name, a malformed manifest entry, the file's
+            sha256 does not match the manifest, or the file cannot be loaded
+            safely.
         FileNotFoundError: If the weights file is missing from the install.
     """
-    import keras
-
-    import tfdefend.models  # noqa: F401 - registers the classes for deserialization
-
     entry = pretrained_info(name)
-    path = os.path.join(ZOO_DIR, entry["file"])
+    file, expected = entry.get("file"), entry.get("sha256")
+    if not isinstance(file, str) or not file or os.path.basename(file) != file or file in (".", ".."):
+        raise ValueError(f"The zoo manifest entry {name!r} has an invalid `file` {file!r} (a file name inside "
+                         "the zoo folder is expected).")
+    if not isinstance(expected, str) or len(expected) != 64:
+        raise ValueError(f"The zoo manifest entry {name!r} has an invalid `sha256` {expected!r} (64 hex digits "
+                         "expected).")
+    path = os.path.join(ZOO_DIR, file)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Weights of {name!r} are missing: {path!r} (reinstall tfdefend).")
     digest = sha256_file(path)
-    if digest != entry["sha256"]:
-        raise ValueError(f"sha256 mismatch for {name!r}: manifest {entry['sha256']}, file {digest}; "
+    if digest != expected.lower():
+        raise ValueError(f"sha256 mismatch for {name!r}: manifest {expected}, file {digest}; "
                          "the file is corrupted or was modified.")
-    return keras.models.load_model(path, compile=compile, safe_mode=True)
+    return load_model(path, compile=compile, safe_mode=safe_mode)

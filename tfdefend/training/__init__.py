@@ -2,6 +2,7 @@
 
 from tfdefend.training.adversarial_pairs import adversarial_pairs
 from tfdefend.training.adversarial_training import AdversarialTraining
+from tfdefend.training.backup_callback import backup_callback
 from tfdefend.training.deep_defense import DeepDefense
 from tfdefend.training.defensive_distillation import defensive_distillation
 from tfdefend.training.denoiser_chain_dqn import DenoiserChainDQN
@@ -9,8 +10,10 @@ from tfdefend.training.distiller import Distiller
 from tfdefend.training.fit_classifier import compile_classifier, fit_classifier
 from tfdefend.training.fit_preprocessor import fit_preprocessor, reconstruction_error
 from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
+from tfdefend.training.loop_checkpoint import LoopCheckpoint
 from tfdefend.training.parseval import ParsevalConstraint, apply_parseval
 from tfdefend.training.replay_buffer import ReplayBuffer
+from tfdefend.training.resumable import TrainingBackup
 from tfdefend.training.rl_chain_training import train_rl_denoiser_chain
 from tfdefend.training.toolbox_training import train_denoiser_toolbox
 from tfdefend.training.uddn_defense import train_uddn_defense
@@ -23,10 +26,13 @@ __all__ = [
     "DenoiserChainDQN",
     "Distiller",
     "GuidedDenoiserTraining",
+    "LoopCheckpoint",
     "ParsevalConstraint",
     "ReplayBuffer",
+    "TrainingBackup",
     "adversarial_pairs",
     "apply_parseval",
+    "backup_callback",
     "compile_classifier",
     "defensive_distillation",
     "fit_classifier",

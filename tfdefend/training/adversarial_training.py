@@ -8,6 +8,8 @@ from keras import ops
 
 from tfdefend.attacks import _core
 from tfdefend.models._checks import check_model_kwargs, check_seed
+from tfdefend.training._losses import batch_mean
+from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 from tfdefend.utils.validation import check_clip, check_eps, check_norm, check_positive_int
 
 _ATTACKS = ("fgsm", "pgd")
@@ -130,7 +132,10 @@ class AdversarialTraining(keras.Model):
         eps = tf.constant(self.eps, tf.float32)
         if self.random_start:
             seed = keras.random.randint((2,), 0, 2 ** 31 - 1, seed=self.seed_generator, dtype="int32")
-            x_adv = _core.project(x + _core.random_start(x, eps, self.norm, seed), x, eps, self.norm, lo, hi)
+            # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
+            start = replica_rows(lambda n: _core.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)),
+                                                              eps, self.norm, seed), tf.shape(x)[0])
+            x_adv = _core.project(x + start, x, eps, self.norm, lo, hi)
         else:
             x_adv = x
         for _ in range(self.steps):  # a static, short loop: 1 (FGSM) or `steps` (PGD) gradient steps
@@ -151,17 +156,18 @@ class AdversarialTraining(keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = self._unpack(data)
-        x_adv = self.adversarial_batch(x, y)
-        ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        x_adv = self.adversarial_batch(x, y)  # per replica under a tf.distribute strategy
         with tf.GradientTape() as tape:
             # A term with weight 0 is computed in inference mode (no batch-norm update from it).
             clean_logits = self.classifier(x, training=self.ratio < 1.0)
             adv_logits = self.classifier(x_adv, training=self.ratio > 0.0)
-            clean_loss = ce(y, clean_logits, sample_weight=sample_weight)
-            adv_loss = ce(y, adv_logits, sample_weight=sample_weight)
+            clean_loss = _cross_entropy(y, clean_logits, sample_weight)
+            adv_loss = _cross_entropy(y, adv_logits, sample_weight)
             loss = (1.0 - self.ratio) * clean_loss + self.ratio * adv_loss
+            # Replicas' gradients are summed: differentiate this replica's share of the global-batch mean.
+            scaled = scale_for_replicas(loss, ops.shape(x)[0])
         variables = self.classifier.trainable_variables
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
         for tracker, value in ((self.loss_tracker, loss), (self.clean_loss_tracker, clean_loss),
                                (self.adv_loss_tracker, adv_loss)):
             tracker.update_state(value)
@@ -172,8 +178,7 @@ class AdversarialTraining(keras.Model):
     def test_step(self, data):
         x, y, sample_weight = self._unpack(data)
         logits = self.classifier(x, training=False)
-        ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        loss = ce(y, logits, sample_weight=sample_weight)
+        loss = _cross_entropy(y, logits, sample_weight)
         self.loss_tracker.update_state(loss)
         self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
         return {m.name: m.result() for m in (self.loss_tracker, self.accuracy_tracker)}
@@ -201,3 +206,8 @@ class AdversarialTraining(keras.Model):
         if config.get("clip") is not None:
             config["clip"] = tuple(config["clip"])
         return cls(**config)
+
+
+def _cross_entropy(y, logits, sample_weight):
+    """Batch-mean sparse softmax cross-entropy of logits (unscaled by replicas, unlike Keras' loss objects)."""
+    return batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True), sample_weight)

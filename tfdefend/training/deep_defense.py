@@ -7,6 +7,7 @@ from keras import ops
 from tfdefend.attacks.deepfool import deepfool_perturbation
 from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
 from tfdefend.training._losses import batch_mean
+from tfdefend.utils.distribute import scale_for_replicas
 from tfdefend.utils.validation import check_positive_int
 
 _TINY = 1e-12  # floor of ||x||_2 and of the squared norm of r (finite gradients at 0)
@@ -190,9 +191,11 @@ class DeepDefense(keras.Model):
     def train_step(self, data):
         x, y, sample_weight = self._unpack(data)
         with tf.GradientTape() as tape:
-            terms = self.compute_losses(x, y, sample_weight, training=True)
+            terms = self.compute_losses(x, y, sample_weight, training=True)  # DeepFool runs per replica
+            # Replicas' gradients are summed: differentiate this replica's share of the global-batch mean.
+            scaled = scale_for_replicas(terms["loss"], ops.shape(terms["logits"])[0])
         variables = self.classifier.trainable_variables
-        self.optimizer.apply(tape.gradient(terms["loss"], variables), variables)
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
         self.loss_tracker.update_state(terms["loss"])
         self.ce_loss_tracker.update_state(terms["ce_loss"])
         self.regularizer_tracker.update_state(terms["regularizer"])

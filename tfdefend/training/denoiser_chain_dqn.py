@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.models._checks import check_model_kwargs, check_positive_float, check_seed
+from tfdefend.utils.distribute import scale_for_replicas
 from tfdefend.utils.validation import check_batch_images, check_labels, check_positive_int
 
 REWARDS = ("probability", "cross_entropy", "psnr")
@@ -38,6 +39,11 @@ class DenoiserChainDQN(keras.Model):
     updating only the agent; `update_target()` copies the agent's weights
     into the target network. Tracked metrics: "loss" and "q_mean" (mean
     `Q(s, a)`).
+
+    Under a `tf.distribute` strategy (built in its scope) the DQN runs but
+    is not data-parallel: `collect` runs on one device, `train_on_batch`
+    gives every replica the whole batch, and the scaled losses
+    (`scale_for_replicas`) sum to one device's update.
 
     The constructor sets `toolbox.trainable = False` and
     `classifier.trainable = False` (it mutates the models passed in); both
@@ -249,10 +255,12 @@ class DenoiserChainDQN(keras.Model):
             q = tf.cast(self.agent(state, training=training)[0], tf.float32)
             q_taken = tf.gather(q, action, batch_dims=1)
             loss = huber(q_taken - target, self.huber_delta)
+            # Keras sums the replicas' gradients under tf.distribute: this replica's share of the mean.
+            scaled = scale_for_replicas(loss, tf.shape(q_taken)[0])
         if training:
             if self.optimizer is None:
                 raise RuntimeError("Call `compile(optimizer=...)` before training DenoiserChainDQN.")
-            self.optimizer.apply(tape.gradient(loss, variables), variables)
+            self.optimizer.apply(tape.gradient(scaled, variables), variables)
         self.loss_tracker.update_state(loss)
         self.q_tracker.update_state(tf.reduce_mean(q_taken))
         return {m.name: m.result() for m in self.metrics}

@@ -11,6 +11,7 @@ from tfdefend.models._checks import (
     check_seed,
 )
 from tfdefend.training._losses import batch_mean
+from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -133,8 +134,11 @@ class Distiller(keras.Model):
     def _student_input(self, x, training):
         x = ops.cast(x, self.compute_dtype)
         if training and self.input_noise_std > 0:
-            noise = keras.random.normal(ops.shape(x), stddev=self.input_noise_std, seed=self.seed_generator,
-                                        dtype=x.dtype)
+            # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
+            noise = replica_rows(lambda n: keras.random.normal((n,) + tuple(ops.shape(x)[1:]),
+                                                               stddev=self.input_noise_std,
+                                                               seed=self.seed_generator, dtype=x.dtype),
+                                 ops.shape(x)[0])
             x = ops.clip(x + noise, 0.0, 1.0)
         if self.preprocessor is not None:
             x = self.preprocessor(x, training=False)
@@ -156,8 +160,10 @@ class Distiller(keras.Model):
             with tf.GradientTape() as tape:
                 student_logits = self.student(x_student, training=True)
                 losses = self.compute_losses(y, teacher_logits, student_logits, sample_weight)
+                # Replicas' gradients are summed: differentiate this replica's share of the global-batch mean.
+                scaled = scale_for_replicas(losses[0], ops.shape(student_logits)[0])
             variables = self.student.trainable_variables
-            self.optimizer.apply(tape.gradient(losses[0], variables), variables)
+            self.optimizer.apply(tape.gradient(scaled, variables), variables)
         else:
             student_logits = self.student(x_student, training=False)
             losses = self.compute_losses(y, teacher_logits, student_logits, sample_weight)

@@ -1,6 +1,7 @@
 """`fit_classifier`: plain supervised training of a classifier with `Model.fit`."""
 
 import keras
+import tensorflow as tf
 
 from tfdefend.utils.validation import check_positive_int
 
@@ -21,11 +22,14 @@ def compile_classifier(model, *, learning_rate=1e-3):
 
 def fit_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rate=1e-3,
                    validation_data=None, callbacks=None, verbose="auto"):
-    """Compiles `model` and trains it with `Model.fit` on `(x, y)` arrays.
+    """Compiles `model` and trains it with `Model.fit` on `(x, y)` arrays or a batched `tf.data.Dataset`.
 
     Args:
         model: A `keras.Model` returning logits.
-        train_data: `(x, y)` arrays (images in [0, 1], int labels).
+        train_data: `(x, y)` arrays (images in [0, 1], int labels), or a
+            batched `tf.data.Dataset` of `(images, labels)` with a known
+            number of batches (e.g. from `tfdefend.augment.augmented_dataset`;
+            it does its own shuffling and `batch_size` is then unused).
         epochs: Number of epochs.
         batch_size: Mini-batch size.
         learning_rate: Adam learning rate; cosine-decayed to 0 over training.
@@ -38,9 +42,20 @@ def fit_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rat
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    x, y = train_data
-    steps = epochs * -(-len(x) // batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    if isinstance(train_data, tf.data.Dataset):
+        batches = int(train_data.cardinality())
+        if batches <= 0:
+            raise ValueError("`train_data` must be a batched tf.data.Dataset with a known, non-zero number of "
+                             f"batches (the cosine schedule needs it), got cardinality {batches}.")
+        fit_args = {"x": train_data, "shuffle": False}  # the pipeline shuffles itself
+    else:
+        if not isinstance(train_data, (tuple, list)) or len(train_data) != 2:
+            raise TypeError("`train_data` must be an (x, y) pair of arrays or a tf.data.Dataset, "
+                            f"got {type(train_data).__name__}.")
+        x, y = train_data
+        batches = -(-len(x) // batch_size)
+        fit_args = {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * batches)
     compile_classifier(model, learning_rate=schedule)
-    return model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True,
-                     validation_data=validation_data, callbacks=callbacks or [], verbose=verbose)
+    return model.fit(**fit_args, epochs=epochs, validation_data=validation_data, callbacks=callbacks or [],
+                     verbose=verbose)

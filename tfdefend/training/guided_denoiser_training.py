@@ -5,6 +5,7 @@ from keras import ops
 
 from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
 from tfdefend.training._losses import batch_mean
+from tfdefend.utils.distribute import scale_for_replicas
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -81,7 +82,8 @@ class GuidedDenoiserTraining(keras.Model):
 
         Returns:
             The scalar total loss (weighted terms plus the layer losses in
-            `self.losses`).
+            `self.losses`); in a multi-replica `tf.distribute` context, this
+            replica's share of the global-batch mean (`scale_for_replicas`).
 
         Raises:
             ValueError: If `y` (the clean images) is None.
@@ -100,7 +102,7 @@ class GuidedDenoiserTraining(keras.Model):
             total = total + ops.sum(ops.stack([ops.cast(loss, total.dtype) for loss in self.losses]))
         self.guidance_tracker.update_state(guidance)
         self.pixel_tracker.update_state(pixel)
-        return total
+        return scale_for_replicas(total, ops.shape(y_pred)[0])
 
     def get_config(self):
         return {

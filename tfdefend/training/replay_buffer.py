@@ -40,6 +40,15 @@ class ReplayBuffer:
         """The stored field names (empty before the first `add`)."""
         return tuple(self._storage) if self._storage is not None else ()
 
+    @property
+    def rng_state(self):
+        """The state of the sampling generator (a JSON-serializable dict), e.g. for a checkpoint."""
+        return self._rng.bit_generator.state
+
+    @rng_state.setter
+    def rng_state(self, state):
+        self._rng.bit_generator.state = state
+
     def _check(self, transitions):
         if not isinstance(transitions, dict) or not transitions:
             raise TypeError("`transitions` must be a non-empty dict of arrays with the same leading "

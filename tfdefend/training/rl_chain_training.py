@@ -10,6 +10,7 @@ from tfdefend.models._checks import check_positive_float, check_seed
 from tfdefend.models.rl_denoiser_chain import RLDenoiserChain
 from tfdefend.training.denoiser_chain_dqn import DenoiserChainDQN
 from tfdefend.training.replay_buffer import ReplayBuffer
+from tfdefend.training.resumable import TrainingBackup
 from tfdefend.utils.validation import check_batch_images, check_eps, check_labels, check_positive_int
 
 HISTORY_KEYS = ("epsilon", "loss", "q_mean", "episode_reward", "tools_per_image", "buffer_size")
@@ -64,7 +65,8 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
                             batch_size=64, updates_per_iteration=4, buffer_capacity=50_000,
                             epsilon=(1.0, 0.1), target_update_period=10, learning_rate=1e-4, gamma=0.99,
                             strengths=(1, 2, 4, 8, 16), pgd_eps=8 / 255, pgd_steps=10, include_clean=True,
-                            reward="probability", max_steps=3, seed=0, verbose=0):
+                            reward="probability", max_steps=3, seed=0, verbose=0, backup_dir=None,
+                            checkpoint_every=1):
     """Trains `agent` by DQN to chain the (trained, frozen) tools of `toolbox` against `classifier`.
 
     Each iteration draws `images_per_iteration` training images and splits
@@ -105,6 +107,16 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
         max_steps: Most tools per episode (>= 1).
         seed: Int seed (>= 0) of the image draws, exploration, PGD and buffer.
         verbose: If truthy, prints one line per iteration.
+        backup_dir: Optional backup folder (`TrainingBackup`): every
+            `checkpoint_every` iterations (and after the last) a
+            `LoopCheckpoint` saves the agent, the target network, the
+            optimizer, the exploration seed, the iteration count, the image
+            generator's state, the history and the replay buffer (only the
+            rows each iteration adds are written), so that calling this
+            again with the same arguments after a kill resumes after the
+            last checkpointed iteration with exactly that state. The folder
+            is kept: delete it once the chain is saved.
+        checkpoint_every: Iterations between checkpoints (>= 1).
 
     Returns:
         `(chain, history)`: an `RLDenoiserChain(toolbox, agent, max_steps)`
@@ -122,6 +134,7 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
     batch_size = check_positive_int(batch_size, "batch_size")
     updates_per_iteration = check_positive_int(updates_per_iteration, "updates_per_iteration", minimum=0)
     target_update_period = check_positive_int(target_update_period, "target_update_period")
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     pgd_steps = check_positive_int(pgd_steps, "pgd_steps")
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     eps_start, eps_end = _check_epsilon(epsilon)
@@ -134,19 +147,28 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
     trainer = DenoiserChainDQN(agent, toolbox, classifier, gamma=gamma, max_steps=max_steps, reward=reward,
                                seed=seed)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    trainer.optimizer.build(agent.trainable_variables)  # so that a checkpoint can be restored into it
+    checkpoint = TrainingBackup(backup_dir).loop_checkpoint(
+        "dqn", {"agent": agent, "target_agent": trainer.target_agent, "optimizer": trainer.optimizer,
+                "exploration_seed": trainer.seed_generator.state},
+        buffer=buffer, every=checkpoint_every, name="DQN")
 
     rng = np.random.default_rng(seed)
     slot_kind = np.arange(images_per_iteration) % len(kinds)
     history = {key: [] for key in HISTORY_KEYS}
     try:
-        for it in range(iterations):
+        restored = checkpoint.restore()
+        if restored is not None:
+            rng.bit_generator.state = restored["extra"]["rng"]
+            history = restored["extra"]["history"]
+        for it in range(0 if restored is None else restored["iteration"], iterations):
             eps = eps_start + (eps_end - eps_start) * it / max(1, iterations - 1)
             rows = rng.choice(len(x), images_per_iteration, replace=len(x) < images_per_iteration)
             x_clean, labels = x[rows], y[rows]
             x_in = _mixed_batch(classifier, x_clean, labels, kinds, slot_kind, pgd_steps,
                                 int(rng.integers(2**31 - 1)))
             transitions = {k: v.numpy() for k, v in trainer.collect(x_in, labels, x_clean, eps).items()}
-            buffer.add(transitions)
+            checkpoint.add_to_buffer(transitions)
             trainer.reset_metrics()
             logs = {"loss": float("nan"), "q_mean": float("nan")}
             for _ in range(updates_per_iteration):
@@ -164,6 +186,8 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
             if verbose:
                 print(f"iteration {it + 1}/{iterations}: " + ", ".join(
                     f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+            checkpoint.save(it + 1, {"rng": rng.bit_generator.state, "history": history},
+                            final=it + 1 == iterations)
     finally:  # the trainer froze them; give them back as they were
         toolbox.trainable, classifier.trainable = flags
     return RLDenoiserChain(toolbox, agent, max_steps=max_steps), history

@@ -6,6 +6,7 @@ import numpy as np
 from tfdefend.models._checks import check_non_negative_float, check_positive_float, check_seed
 from tfdefend.training.adversarial_pairs import _attack_fn
 from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
+from tfdefend.training.resumable import TrainingBackup
 from tfdefend.utils.validation import check_batch_images, check_labels, check_positive_int
 
 _GUIDANCES = ("pixels", "logits")
@@ -43,7 +44,8 @@ def _attack_all(attack_fn, classifier, x, y, eps, chunk_size=256):
 
 
 def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_size=64, learning_rate=1e-3,
-                           guidance="pixels", pixel_weight=0.0, attack="fgsm", seed=0, verbose=0):
+                           guidance="pixels", pixel_weight=0.0, attack="fgsm", seed=0, verbose=0,
+                           backup_dir=None, backup_every_steps=None):
     """Trains every tool of `toolbox` to undo attacks of its own strength against `classifier`.
 
     Tool k (strength `s`, in 1/255 units) is trained on pairs
@@ -72,6 +74,13 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
         attack: "fgsm" or "ifgsmK" (I-FGSM with K steps, e.g. "ifgsm4").
         seed: Int seed (>= 0) of Keras' shuffling and initializers.
         verbose: Passed to `fit`.
+        backup_dir: Optional backup folder (`TrainingBackup`): each tool's
+            `fit` backs up there after every epoch (and every
+            `backup_every_steps` steps) and each trained tool is saved, so
+            that calling this again with the same arguments after a kill
+            skips the trained tools and resumes the unfinished one. The
+            folder is kept: delete it once the toolbox is saved.
+        backup_every_steps: Also back up every this many steps (>= 1).
 
     Returns:
         A dict `tool name -> fit history dict` (e.g. `{"loss": [...]}`), in
@@ -106,11 +115,17 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
     if seed is not None:
         keras.utils.set_random_seed(seed)
 
+    backup = TrainingBackup(backup_dir, every_steps=backup_every_steps)
     classifier_trainable = classifier.trainable
     adversarial = {}
     histories = {}
     try:
-        for tool, name, strength in zip(tools, names, tool_strengths):
+        for k, (tool, name, strength) in enumerate(zip(tools, names, tool_strengths)):
+            phase = f"tool_{k:02d}"
+            if backup.is_done(phase):
+                loaded = backup.load_phase(phase, models={"tool": tool}, name=f"tool {name}")
+                histories[name] = loaded["history"]
+                continue
             if strength not in adversarial:
                 adversarial[strength] = _attack_all(attack_fn, classifier, x, y, strength / 255.0)
             x_adv = adversarial[strength]
@@ -122,12 +137,14 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
                 trainer = GuidedDenoiserTraining(tool, classifier, guidance_weight=1.0,
                                                  pixel_weight=pixel_weight)
                 trainer.compile(optimizer=optimizer)
+            callbacks = backup.callbacks(phase, name=f"tool {name}")
             history = trainer.fit(x_adv, x, epochs=epochs, batch_size=batch_size, shuffle=True,
-                                  verbose=verbose)
-            histories[name] = history.history
+                                  callbacks=callbacks, verbose=verbose)
+            histories[name] = callbacks[0].history if callbacks else history.history
             if trainer is tool:  # detach the optimizer: a saved toolbox holds weights only
                 tool.optimizer = None
                 tool.compiled = False
+            backup.save_phase(phase, models={"tool": tool}, info={"history": histories[name]})
     finally:
         classifier.trainable = classifier_trainable
     return histories

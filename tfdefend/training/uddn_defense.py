@@ -24,6 +24,7 @@ from tfdefend.models import UDDN, NoiseCritic, NoiseGenerator
 from tfdefend.training.adversarial_pairs import DEFAULT_ATTACKS, adversarial_pairs
 from tfdefend.training.distiller import Distiller
 from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
+from tfdefend.training.resumable import TrainingBackup
 from tfdefend.training.wgan_gp import WGANGP
 from tfdefend.utils.validation import check_eps, check_positive_int
 
@@ -47,7 +48,8 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
                        uddn_filters=(16, 32, 64), generator_filters=(64, 32, 16), critic_filters=(16, 32, 64),
                        generator=None, gan_epochs=5, uddn_epochs=4, distill_epochs=1,
                        temperature=4.0, alpha=0.1, student_noise_std=0.02, batch_size=64,
-                       learning_rate=1e-3, attacks=DEFAULT_ATTACKS, seed=0, verbose="auto"):
+                       learning_rate=1e-3, attacks=DEFAULT_ATTACKS, seed=0, verbose="auto", backup_dir=None,
+                       backup_every_steps=None):
     """Trains GNR, UDDN and the knowledge-transfer student against a frozen classifier.
 
     The first `real_count` training images are attacked ("real adversarial
@@ -84,6 +86,15 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
         attacks: Attacks of the real adversarial data (see `adversarial_pairs`).
         seed: Seeds the attack draws, GNR sampling and the trainers.
         verbose: Passed to `fit`.
+        backup_dir: Optional backup folder (`TrainingBackup`): each stage
+            (attacks, W-GAN-GP, UDDN, distillation) backs itself up there
+            after every epoch (and every `backup_every_steps` steps) and
+            saves its result once finished, so that calling this again with
+            the same arguments after a kill skips the finished stages and
+            resumes the unfinished one. The folder is kept: delete it (e.g.
+            `TrainingBackup(backup_dir).remove()`) once the results are
+            saved. The timings only count this call's work.
+        backup_every_steps: Also back up every this many steps (>= 1).
 
     Returns:
         A dict: "uddn" (the denoiser), "generator" (GNR's, or None),
@@ -103,11 +114,14 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
     if real_count == 0:
         raise ValueError("`real_count` must be >= 1: every stage learns from real adversarial data.")
     keras.utils.set_random_seed(seed)
+    backup = TrainingBackup(backup_dir, every_steps=backup_every_steps)
     timings, histories = {}, {}
 
     start = time.perf_counter()
     x_real, y_real = x_train[:real_count], y_train[:real_count]
-    x_adv, _ = adversarial_pairs(classifier, x_real, y_real, eps_max=eps, attacks=attacks, seed=seed)
+    x_adv = backup.run_phase("attack", lambda _: {"x_adv": adversarial_pairs(
+        classifier, x_real, y_real, eps_max=eps, attacks=attacks, seed=seed)[0]},
+        name="UDDN attacks")["x_adv"]
     timings["attack_seconds"] = time.perf_counter() - start
     inputs, targets, labels = [x_adv, x_real[:clean_count]], [x_real, x_real[:clean_count]], [y_real, y_real[:clean_count]]
 
@@ -120,8 +134,10 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
             critic = NoiseCritic(input_shape=image_shape, filters=tuple(critic_filters), name="gnr_critic")
             gan = WGANGP(generator, critic, seed=seed)
             gan.compile()
-            histories["gan"] = gan.fit(x_adv - x_real, epochs=gan_epochs, batch_size=batch_size, shuffle=True,
-                                       verbose=verbose).history
+            histories["gan"] = backup.run_phase("gan", lambda callbacks: {"history": gan.fit(
+                x_adv - x_real, epochs=gan_epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks,
+                verbose=verbose).history}, models={"generator": generator},
+                name="UDDN GNR W-GAN-GP")["history"]
         x_more = x_train[real_count:real_count + gnr_count]
         inputs.append(_augment(generator, x_more, eps, seed))
         targets.append(x_more)
@@ -137,8 +153,9 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
                                      guidance_weight=1.0 if guidance == "logits" else 0.0,
                                      pixel_weight=pixel_weight if guidance == "logits" else 1.0)
     trainer.compile(optimizer=keras.optimizers.Adam(_decay(learning_rate, uddn_epochs, len(x_in), batch_size)))
-    histories["uddn"] = trainer.fit(x_in, x_clean, epochs=uddn_epochs, batch_size=batch_size, shuffle=True,
-                                    verbose=verbose).history
+    histories["uddn"] = backup.run_phase("uddn", lambda callbacks: {"history": trainer.fit(
+        x_in, x_clean, epochs=uddn_epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks,
+        verbose=verbose).history}, models={"uddn": uddn}, name="UDDN denoiser")["history"]
     timings["uddn_seconds"] = time.perf_counter() - start
 
     student = None
@@ -149,8 +166,10 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
                               preprocessor=uddn, input_noise_std=student_noise_std, seed=seed)
         distiller.compile(optimizer=keras.optimizers.Adam(
             _decay(learning_rate * 0.1, distill_epochs, len(x_in), batch_size)))
-        histories["distill"] = distiller.fit((x_clean, x_in), y_all, epochs=distill_epochs, batch_size=batch_size,
-                                             shuffle=True, verbose=verbose).history
+        histories["distill"] = backup.run_phase("distill", lambda callbacks: {"history": distiller.fit(
+            (x_clean, x_in), y_all, epochs=distill_epochs, batch_size=batch_size, shuffle=True,
+            callbacks=callbacks, verbose=verbose).history}, models={"student": student},
+            name="UDDN knowledge transfer")["history"]
         timings["distill_seconds"] = time.perf_counter() - start
         uddn.trainable = True  # the Distiller froze it as its preprocessor; users fine-tune it
 

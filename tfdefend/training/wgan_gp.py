@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfdefend.models._checks import check_model_kwargs, check_non_negative_float, check_seed
+from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 from tfdefend.utils.validation import check_eps, check_positive_int
 
 _EPSILON = 1e-12  # keeps the gradient of the norm finite where the critic's gradient is zero
@@ -137,6 +138,10 @@ class WGANGP(keras.Model):
         self.critic_optimizer = _optimizer(critic_optimizer, "critic_optimizer")
         if self.generator_optimizer is self.critic_optimizer:
             raise ValueError("`generator_optimizer` and `critic_optimizer` must be two different optimizers.")
+        # Create the optimizers' variables now, in the caller's (e.g. a tf.distribute strategy's) scope:
+        # Keras builds only `self.optimizer` before `fit`, and a distributed step cannot create them.
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.critic_optimizer.build(self.critic.trainable_variables)
 
     def get_compile_config(self):
         if not self.compiled or self.generator_optimizer is None:
@@ -147,10 +152,8 @@ class WGANGP(keras.Model):
     def compile_from_config(self, config):
         if not config:
             return
+        # `compile` creates the optimizer variables, so that a saved optimizer state can be loaded into them.
         self.compile(**{key: keras.saving.deserialize_keras_object(value) for key, value in config.items()})
-        # Create the optimizer variables now so that a saved optimizer state can be loaded into them.
-        self.generator_optimizer.build(self.generator.trainable_variables)
-        self.critic_optimizer.build(self.critic.trainable_variables)
 
     @property
     def metrics(self):
@@ -171,23 +174,30 @@ class WGANGP(keras.Model):
         real = ops.cast(real, self.compute_dtype)
         batch = ops.shape(real)[0]
         critic_vars = self.critic.trainable_variables
+        # Under a tf.distribute strategy, each replica takes its rows of the draws for the global batch
+        # and differentiates its share of the global-batch mean (the replicas' gradients are summed).
+        alpha_shape = (1,) * (len(real.shape) - 1)
         for _ in range(self.critic_steps):
-            fake = ops.stop_gradient(self.generator(self._latent(batch), training=True))
+            fake = ops.stop_gradient(self.generator(replica_rows(self._latent, batch), training=True))
+            alpha = replica_rows(lambda n: keras.random.uniform((n,) + alpha_shape, seed=self.seed_generator,
+                                                                dtype=real.dtype), batch)
             with tf.GradientTape() as tape:
                 real_score = ops.mean(self.critic(real, training=True))
                 fake_score = ops.mean(self.critic(fake, training=True))
-                penalty = gradient_penalty(self.critic, real, fake, seed=self.seed_generator)
+                penalty = gradient_penalty(self.critic, real, fake, alpha=alpha)
                 critic_loss = fake_score - real_score + self.gp_weight * penalty
-            self.critic_optimizer.apply(tape.gradient(critic_loss, critic_vars), critic_vars)
+                scaled = scale_for_replicas(critic_loss, batch)
+            self.critic_optimizer.apply(tape.gradient(scaled, critic_vars), critic_vars)
             self.critic_loss_tracker.update_state(critic_loss)
             self.gradient_penalty_tracker.update_state(penalty)
             self.wasserstein_tracker.update_state(real_score - fake_score)
 
         generator_vars = self.generator.trainable_variables
-        z = self._latent(batch)
+        z = replica_rows(self._latent, batch)
         with tf.GradientTape() as tape:
             generator_loss = -ops.mean(self.critic(self.generator(z, training=True), training=True))
-        self.generator_optimizer.apply(tape.gradient(generator_loss, generator_vars), generator_vars)
+            scaled = scale_for_replicas(generator_loss, batch)
+        self.generator_optimizer.apply(tape.gradient(scaled, generator_vars), generator_vars)
         self.generator_loss_tracker.update_state(generator_loss)
         return {m.name: m.result() for m in self.metrics}
 

@@ -5,9 +5,12 @@ file or the new one at the final path, never a truncated mix.
 """
 
 import contextlib
+import ctypes
 import os
 import shutil
 import tempfile
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 
 @contextlib.contextmanager
@@ -17,9 +20,12 @@ def atomic_path(path, *, overwrite=True, suffix=None):
     The temporary path keeps the final file's suffix (Keras checks that a
     model file ends in `.keras`). It works for files and for directories
     (e.g. a SavedModel): whatever the body writes at the yielded path is
-    moved into place with one `os.replace` (directories: the old one is
-    removed only after the new one is complete). On an exception the
-    temporary path is deleted and `path` is untouched.
+    moved into place with one `os.replace`. A directory replacing an old
+    one is swapped in atomically (Linux `renameat2(RENAME_EXCHANGE)`; where
+    that is missing, the old one is renamed away first, so a kill between
+    the two renames leaves it as `TMP.old`), and the old one is removed only
+    after the new one is in place. On an exception the temporary path is
+    deleted and `path` is untouched.
 
     Args:
         path: The final path.
@@ -43,10 +49,13 @@ def atomic_path(path, *, overwrite=True, suffix=None):
     try:
         yield tmp
         if os.path.isdir(tmp) and os.path.isdir(path):
-            old = tmp + ".old"
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            if _exchange(tmp, path):  # `tmp` now holds the old directory
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                old = tmp + ".old"
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
     except BaseException:
@@ -55,6 +64,17 @@ def atomic_path(path, *, overwrite=True, suffix=None):
         elif os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _exchange(a, b):
+    """Atomically swaps paths `a` and `b` (Linux `renameat2`); False where that is not available."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError, TypeError):  # not Linux / glibc
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    return False  # e.g. EINVAL on a file system without RENAME_EXCHANGE: fall back
 
 
 def atomic_write_bytes(path, data, *, overwrite=True):

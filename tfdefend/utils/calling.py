@@ -24,3 +24,16 @@ def image_input_shape(model):
     if not isinstance(shape, tuple) or len(shape) != 4 or any(d is None for d in shape[1:]):
         return None
     return tuple(int(d) for d in shape[1:])
+
+
+def check_model_input(model, x, name="x"):
+    """Raises ValueError unless the images `x` [N, H, W, C] fit the model's fixed input shape.
+
+    A model without a fixed input shape (a plain callable, a size-agnostic
+    defense) accepts any size, so nothing is checked then.
+    """
+    expected = image_input_shape(model)
+    got = tuple(int(d) for d in x.shape[1:])
+    if expected is not None and got != expected:
+        raise ValueError(f"`{name}` holds images of shape {got} (height, width, channels), but the model "
+                         f"takes {expected}.")

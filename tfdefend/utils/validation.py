@@ -54,6 +54,11 @@ def check_clip(clip):
 def _as_float(value, name):
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray, np.generic)):
         raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}.")
+    if isinstance(value, (np.ndarray, np.generic)) and (
+            value.size != 1 or value.ndim > 0 or not np.issubdtype(value.dtype, np.number)
+            or np.issubdtype(value.dtype, np.complexfloating)):
+        raise TypeError(f"`{name}` must be a real number (a scalar), got an array of dtype {value.dtype} "
+                        f"and shape {value.shape}.")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"`{name}` must be finite, got {value}.")
@@ -82,13 +87,30 @@ def check_eps(eps, *, name="eps", norm="inf", clip=(0.0, 1.0), allow_zero=True):
     return eps
 
 
-def check_positive_int(value, name, *, minimum=1):
-    """Checks an int >= `minimum`; returns it as a Python int."""
+# Counts (steps, batch sizes, ...) are int32 tensors inside the graphs: a larger value would wrap.
+MAX_INT32 = 2 ** 31 - 1
+
+
+def check_positive_int(value, name, *, minimum=1, maximum=MAX_INT32):
+    """Checks an int in [`minimum`, `maximum`]; returns it as a Python int."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral,)):
         raise TypeError(f"`{name}` must be an int, got {type(value).__name__}.")
     if value < minimum:
         raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")
+    if value > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum}, got {value}.")
     return int(value)
+
+
+def check_seed(seed, name="seed"):
+    """Checks an optional random seed (None or an int in [0, 2**32)); returns it."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`{name}` must be None or an int, got {type(seed).__name__}.")
+    if not 0 <= seed < 2 ** 32:
+        raise ValueError(f"`{name}` must be in [0, 2**32), got {seed}.")
+    return int(seed)
 
 
 def check_batch_images(x, *, name="x", clip=(0.0, 1.0), rank=4):
@@ -111,7 +133,11 @@ def check_batch_images(x, *, name="x", clip=(0.0, 1.0), rank=4):
             raise TypeError(f"`{name}` must be a numeric tensor, got dtype {x.dtype.name}.")
         tensor = tf.cast(x, tf.float32)
     else:
-        array = np.asarray(x)
+        try:
+            array = np.asarray(x)
+        except (TypeError, ValueError):  # e.g. ragged nested lists
+            raise ValueError(f"`{name}` must be a rectangular numeric array [batch, height, width, "
+                             f"channels], got a {type(x).__name__} that is not one.") from None
         if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
                                          or np.issubdtype(array.dtype, np.integer)):
             raise TypeError(f"`{name}` must be a numeric array, got dtype {array.dtype}.")
@@ -143,7 +169,11 @@ def check_labels(y, n, *, name="y", num_classes=None):
     """
     import tensorflow as tf
 
-    array = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+    try:
+        array = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+    except (TypeError, ValueError):  # e.g. ragged nested lists
+        raise ValueError(f"`{name}` must be a 1-D array of int class labels, got a {type(y).__name__} "
+                         "that is not one.") from None
     if array.ndim != 1:
         raise ValueError(f"`{name}` must be a 1-D array of int class labels, got shape {array.shape}.")
     if array.shape[0] != n:
@@ -157,4 +187,6 @@ def check_labels(y, n, *, name="y", num_classes=None):
         raise ValueError(f"`{name}` labels must be >= 0, got {int(array.min())}.")
     if num_classes is not None and array.size and array.max() >= num_classes:
         raise ValueError(f"`{name}` labels must be < {num_classes}, got {int(array.max())}.")
+    if array.size and array.max() > MAX_INT32:
+        raise ValueError(f"`{name}` labels must be < 2**31, got {array.max():.6g}.")
     return tf.convert_to_tensor(array.astype(np.int32))
