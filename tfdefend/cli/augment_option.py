@@ -78,9 +78,7 @@ def _advmask_model(advmask_model, dataset):
             raise ValueError("AdvMask on an image folder needs `--advmask-model`: a classifier already trained "
                              "on that folder (first run `tfdefend train --data DIR` without --augment).")
         advmask_model = models.default_pretrained(dataset)
-    if os.path.exists(str(advmask_model)):
-        return models.load_model(advmask_model), str(advmask_model)
-    return models.load_pretrained(advmask_model), advmask_model
+    return models.load_model_or_pretrained(advmask_model), str(advmask_model)
 
 
 def _default_eps(dataset):

@@ -260,10 +260,7 @@ def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student
                      "limit": limit})
     set_global_seed(seed)
     with dist.scope():  # every model of every stage is built in the strategy's scope
-        if os.path.exists(str(classifier)):
-            target = models.load_model(classifier)
-        else:
-            target = models.load_pretrained(classifier)
+        target = models.load_model_or_pretrained(classifier)
         spec = data.dataset_info(dataset)
         eps = float(eps or spec.attack_eps)
         x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)

@@ -8,14 +8,6 @@ import time
 from tfdefend.utils.atomic import atomic_write_text
 
 
-def _load_classifier(classifier):
-    from tfdefend import models
-
-    if os.path.exists(str(classifier)):
-        return models.load_model(classifier)
-    return models.load_pretrained(classifier)
-
-
 def _check_outputs(outputs):
     for key, path in outputs.items():
         if path is not None and not str(path).endswith(".keras"):
@@ -67,7 +59,7 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
     """
     import keras
 
-    from tfdefend import data
+    from tfdefend import data, models
     from tfdefend.cli.backup_options import classifier_identity
     from tfdefend.evaluation import chain_choices
     from tfdefend.export import save_keras
@@ -94,7 +86,7 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
                      "learning_rate": learning_rate, "seed": seed})
     set_global_seed(seed)
     with dist.scope():  # the models are built (and trained) in the strategy's scope
-        target = _load_classifier(classifier)
+        target = models.load_model_or_pretrained(classifier)
         x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=train_images)
         x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=test_images)
         shape = tuple(x_train.shape[1:])

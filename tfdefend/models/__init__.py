@@ -10,6 +10,7 @@ from tfdefend.models.denoising_autoencoder import DenoisingAutoencoder
 from tfdefend.models.dncnn import DnCNN
 from tfdefend.models.jpeg_compression import JPEGCompression
 from tfdefend.models.light_denoiser import LightDenoiser
+from tfdefend.models.load_model_or_pretrained import load_model_or_pretrained
 from tfdefend.models.loading import load_model
 from tfdefend.models.median_smoothing import MedianSmoothing
 from tfdefend.models.mlp_classifier import MLPClassifier
@@ -50,6 +51,7 @@ __all__ = [
     "list_models",
     "list_pretrained",
     "load_model",
+    "load_model_or_pretrained",
     "load_pretrained",
     "model_info",
     "pretrained_info",
