@@ -19,6 +19,11 @@ epoch. Several `--seeds` give mean +- std. Writes `table.md`,
 `--save-zoo DIR`, seed 0's Reference / PGD-AT / Deep Defense classifiers as
 `.keras` files with a metrics JSON each.
 
+`--methods` trains only some rows (the Reference is always trained: the
+others fine-tune it); `--merge results.json` adds the seeds of an earlier
+run with the same settings, so more seeds of the costly rows can be run
+later and reported together (each row says how many seeds it has).
+
 Usage (a few CPU hours; see `--limit-*` for shorter runs):
     python benchmarks/deep_defense.py --dataset mnist --seeds 0 1 2 \
         --output benchmarks/results/deep_defense_mnist
@@ -91,7 +96,7 @@ def train_all(arch, seed, args, spec, train, tune):
         out["reference"] = (reference, (time.perf_counter() - start) / args.epochs)
     x, y = tune
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    for method in list(METHODS)[1:]:
+    for method in [m for m in list(METHODS)[1:] if m in args.methods]:
         keras.utils.set_random_seed(seed)
         classifier = copy_of(reference)
         if method == "parseval":
@@ -174,21 +179,29 @@ def _metric_lists(runs):
     return out
 
 
+def _runs(per_seed, arch, method):
+    """The rows of one network and method, one per seed that trained it."""
+    return [rows[arch][method] for rows in per_seed.values() if method in rows.get(arch, {})]
+
+
 def summarize(per_seed, archs, pgd_steps):
     """Markdown table lines (mean ± std over seeds) and the matching JSON summary."""
-    lines = ["| network | method | accuracy | ρ₂ | " + " | ".join(f"Acc.@{k}ε_ref" for k in KS)
-             + f" | PGD-{pgd_steps} | ε_ref | s / epoch |", "|---" * (7 + len(KS)) + "|"]
+    lines = ["| network | method | seeds | accuracy | ρ₂ | " + " | ".join(f"Acc.@{k}ε_ref" for k in KS)
+             + f" | PGD-{pgd_steps} | ε_ref | s / epoch |", "|---" * (8 + len(KS)) + "|"]
     summary = {}
     for arch in archs:
         for method, label in METHODS.items():
-            values = _metric_lists([seed_rows[arch][method] for seed_rows in per_seed.values()])
+            runs = _runs(per_seed, arch, method)
+            if not runs:
+                continue
+            values = _metric_lists(runs)
             cells = [_stat(values["clean_accuracy"], _percent), _stat(values["rho2"], lambda v: f"{v:.3e}")]
             cells += [_stat(values[f"acc_at_{k}_eps_ref"], _percent) for k in KS]
             cells += [_stat(values["pgd_accuracy"], _percent),
                       _stat(values["eps_ref"], lambda v: f"{v:.4f}"),
                       _stat(values["seconds_per_epoch"], lambda v: f"{v:.1f}")]
-            lines.append(f"| {arch} | {label} | " + " | ".join(cells) + " |")
-            summary[f"{arch}/{method}"] = {
+            lines.append(f"| {arch} | {label} | {len(runs)} | " + " | ".join(cells) + " |")
+            summary[f"{arch}/{method}"] = {"seeds": len(runs)} | {
                 key: None if any(v is None for v in vals) else
                 {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0}
                 for key, vals in values.items()}
@@ -204,14 +217,16 @@ def plot(per_seed, archs, path):
     fig, axes = plt.subplots(1, len(archs), figsize=(6 * len(archs), 4.5), squeeze=False)
     for ax, arch in zip(axes[0], archs):
         for i, (method, label) in enumerate(METHODS.items()):
-            runs = [seed_rows[arch][method]["fgsm_curve"] for seed_rows in per_seed.values()]
+            runs = [row["fgsm_curve"] for row in _runs(per_seed, arch, method)]
+            if not runs:
+                continue
             n = min(len(r["eps"]) for r in runs)  # same k grid, cut where k * eps_ref > 1 for a seed
             eps = np.mean([r["eps"][:n] for r in runs], axis=0)
             acc = np.mean([r["accuracy"][:n] for r in runs], axis=0) * 100
             ax.plot(eps, acc, marker="o", ms=3, color=plt.cm.tab10(i), label=label)
-        refs = [seed_rows[arch]["deep_defense"]["eps_ref"] for seed_rows in per_seed.values()]
+        refs = [row["eps_ref"] for row in _runs(per_seed, arch, "deep_defense")]
         title = f"{arch}: FGSM (L-inf)"
-        if None not in refs:
+        if refs and None not in refs:
             ax.axvline(np.mean(refs), color="grey", ls=":", lw=1)
             title += f", ε_ref = {np.mean(refs):.3f}"
         ax.set_title(title)
@@ -251,6 +266,24 @@ def save_zoo(trained, rows, arch, args, directory, command):
         print(f"  saved {directory}/{stem}.keras", flush=True)
 
 
+SAME_SETTINGS = ("dataset", "epochs", "finetune_epochs", "batch_size", "lr", "adv_eps", "cnn_filters",
+                 "pretrained", "limit_train", "limit_finetune", "limit_test", "rho2_steps", "pgd_steps")
+
+
+def load_earlier(path, args):
+    """The JSON of an earlier run to merge, refused unless its settings match this run's."""
+    with open(path) as f:
+        earlier = json.load(f)
+    differ = [f"{k}: {earlier['args'].get(k)!r} there, {getattr(args, k)!r} here"
+              for k in SAME_SETTINGS if earlier["args"].get(k) != getattr(args, k)]
+    if differ:
+        raise ValueError(f"--merge {path} was run with other settings ({'; '.join(differ)})")
+    clash = sorted(set(map(int, earlier["per_seed"])) & set(args.seeds))
+    if clash:
+        raise ValueError(f"--merge {path} already holds seeds {clash}; pass other --seeds")
+    return earlier
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion_mnist", choices=["fashion_mnist", "mnist"])
@@ -270,6 +303,10 @@ def main(argv=None):
     parser.add_argument("--pgd-steps", type=int, default=40)
     parser.add_argument("--output", default=None)
     parser.add_argument("--save-zoo", default=None, metavar="DIR")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+                        help="rows to train (the Reference always is)")
+    parser.add_argument("--merge", default=None, metavar="RESULTS_JSON",
+                        help="an earlier results.json with the same settings whose seeds are added")
     args = parser.parse_args(argv)
     output = args.output or f"benchmarks/results/deep_defense_{args.dataset}"
     spec = data.dataset_info(args.dataset)
@@ -281,6 +318,7 @@ def main(argv=None):
     print(f"{args.dataset}: {len(train[0])} train, {len(tune[0])} fine-tune, {len(test[0])} test images",
           flush=True)
 
+    earlier = load_earlier(args.merge, args) if args.merge else None
     start = time.perf_counter()
     per_seed = {}
     for seed in args.seeds:
@@ -291,6 +329,13 @@ def main(argv=None):
             if args.save_zoo and seed == args.seeds[0]:
                 save_zoo(trained, per_seed[seed][arch], arch, args, args.save_zoo, command)
     total = time.perf_counter() - start
+    commands = [command]
+    if earlier is not None:
+        per_seed = {**{int(s): rows for s, rows in earlier["per_seed"].items()}, **per_seed}
+        commands.insert(0, earlier["command"])
+        command = " and ".join(dict.fromkeys(commands))
+        total += earlier["total_seconds"]
+        args.seeds = sorted(per_seed)
 
     lines, summary = summarize(per_seed, args.archs, args.pgd_steps)
     setup = (f"{len(train[0])} training images (Reference: {args.epochs} epochs), {len(tune[0])} for "
