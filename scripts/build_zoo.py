@@ -44,6 +44,8 @@ ENTRIES = {
     "small_cnn_mnist": ("small_cnn", "mnist", 20, 64, ""),
     "small_cnn_digits": ("small_cnn", "digits", 40, 64, ""),
     "small_cnn_lfw_subset": ("small_cnn", "lfw_subset", 60, 32, ""),
+    # Colour: which of 9 natural photos a 32x32 patch comes from (tfdefend.data.photo_patches).
+    "small_cnn_photo_patches": ("small_cnn", "photo_patches", 20, 64, ""),
     # ComDefend at a quarter of the paper's widths (CPU budget), 4 code channels per gray
     # channel (the paper's 12 for RGB): 3,136 code bits per 28x28 image vs 6,272 image bits.
     "comdefend_fashion_mnist": ("comdefend", "fashion_mnist", COMDEFEND_EPOCHS, 64, COMDEFEND_ARGS),
@@ -84,6 +86,18 @@ PIPELINES["rl_chain_fashion_mnist"] = (
     {"rl_chain_fashion_mnist": ("rl_denoiser_chain", "fashion_mnist"),
      "denoiser_toolbox_fashion_mnist": ("denoiser_toolbox", "fashion_mnist"),
      "denoiser_agent_fashion_mnist": ("denoiser_agent", "fashion_mnist")},
+)
+# The colour chain (issue 8's qualitative figure on foolbox's CIFAR-10 samples): narrower tools and a
+# shorter DQN run than Fashion-MNIST's, against the photo-patch classifier.
+PIPELINES["rl_chain_photo_patches"] = (
+    ("tfdefend train-rl-chain --dataset photo_patches --classifier small_cnn_photo_patches --train-images 5400 "
+     "--filters 16 --toolbox-epochs 2 --iterations 150 --images-per-iteration 60 --seed 0 "
+     f"--output {_ZOO_REL}/rl_chain_photo_patches.keras "
+     f"--toolbox-output {_ZOO_REL}/denoiser_toolbox_photo_patches.keras "
+     f"--agent-output {_ZOO_REL}/denoiser_agent_photo_patches.keras"),
+    {"rl_chain_photo_patches": ("rl_denoiser_chain", "photo_patches"),
+     "denoiser_toolbox_photo_patches": ("denoiser_toolbox", "photo_patches"),
+     "denoiser_agent_photo_patches": ("denoiser_agent", "photo_patches")},
 )
 # Classifiers that are the default of their data set (the others are students, variants, ...).
 NOT_DEFAULT = {"uddn_student_fashion_mnist", *PIPELINES["deep_defense_fashion_mnist"][1]}

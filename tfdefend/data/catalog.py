@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from tfdefend.data import offline_sources
+from tfdefend.data import offline_sources, photo_patches
 
 FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat",
                          "sandal", "shirt", "sneaker", "bag", "ankle boot")
@@ -59,6 +59,11 @@ _SPECS = {
         (25, 25, 1), ("non-face", "face"), 1.0, False, 8 / 255,
         "inside scikit-image (skimage.data.lfw_subset)"),
         offline_sources.lfw_subset),
+    "photo_patches": (DatasetSpec(
+        "photo_patches", "32x32 RGB patches of 9 natural photos (which photo?), 600 train + 150 test each, "
+        "from disjoint regions", (32, 32, 3), photo_patches.PHOTOS, 255.0, True, 8 / 255,
+        "inside scikit-image and scikit-learn (skimage.data, sklearn.datasets.load_sample_image)"),
+        photo_patches.photo_patches),
 }
 
 
