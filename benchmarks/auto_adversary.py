@@ -1,8 +1,9 @@
 """AutoAdversary vs dense and sparse attacks (seed 003, Tables 3-3 and 3-7) on our data.
 
 For each data set (`--datasets`: fashion_mnist -> zoo `small_cnn_fashion_mnist`,
-mnist (MNIST-5k) -> `small_cnn_mnist`; "colour" is skipped with a note, the
-zoo has no colour classifier) the first `--limit` test images that the
+mnist (MNIST-5k) -> `small_cnn_mnist`, colour -> the held-out 32x32 RGB
+`photo_patches` and `small_cnn_photo_patches`, where l0 counts a pixel
+once across its 3 channels) the first `--limit` test images that the
 classifier gets right are attacked:
 
 * per L-inf budget (8/255, 16/255 and the data set's usual eps): dense PGD-10
@@ -22,6 +23,8 @@ also for the targeted JSMA), then mean l0 (changed pixels, a pixel counted
 once across channels), l1, l2, l-inf of `x_adv - x` over the successful
 images (`tfdefend.evaluation.perturbation_norms(per_pixel=True)`), and
 seconds ("-": no successful image). Prints Markdown; writes `results.json` and `table.md` to `--output`.
+`--merge` keeps the other data sets of an earlier `results.json` with the
+same settings, so one data set can be (re)run on its own.
 
 Usage (`--limit 20 --jsma-limit 10`: ~10 CPU minutes; the full run takes hours on 2 CPUs):
     python benchmarks/auto_adversary.py --limit 500 --output benchmarks/results/auto_adversary
@@ -38,7 +41,9 @@ from tfdefend import attacks, data, models
 from tfdefend.evaluation import perturbation_norms
 from tfdefend.utils import atomic_write_text
 
-CLASSIFIERS = {"fashion_mnist": "small_cnn_fashion_mnist", "mnist": "small_cnn_mnist"}
+CLASSIFIERS = {"fashion_mnist": "small_cnn_fashion_mnist", "mnist": "small_cnn_mnist",
+               "photo_patches": "small_cnn_photo_patches"}
+ALIASES = {"colour": "photo_patches", "color": "photo_patches"}
 STEPS = 10
 COLUMNS = ("asr", "l0", "l1", "l2", "linf", "seconds")
 
@@ -164,6 +169,13 @@ def markdown(rows):
     return "\n".join(lines)
 
 
+def section(result, args):
+    """The Markdown section of one data set."""
+    return (f"## {result['dataset']} ({result['classifier']}, {result['n']} correctly classified test images, "
+            f"lam={args.lam}, mask_steps={args.mask_steps})\n\n{markdown(result['rows'])}\n\n"
+            f"Ablation (PGD, eps={result['usual_eps']}):\n\n{markdown(result['ablation'])}\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=500, help="correctly classified test images per data set")
@@ -175,26 +187,33 @@ def main(argv=None):
     parser.add_argument("--jsma-gamma", type=float, default=0.5)
     parser.add_argument("--jsma-limit", type=int, default=100, help="JSMA is slow: images it attacks")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--merge", default=None, metavar="RESULTS_JSON",
+                        help="keep the other data sets of this earlier run (same settings)")
     args = parser.parse_args(argv)
-    results, sections, notes = [], [], []
-    for dataset in args.datasets:
+    settings = {k: getattr(args, k) for k in ("limit", "lam", "mask_steps", "jsma_gamma", "jsma_limit", "seed",
+                                          "batch_size")}
+    datasets = [ALIASES.get(name, name) for name in args.datasets]
+    results, notes = [], []
+    for dataset in datasets:
         if dataset not in CLASSIFIERS:
-            notes.append(f"skipped {dataset!r}: no colour classifier in the zoo and `tfdefend.data` does not "
-                         "expose the foolbox colour samples" if dataset in ("colour", "color") else
-                         f"skipped {dataset!r}: not one of {sorted(CLASSIFIERS)}")
+            notes.append(f"skipped {dataset!r}: not one of {sorted(CLASSIFIERS)}")
             print(notes[-1], flush=True)
             continue
         start = time.perf_counter()
         result = evaluate(dataset, args)
         result["seconds"] = round(time.perf_counter() - start, 1)
         results.append(result)
-        sections.append(f"## {dataset} ({result['classifier']}, {result['n']} correctly classified test images, "
-                        f"lam={args.lam}, mask_steps={args.mask_steps})\n\n{markdown(result['rows'])}\n\n"
-                        f"Ablation (PGD, eps={result['usual_eps']}):\n\n{markdown(result['ablation'])}\n")
-        print("\n" + sections[-1], flush=True)
+        print("\n" + section(result, args), flush=True)
+    if args.merge:
+        with open(args.merge) as f:
+            earlier = json.load(f)
+        if earlier["settings"] != settings:
+            raise ValueError(f"--merge {args.merge} was run with other settings: {earlier['settings']}")
+        order = [r["dataset"] for r in earlier["results"]] + [r["dataset"] for r in results]
+        kept = {r["dataset"]: r for r in earlier["results"]} | {r["dataset"]: r for r in results}
+        results = [kept[name] for name in dict.fromkeys(order)]
+    sections = [section(result, args) for result in results]
     os.makedirs(args.output, exist_ok=True)
-    settings = {k: getattr(args, k) for k in ("limit", "lam", "mask_steps", "jsma_gamma", "jsma_limit", "seed",
-                                          "batch_size")}
     atomic_write_text(os.path.join(args.output, "results.json"),
                       json.dumps({"settings": settings, "notes": notes, "results": results}, indent=2) + "\n")
     atomic_write_text(os.path.join(args.output, "table.md"), "\n".join(sections + notes) + "\n")

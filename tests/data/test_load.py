@@ -3,10 +3,10 @@ import pytest
 import tensorflow as tf
 
 from tfdefend import data
-from tfdefend.data import offline_sources
+from tfdefend.data import offline_sources, photo_patches
 
 
-@pytest.mark.parametrize("name", ["digits", "lfw_subset", "mnist"])
+@pytest.mark.parametrize("name", ["digits", "lfw_subset", "mnist", "photo_patches"])
 def test_bundled_sets_are_real_images_in_unit_range(name):
     spec = data.dataset_info(name)
     x, y = data.load(name, "train", as_numpy=True)
@@ -154,3 +154,26 @@ def test_image_folder(tmp_path):
     assert x.shape[1:] == (16, 16, 3) and float(tf.reduce_max(x)) <= 1.0
     with pytest.raises(FileNotFoundError, match="directory"):
         data.load_image_folder(str(tmp_path / "missing"))
+
+
+def test_photo_patches_are_balanced_deterministic_and_test_pixels_unseen():
+    raw = photo_patches.photo_patches()
+    again = photo_patches.photo_patches()
+    for split, per_class in photo_patches.PER_CLASS.items():
+        x, y = raw[split]
+        assert x.shape == (per_class * len(photo_patches.PHOTOS), 32, 32, 3) and x.dtype == np.uint8
+        assert np.all(np.bincount(y) == per_class)
+        np.testing.assert_array_equal(x, again[split][0])
+    textured = [row for patch in raw["test"][0][:200] for row in patch if np.ptp(row) > 8]  # not a flat sky
+    train_rows = {row.tobytes() for patch in raw["train"][0] for row in patch}  # every 32-pixel row
+    assert len(textured) > 3000
+    assert sum(row.tobytes() in train_rows for row in textured) == 0  # disjoint regions: no shared row
+
+
+def test_colour_samples_are_foolbox_cifar10_images():
+    pytest.importorskip("foolbox")
+    x, y, names = photo_patches.colour_samples(16)
+    assert x.shape == (20, 16, 16, 3) and x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
+    assert set(y) <= set(range(10)) and len(names) == 10 and x.std() > 0.1
+    with pytest.raises(ValueError, match="image_size"):
+        photo_patches.colour_samples(0)

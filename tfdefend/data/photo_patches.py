@@ -18,6 +18,8 @@ import os
 
 import numpy as np
 
+from tfdefend.utils.validation import check_positive_int
+
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
           "china", "flower")
 PATCH = 32
@@ -91,10 +93,12 @@ def colour_samples(image_size=32):
         `(images, labels, class_names)`.
 
     Raises:
-        FileNotFoundError: If foolbox (the `[compare]` extra) is not installed.
+        ValueError: If `image_size` is not a positive int.
+        FileNotFoundError: If foolbox (the `[bench]` extra) is not installed.
     """
     from PIL import Image
 
+    image_size = check_positive_int(image_size, "image_size")
     try:
         import foolbox
     except ImportError as err:
