@@ -119,7 +119,7 @@ def figure(chain, classifier, x, labels, cifar_names, strengths, shown, path):
             axes[r][c].axis("off")
     fig.suptitle("RL chain on foolbox's CIFAR-10 samples (classifier: which photo? see rl_chain_colour.py)",
                  fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
