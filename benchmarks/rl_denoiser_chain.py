@@ -65,18 +65,11 @@ def attacks(strengths, pgd_eps, pgd_steps):
     return suite
 
 
-def load(name):
-    """A zoo entry by name, or a `.keras` file."""
-    if name.endswith(".keras"):
-        return keras.models.load_model(name, safe_mode=True)
-    return models.load_pretrained(name)
-
-
 def train_dncnn(classifier, strengths, args):
     """DnCNN-17 on FGSM pairs of every strength (one random strength per image) against `classifier`."""
     path = os.path.join(args.cache, "dncnn.keras") if args.cache else None
     if path and os.path.exists(path):
-        return keras.models.load_model(path, safe_mode=True)
+        return models.load_model(path)
     keras.utils.set_random_seed(0)
     x, y = data.load("fashion_mnist", "train", as_numpy=True, limit=args.dncnn_images)
     rng = np.random.default_rng(0)
@@ -276,18 +269,20 @@ def main(argv=None):
     if args.cache:
         os.makedirs(args.cache, exist_ok=True)
     x, y = data.load("fashion_mnist", "test", as_numpy=True, limit=args.limit)
-    chain = load(args.chain)
+    chain = models.load_model_or_pretrained(args.chain)
     strengths = list(chain.toolbox.strengths)
-    plain = load(args.classifiers[0])
+    plain = models.load_model_or_pretrained(args.classifiers[0])
     defenses = dict(zip(chain.toolbox.tool_names, chain.toolbox.tools))
-    defenses.update(dncnn=train_dncnn(plain, strengths, args), uddn=load(args.uddn),
+    defenses.update(dncnn=train_dncnn(plain, strengths, args),
+                    uddn=models.load_model_or_pretrained(args.uddn),
                     rl_chain=chain)
     suite = attacks(strengths, args.pgd_eps, args.pgd_steps)
     pgd_name = list(suite)[-1]
     results = {}
     for name in args.classifiers:
         start = time.perf_counter()
-        rows = defense_table(load(name), defenses, (x, y), suite, modes=MODES, batch_size=250)
+        classifier = models.load_model_or_pretrained(name)
+        rows = defense_table(classifier, defenses, (x, y), suite, modes=MODES, batch_size=250)
         summary, best = summarize(rows, strengths, pgd_name, chain.toolbox.tool_names)
         results[name] = {"n": rows[0]["n"], "rows": rows, "summary": summary, "best_tool": best}
         print(f"{name}: {time.perf_counter() - start:.0f} s\n{format_defense_table(rows)}", flush=True)

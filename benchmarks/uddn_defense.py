@@ -52,7 +52,6 @@ def train_extra_rows(args, classifier, x_train, y_train, spec):
 
     With `--cache DIR` each trained model is saved there and reloaded by the next run.
     """
-    import keras
 
     from tfdefend.export import save_keras
 
@@ -83,7 +82,7 @@ def train_extra_rows(args, classifier, x_train, y_train, spec):
     for name, recipe in recipes.items():
         path = os.path.join(args.cache, f"{name}.keras") if args.cache else None
         if path and os.path.exists(path):
-            out[name] = keras.models.load_model(path, compile=False, safe_mode=True)
+            out[name] = models.load_model(path)
             continue
         start = time.perf_counter()
         out[name] = recipe()
