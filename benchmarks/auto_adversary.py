@@ -133,10 +133,12 @@ def evaluate(dataset, args):
             x_aa, info, sec = _timed(model, _auto(base, eps, args), x, y, args.batch_size)
             rows.append(_row(f"{name}*", label, model, x, y, x_aa, sec))
             cache[(name, eps)] = (x_adv, x_aa, info, rows[-2], rows[-1])
-        k = min(len(x), args.jsma_limit)
-        x_adv, _, sec = _timed(model, _jsma(eps, args.jsma_gamma), x[:k], targets[:k], args.batch_size)
-        rows.append(_row(f"JSMA (theta=eps, gamma={args.jsma_gamma}, n={k})", label, model, x[:k], y[:k], x_adv,
-                         sec))
+        print(f"  {dataset} eps={label}: dense and pruned attacks done", flush=True)
+        k = min(len(x), args.jsma_limit)  # pairwise saliency: O(pixels^2) per step, so few images
+        if k:
+            x_adv, _, sec = _timed(model, _jsma(eps, args.jsma_gamma), x[:k], targets[:k], args.batch_size)
+            rows.append(_row(f"JSMA (theta=eps, gamma={args.jsma_gamma}, n={k})", label, model, x[:k], y[:k],
+                             x_adv, sec))
         print(f"  {dataset} eps={label} done", flush=True)
     x_adv, _, sec = _timed(model, _cw, x, y, args.batch_size)
     rows.append(_row("C&W-L2 (5x100)", "none", model, x, y, x_adv, sec))
@@ -185,7 +187,9 @@ def main(argv=None):
     parser.add_argument("--lam", type=float, default=5.0)
     parser.add_argument("--mask-steps", type=int, default=100)
     parser.add_argument("--jsma-gamma", type=float, default=0.5)
-    parser.add_argument("--jsma-limit", type=int, default=100, help="JSMA is slow: images it attacks")
+    parser.add_argument("--jsma-limit", type=int, default=100,
+                        help="JSMA is slow (pixels^2 per step): images it attacks, 0 for none; "
+                             "its rows say how many")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--merge", default=None, metavar="RESULTS_JSON",
                         help="keep the other data sets of this earlier run (same settings)")
@@ -202,13 +206,20 @@ def main(argv=None):
         start = time.perf_counter()
         result = evaluate(dataset, args)
         result["seconds"] = round(time.perf_counter() - start, 1)
+        result["jsma_limit"] = args.jsma_limit
         results.append(result)
         print("\n" + section(result, args), flush=True)
     if args.merge:
         with open(args.merge) as f:
             earlier = json.load(f)
-        if earlier["settings"] != settings:
+        same = ("jsma_limit",)  # per data set: the JSMA rows carry their n
+        if {k: v for k, v in earlier["settings"].items() if k not in same} != \
+                {k: v for k, v in settings.items() if k not in same}:
             raise ValueError(f"--merge {args.merge} was run with other settings: {earlier['settings']}")
+        for r in earlier["results"]:
+            r.setdefault("jsma_limit", earlier["settings"]["jsma_limit"])
+        if any(r["jsma_limit"] != args.jsma_limit for r in earlier["results"]):
+            settings["jsma_limit"] = "per data set: results[i].jsma_limit"
         order = [r["dataset"] for r in earlier["results"]] + [r["dataset"] for r in results]
         kept = {r["dataset"]: r for r in earlier["results"]} | {r["dataset"]: r for r in results}
         results = [kept[name] for name in dict.fromkeys(order)]
