@@ -171,6 +171,17 @@ def markdown(rows):
     return "\n".join(lines)
 
 
+def load_earlier(path, settings):
+    """The JSON of an earlier run to merge, refused unless its settings match (JSMA's count may differ:
+    each data set's JSMA rows carry their n)."""
+    with open(path) as f:
+        earlier = json.load(f)
+    compared = [k for k in settings if k != "jsma_limit"]
+    if any(earlier["settings"].get(k) != settings[k] for k in compared):
+        raise ValueError(f"--merge {path} was run with other settings: {earlier['settings']}")
+    return earlier
+
+
 def section(result, args):
     """The Markdown section of one data set."""
     return (f"## {result['dataset']} ({result['classifier']}, {result['n']} correctly classified test images, "
@@ -196,6 +207,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     settings = {k: getattr(args, k) for k in ("limit", "lam", "mask_steps", "jsma_gamma", "jsma_limit", "seed",
                                           "batch_size")}
+    earlier = load_earlier(args.merge, settings) if args.merge else None  # refused before hours of attacks
     datasets = [ALIASES.get(name, name) for name in args.datasets]
     results, notes = [], []
     for dataset in datasets:
@@ -209,13 +221,7 @@ def main(argv=None):
         result["jsma_limit"] = args.jsma_limit
         results.append(result)
         print("\n" + section(result, args), flush=True)
-    if args.merge:
-        with open(args.merge) as f:
-            earlier = json.load(f)
-        same = ("jsma_limit",)  # per data set: the JSMA rows carry their n
-        if {k: v for k, v in earlier["settings"].items() if k not in same} != \
-                {k: v for k, v in settings.items() if k not in same}:
-            raise ValueError(f"--merge {args.merge} was run with other settings: {earlier['settings']}")
+    if earlier is not None:
         for r in earlier["results"]:
             r.setdefault("jsma_limit", earlier["settings"]["jsma_limit"])
         if any(r["jsma_limit"] != args.jsma_limit for r in earlier["results"]):

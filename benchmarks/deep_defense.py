@@ -329,11 +329,9 @@ def main(argv=None):
             if args.save_zoo and seed == args.seeds[0]:
                 save_zoo(trained, per_seed[seed][arch], arch, args, args.save_zoo, command)
     total = time.perf_counter() - start
-    commands = [command]
     if earlier is not None:
         per_seed = {**{int(s): rows for s, rows in earlier["per_seed"].items()}, **per_seed}
-        commands.insert(0, earlier["command"])
-        command = " and ".join(dict.fromkeys(commands))
+        command = f"{earlier['command']} and {command}"
         total += earlier["total_seconds"]
         args.seeds = sorted(per_seed)
 
