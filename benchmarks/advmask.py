@@ -100,24 +100,26 @@ def pgd_accuracy(model, x, y, eps, steps, chunk=500):
     return correct / len(x)
 
 
-def _stat(values):
+def _stat(values, n_seeds):
+    """Mean ± std in %, with the run count when a cell has fewer runs than seeds (a stopped run)."""
     if not values:
         return "n/a"
+    runs = f" ({len(values)} run{'s' if len(values) > 1 else ''})" if len(values) < n_seeds else ""
     if len(values) == 1:
-        return f"{100 * values[0]:.2f}"
-    return f"{100 * np.mean(values):.2f} ± {100 * np.std(values, ddof=1):.2f}"
+        return f"{100 * values[0]:.2f}{runs}"
+    return f"{100 * np.mean(values):.2f} ± {100 * np.std(values, ddof=1):.2f}{runs}"
 
 
 def markdown(results, args):
     """Markdown tables: Table 4-1 (clean and PGD) and Table 4-4 (ablation)."""
     head = (f"Fashion-MNIST test accuracy (%), {args.epochs} epochs, seeds {args.seeds}, "
             f"{len(args.seeds)} run(s) per cell (mean ± std).")
-    lines = [head, ""]
+    lines, n = [head, ""], len(args.seeds)
     for metric, title in (("clean", "clean"), ("pgd", f"PGD-{args.pgd_steps} (eps {args.eps})")):
         lines += [f"**{title}**", "", "| Model | " + " | ".join(LABELS[m] for m in MAIN) + " |",
                   "|---" * (len(MAIN) + 1) + "|"]
         for name in args.models:
-            cells = [_stat(results[name][m][metric]) if m in results.get(name, {}) else "–" for m in MAIN]
+            cells = [_stat(results[name][m][metric], n) if m in results.get(name, {}) else "–" for m in MAIN]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     if args.ablation:
@@ -126,7 +128,7 @@ def markdown(results, args):
             for m in ABLATION:
                 row = results.get(name, {}).get(m)
                 if row:
-                    lines.append(f"| {name} | {ABLATION_LABELS[m]} | {_stat(row['clean'])} | {_stat(row['pgd'])} |")
+                    lines.append(f"| {name} | {ABLATION_LABELS[m]} | {_stat(row['clean'], n)} | {_stat(row['pgd'], n)} |")
     return "\n".join(lines)
 
 
