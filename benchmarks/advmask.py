@@ -124,7 +124,7 @@ def markdown(results, args):
         lines.append("")
     if args.ablation:
         lines += ["**ablation**", "", f"| Model | Method | clean | PGD-{args.pgd_steps} |", "|---|---|---|---|"]
-        for name in args.models:
+        for name in args.ablation_models:
             for m in ABLATION:
                 row = results.get(name, {}).get(m)
                 if row:
@@ -149,9 +149,10 @@ def run(args, command):
     x_tr, y_tr = data.load("fashion_mnist", "train", as_numpy=True, limit=args.limit_train)
     x_te, y_te = data.load("fashion_mnist", "test", as_numpy=True, limit=args.limit_test)
     x_pgd, y_pgd = x_te[:args.pgd_limit], y_te[:args.pgd_limit]
-    methods = list(MAIN) + ([m for m in ABLATION if m not in MAIN] if args.ablation else [])
     results, points = {}, {}
     for name in args.models:
+        ablation = args.ablation and name in args.ablation_models
+        methods = list(MAIN) + ([m for m in ABLATION if m not in MAIN] if ablation else [])
         results[name] = {m: {"clean": [], "pgd": [], "seconds": []} for m in methods}
         for seed in args.seeds:
             masks = None
@@ -170,7 +171,8 @@ def run(args, command):
                     masks = np.zeros(x_tr.shape[:3] + (1,), np.float32)
                     masks[:n_sp] = cache.compute_or_load(
                         model, x_tr[:n_sp], y_tr[:n_sp], os.path.join(args.cache_dir, f"{name}_seed{seed}"),
-                        eps=args.sp_eps, steps=args.sp_steps, lam=args.sp_lam, eta=args.sp_eta, seed=seed)
+                        eps=args.sp_eps, steps=args.sp_steps, lr=args.sp_lr, lam=args.sp_lam,
+                        eta=args.sp_eta, seed=seed)
                     points[f"{name}/seed{seed}"] = {
                         "action": cache.last_action, "seconds": time.perf_counter() - start,
                         "mean_points": float(masks.sum(axis=(1, 2, 3)).mean()),
@@ -193,19 +195,24 @@ def main(argv=None):
     parser.add_argument("--pgd-steps", type=int, default=10)
     parser.add_argument("--cutout-size", type=int, default=14, help="Cutout side (16 px at 32 px, scaled)")
     parser.add_argument("--sp-eps", type=float, default=None, help="sparse attack budget (default attack_eps)")
-    parser.add_argument("--sp-steps", type=int, default=50, help="sensitive-point mask optimization steps")
+    parser.add_argument("--sp-steps", type=int, default=50, help="sensitive-point mask optimization steps (see --sp-lr)")
+    parser.add_argument("--sp-lr", type=float, default=0.1,
+                        help="Adam step on the mask logits (they start at 2: steps * lr must exceed 2 to prune)")
     parser.add_argument("--sp-lam", type=float, default=2.0)
     parser.add_argument("--sp-eta", type=float, default=0.1)
     parser.add_argument("--sp-batch", type=int, default=500)
     parser.add_argument("--sp-limit", type=int, default=None,
                         help="sensitive points for the first N training images only (the rest: GridMask)")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false")
+    parser.add_argument("--ablation-models", nargs="+", default=None,
+                        help="models that also get the ablation rows (default: all of --models)")
     parser.add_argument("--cache-dir", default="benchmarks/results/advmask_cache")
     parser.add_argument("--output", default="benchmarks/results/advmask_fashion_mnist.json")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     args.eps = data.dataset_info("fashion_mnist").attack_eps
     args.sp_eps = args.eps if args.sp_eps is None else args.sp_eps
+    args.ablation_models = args.models if args.ablation_models is None else args.ablation_models
     command = "python benchmarks/advmask.py " + " ".join(sys.argv[1:] if argv is None else argv)
     results = run(args, command)
     print()
