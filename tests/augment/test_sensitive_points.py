@@ -1,5 +1,7 @@
 """Tests of `sensitive_points` (AdvMask's sparse attack) and `corner_points`."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -27,6 +29,17 @@ def test_larger_lambda_gives_fewer_points(digits_model):
     few = sensitive_points(model, x[:32], y[:32], eps=DIGITS_EPS, steps=30, lam=5.0)
     many = sensitive_points(model, x[:32], y[:32], eps=DIGITS_EPS, steps=30, lam=0.0)
     assert few.sum() < many.sum()
+
+
+def test_too_few_steps_to_prune_warns_and_prunes_nothing(digits_model):
+    model, x, y, _ = digits_model
+    with pytest.warns(UserWarning, match=r"steps \* lr"):
+        stuck = sensitive_points(model, x[:32], y[:32], eps=DIGITS_EPS, steps=10, lr=0.1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pruned = sensitive_points(model, x[:32], y[:32], eps=DIGITS_EPS, steps=10, lr=0.5)
+    assert not [w for w in caught if "steps * lr" in str(w.message)]
+    assert pruned.sum() < 0.75 * stuck.sum()
 
 
 @pytest.mark.parametrize("kwargs,match", [

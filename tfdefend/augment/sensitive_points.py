@@ -16,6 +16,7 @@ binary; the sparsest successful hard mask `h > 0` seen is kept.
 
 import collections
 import importlib
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -119,7 +120,10 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
         eta: Slope of the loss once the model errs, in [0, 1].
         seed: Int seed of PGD's random start (and of the encoder weights).
         attack_steps: PGD iterations (>= 1).
-        lr: Adam learning rate (> 0).
+        lr: Adam learning rate (> 0). Adam moves a free logit by at most
+            about `lr` per step and the logits start at 2, so with encoder
+            "none" `steps * lr` must exceed 2 for any pixel to be pruned
+            (a `UserWarning` says so otherwise).
         alpha_start: First binarization sharpness (> 0).
         alpha_end: Last binarization sharpness (>= alpha_start).
         encoder: "none" (free logits), or AutoAdversary's "auto"/"dense"/"unet".
@@ -148,6 +152,10 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
         raise ValueError(f"`alpha_end` ({alpha_end}) must be >= `alpha_start` ({alpha_start}).")
     if not isinstance(encoder, str) or encoder not in ENCODERS:
         raise ValueError(f"`encoder` must be one of {list(ENCODERS)}, got {encoder!r}.")
+    if encoder == "none" and steps * lr <= _INIT_LOGIT:
+        warnings.warn(f"`steps * lr` = {steps * lr:g} cannot move the mask logits from their start "
+                      f"({_INIT_LOGIT:g}) below 0, so no pixel will be pruned: raise `steps` or `lr`.",
+                      stacklevel=2)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise TypeError(f"`seed` must be an int >= 0, got {seed!r}.")
     x_t = V.check_batch_images(x, clip=clip)
