@@ -128,7 +128,8 @@ def markdown(results, args):
             for m in ABLATION:
                 row = results.get(name, {}).get(m)
                 if row:
-                    lines.append(f"| {name} | {ABLATION_LABELS[m]} | {_stat(row['clean'], n)} | {_stat(row['pgd'], n)} |")
+                    cells = f"{_stat(row['clean'], n)} | {_stat(row['pgd'], n)}"
+                    lines.append(f"| {name} | {ABLATION_LABELS[m]} | {cells} |")
     return "\n".join(lines)
 
 
@@ -195,7 +196,8 @@ def main(argv=None):
     parser.add_argument("--pgd-steps", type=int, default=10)
     parser.add_argument("--cutout-size", type=int, default=14, help="Cutout side (16 px at 32 px, scaled)")
     parser.add_argument("--sp-eps", type=float, default=None, help="sparse attack budget (default attack_eps)")
-    parser.add_argument("--sp-steps", type=int, default=50, help="sensitive-point mask optimization steps (see --sp-lr)")
+    parser.add_argument("--sp-steps", type=int, default=50,
+                        help="sensitive-point mask optimization steps (see --sp-lr)")
     parser.add_argument("--sp-lr", type=float, default=0.1,
                         help="Adam step on the mask logits (they start at 2: steps * lr must exceed 2 to prune)")
     parser.add_argument("--sp-lam", type=float, default=2.0)
