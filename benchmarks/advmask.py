@@ -12,13 +12,17 @@ For each classifier (`--models`, default the registered "resnet" and
   from Harris corners, as many per image as the image has sensitive points;
   the seed's "Corner" is a corner detector), Adv + Mask (= AdvMask).
 
-AdvMask's sensitive points come from the seed's Base model with
+The AdvMask family erases with probability `--advmask-probability` (0.4:
+the mean of the original code's 0 -> 0.8 ramp) and adds squares until 3% of
+the image is erased (the original stopping rule). AdvMask's sensitive points
+come from the seed's Base model with
 `SensitivePointCache` (sparse attack with the normalized loss, eps = the data
 set's `attack_eps` unless `--sp-eps`), cached under `--cache-dir`; `--sp-limit N` computes
 them for the first N training images only (the others get AdvMask's GridMask
 fallback), the cost knob on CPU. Columns: clean test accuracy
-and PGD-`--pgd-steps` accuracy (L-inf, eps = `attack_eps`, random start) on
-the first `--pgd-limit` test images; `--seeds` give mean ± std. Prints
+and PGD-`--pgd-steps` accuracy (L-inf, eps `--pgd-eps`, default `attack_eps`, random start) on
+the first `--pgd-limit` test images; `--seeds` give mean ± std (run
+seed-major, so a stopped run leaves whole seeds). Prints
 Markdown and writes JSON atomically to `--output` after every run.
 
 Usage (hours on CPU; see `--limit-*` and `--epochs` for shorter runs):
@@ -60,17 +64,18 @@ def augmentation(method, seed, args):
     }[method]()
 
 
-def advmask_masks(method, masks, x):
+def advmask_masks(method, masks, x, probability):
     """(points, AdvMask kwargs) of an AdvMask-family method."""
+    kwargs = {"probability": probability}
     if method == "advmask":
-        return masks, {}
+        return masks, kwargs
     if method == "adv":
-        return masks, {"grow": False, "use_fallback": False}
+        return masks, {**kwargs, "grow": False, "use_fallback": False}
     has_points = masks.sum(axis=(1, 2, 3), keepdims=True) > 0  # images beyond --sp-limit have none
     if method == "random_mask":
-        return np.broadcast_to(has_points, masks.shape).astype(np.float32), {}
+        return np.broadcast_to(has_points, masks.shape).astype(np.float32), kwargs
     counts = masks.sum(axis=(1, 2, 3)).astype(np.int64)
-    return augment.corner_points(x, counts), {}
+    return augment.corner_points(x, counts), kwargs
 
 
 def train(name, method, seed, train_xy, masks, args):
@@ -79,7 +84,7 @@ def train(name, method, seed, train_xy, masks, args):
     keras.utils.set_random_seed(seed)
     model = models.create_model(name, input_shape=(28, 28, 1), num_classes=10)
     if method in ("adv", "random_mask", "corner_mask", "advmask"):
-        points, kwargs = advmask_masks(method, masks, x)
+        points, kwargs = advmask_masks(method, masks, x, args.advmask_probability)
         dataset = augment.advmask_dataset(x, y, points, batch_size=args.batch_size, seed=seed, **kwargs)
     else:
         dataset = augment.augmented_dataset(x, y, augmentation(method, seed, args), batch_size=args.batch_size,
@@ -115,7 +120,7 @@ def markdown(results, args):
     head = (f"Fashion-MNIST test accuracy (%), {args.epochs} epochs, seeds {args.seeds}, "
             f"{len(args.seeds)} run(s) per cell (mean ± std).")
     lines, n = [head, ""], len(args.seeds)
-    for metric, title in (("clean", "clean"), ("pgd", f"PGD-{args.pgd_steps} (eps {args.eps})")):
+    for metric, title in (("clean", "clean"), ("pgd", f"PGD-{args.pgd_steps} (eps {args.pgd_eps:g})")):
         lines += [f"**{title}**", "", "| Model | " + " | ".join(LABELS[m] for m in MAIN) + " |",
                   "|---" * (len(MAIN) + 1) + "|"]
         for name in args.models:
@@ -150,18 +155,19 @@ def run(args, command):
     x_tr, y_tr = data.load("fashion_mnist", "train", as_numpy=True, limit=args.limit_train)
     x_te, y_te = data.load("fashion_mnist", "test", as_numpy=True, limit=args.limit_test)
     x_pgd, y_pgd = x_te[:args.pgd_limit], y_te[:args.pgd_limit]
-    results, points = {}, {}
-    for name in args.models:
-        ablation = args.ablation and name in args.ablation_models
-        methods = list(MAIN) + ([m for m in ABLATION if m not in MAIN] if ablation else [])
-        results[name] = {m: {"clean": [], "pgd": [], "seconds": []} for m in methods}
-        for seed in args.seeds:
+    methods = {name: list(MAIN) + ([m for m in ABLATION if m not in MAIN]
+                                   if args.ablation and name in args.ablation_models else [])
+               for name in args.models}
+    results = {name: {m: {"clean": [], "pgd": [], "seconds": []} for m in methods[name]} for name in args.models}
+    points = {}
+    for seed in args.seeds:  # seed-major: a stopped run leaves whole seeds of every model
+        for name in args.models:
             masks = None
-            for method in methods:
+            for method in methods[name]:
                 model, seconds = train(name, method, seed, (x_tr, y_tr), masks, args)
                 row = results[name][method]
                 row["clean"].append(accuracy(model, x_te, y_te))
-                row["pgd"].append(pgd_accuracy(model, x_pgd, y_pgd, args.eps, args.pgd_steps))
+                row["pgd"].append(pgd_accuracy(model, x_pgd, y_pgd, args.pgd_eps, args.pgd_steps))
                 row["seconds"].append(seconds)
                 print(f"[{name} seed {seed}] {LABELS[method]}: clean {row['clean'][-1]:.4f} "
                       f"PGD {row['pgd'][-1]:.4f} ({seconds:.0f} s)", flush=True)
@@ -194,6 +200,9 @@ def main(argv=None):
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--pgd-limit", type=int, default=1000, help="test images attacked with PGD")
     parser.add_argument("--pgd-steps", type=int, default=10)
+    parser.add_argument("--pgd-eps", type=float, default=None, help="PGD budget (default attack_eps)")
+    parser.add_argument("--advmask-probability", type=float, default=0.4,
+                        help="chance an image is erased by the AdvMask family (the original ramps 0 -> 0.8)")
     parser.add_argument("--cutout-size", type=int, default=14, help="Cutout side (16 px at 32 px, scaled)")
     parser.add_argument("--sp-eps", type=float, default=None, help="sparse attack budget (default attack_eps)")
     parser.add_argument("--sp-steps", type=int, default=50,
@@ -214,6 +223,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.eps = data.dataset_info("fashion_mnist").attack_eps
     args.sp_eps = args.eps if args.sp_eps is None else args.sp_eps
+    args.pgd_eps = args.eps if args.pgd_eps is None else args.pgd_eps
     args.ablation_models = args.models if args.ablation_models is None else args.ablation_models
     command = "python benchmarks/advmask.py " + " ".join(sys.argv[1:] if argv is None else argv)
     results = run(args, command)

@@ -31,6 +31,16 @@ def test_regions_cover_their_points_and_respect_ratio():
     assert np.all(ratio <= 0.4 + 1e-6) and np.mean(ratio >= 0.1) >= 0.9
 
 
+def test_squares_are_added_until_min_ratio_is_reached():
+    masks = _points(n=16, side=20, per_image=30)  # 400 px; a 6 px square erases 9%
+    one = AdvMask(min_size=6, max_size=6, min_ratio=0.03, max_ratio=0.5, seed=0).sample_regions(masks)
+    np.testing.assert_array_equal(one["region"].numpy().sum(axis=(1, 2, 3)), 36)  # the first square suffices
+    more = AdvMask(min_size=6, max_size=6, min_ratio=0.2, max_ratio=0.5, seed=0).sample_regions(masks)
+    area = more["region"].numpy().sum(axis=(1, 2, 3))
+    assert np.all(area <= 0.5 * 400) and np.mean(area >= 0.2 * 400) >= 0.9
+    assert np.all(area < 0.2 * 400 + 36)  # no square once the target is reached
+
+
 def test_squares_stay_whole_inside_the_image():
     masks = np.zeros((4, 16, 16, 1), np.float32)
     masks[0, 0, 0], masks[1, 15, 15], masks[2, 0, 15], masks[3, 15, 0] = 1, 1, 1, 1

@@ -21,18 +21,20 @@ class AdvMask(keras.layers.Layer):
     (see `sensitive_points` and `SensitivePointCache`); returns the images
     with deletion regions set to `fill_value`. Per image and per call:
 
-    1. a target erased fraction is drawn from [min_ratio, max_ratio];
-    2. `max_regions` candidate points are drawn (with replacement) among the
+    1. `max_regions` candidate points are drawn (with replacement) among the
        sensitive points, each with a square side drawn from [min_size,
        max_size] and a random shift: the square's top-left corner is the
        point minus an offset drawn from [0, side), then moved inside the
        image, so the square always covers the point and never leaves the image;
-    3. candidates are accepted in order while the erased area is below the
-       target, if at most `max_overlap` of the square is already erased and
-       the area stays <= max_ratio (the first square is always accepted);
-    4. images with fewer than `min_points` sensitive points get a GridMask
+    2. candidates are accepted in order while the erased area is below
+       `min_ratio` of the image (the original code's stopping rule: with the
+       defaults, one or two squares), if at most `max_overlap` of the square
+       is already erased and the area stays <= `max_ratio` (the first square
+       is always accepted);
+    3. images with fewer than `min_points` sensitive points get a GridMask
        instead (if `use_fallback`, else they are left unchanged);
-    5. the result is applied with probability `probability`.
+    4. the result is applied with probability `probability` (the original
+       code ramps it from 0 to 0.8 over training, 0.4 on average).
 
     With `grow=False` the sensitive points themselves are erased (the
     paper's "Adv" ablation). Identity unless `training=True`.
@@ -42,7 +44,8 @@ class AdvMask(keras.layers.Layer):
             32 px to the image (4 px at 28 px).
         max_size: Largest square side in px; None scales the paper's 20 px
             (18 px at 28 px). Sides are capped at the image's shorter side.
-        min_ratio: Smallest target erased fraction, in [0, 1] (paper: 0.03).
+        min_ratio: Squares are added until this fraction of the image is
+            erased, in [0, 1] (paper: 0.03).
         max_ratio: Largest erased fraction, in [0, 1] (paper: 0.5).
         max_overlap: Largest share of a new square that may already be erased.
         max_regions: Candidate squares per image (int >= 1).
@@ -143,11 +146,11 @@ class AdvMask(keras.layers.Layer):
         shape = tf.shape(masks)
         batch, height, width = shape[0], shape[1], shape[2]
         n_pix = tf.cast(height * width, tf.float32)
-        s_pts, s_size, s_off, s_ratio, s_grid, s_apply = _base.split(self._seed(seed), 6)
+        s_pts, s_size, s_off, s_grid, s_apply = _base.split(self._seed(seed), 5)
         flat = tf.reshape(masks, [batch, -1])
         fallback = tf.reduce_sum(flat, axis=1) < float(self.min_points)
         if self.grow:
-            region, points = self._grow(flat, batch, height, width, n_pix, (s_pts, s_size, s_off, s_ratio))
+            region, points = self._grow(flat, batch, height, width, n_pix, (s_pts, s_size, s_off))
         else:
             region, points = masks, masks
         if self.use_fallback:
@@ -162,7 +165,7 @@ class AdvMask(keras.layers.Layer):
         return {"region": region, "points": points, "fallback": fallback & apply[:, 0, 0, 0]}
 
     def _grow(self, flat, batch, height, width, n_pix, seeds):
-        s_pts, s_size, s_off, s_ratio = seeds
+        s_pts, s_size, s_off = seeds
         k = self.max_regions
         side = tf.minimum(height, width)
         lo = _default_size(side, 5) if self.min_size is None else float(self.min_size)
@@ -176,17 +179,14 @@ class AdvMask(keras.layers.Layer):
         offsets = tf.floor(tf.random.stateless_uniform([2, batch, k], s_off) * sizes)
         top = tf.clip_by_value(py - offsets[0], 0.0, tf.cast(height, tf.float32) - sizes)
         left = tf.clip_by_value(px - offsets[1], 0.0, tf.cast(width, tf.float32) - sizes)
-        target = tf.random.stateless_uniform([batch], s_ratio, self.min_ratio, self.max_ratio) * n_pix
-        if self.min_ratio == self.max_ratio:
-            target = tf.fill([batch], self.min_ratio * n_pix)
-        limit = self.max_ratio * n_pix
+        target, limit = self.min_ratio * n_pix, self.max_ratio * n_pix
         def body(j, union, points):
             size = tf.gather(sizes, j, axis=1)
             square = _base.boxes(height, width, tf.gather(top, j, axis=1), tf.gather(left, j, axis=1), size, size)
             area = tf.reduce_sum(union, axis=[1, 2, 3])
             shared = tf.reduce_sum(square * union, axis=[1, 2, 3])
             sq_area = tf.square(size)
-            accept = ((area < target) & (shared <= self.max_overlap * sq_area)
+            accept = (((area < target) | (area == 0.0)) & (shared <= self.max_overlap * sq_area)
                       & ((area + sq_area - shared <= limit) | (area == 0.0)))
             union = tf.where(accept[:, None, None, None], tf.maximum(union, square), union)
             hit = tf.one_hot(tf.gather(idx, j, axis=1), height * width) * tf.cast(accept, tf.float32)[:, None]
