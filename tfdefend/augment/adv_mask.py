@@ -186,8 +186,8 @@ class AdvMask(keras.layers.Layer):
             area = tf.reduce_sum(union, axis=[1, 2, 3])
             shared = tf.reduce_sum(square * union, axis=[1, 2, 3])
             sq_area = tf.square(size)
-            accept = (((area < target) | (area == 0.0)) & (shared <= self.max_overlap * sq_area)
-                      & ((area + sq_area - shared <= limit) | (area == 0.0)))
+            accept = (area == 0.0) | ((area < target) & (shared <= self.max_overlap * sq_area)
+                                      & (area + sq_area - shared <= limit))
             union = tf.where(accept[:, None, None, None], tf.maximum(union, square), union)
             hit = tf.one_hot(tf.gather(idx, j, axis=1), height * width) * tf.cast(accept, tf.float32)[:, None]
             return j + 1, union, tf.maximum(points, hit)
