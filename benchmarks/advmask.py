@@ -83,6 +83,10 @@ def train(name, method, seed, train_xy, masks, args):
     x, y = train_xy
     keras.utils.set_random_seed(seed)
     model = models.create_model(name, input_shape=(28, 28, 1), num_classes=10)
+    if args.bn_momentum is not None:  # short runs: let the moving statistics settle
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = args.bn_momentum
     if method in ("adv", "random_mask", "corner_mask", "advmask"):
         points, kwargs = advmask_masks(method, masks, x, args.advmask_probability)
         dataset = augment.advmask_dataset(x, y, points, batch_size=args.batch_size, seed=seed, **kwargs)
@@ -196,6 +200,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--bn-momentum", type=float, default=None,
+                        help="batch-norm momentum (default the models' 0.99; 0.9 for runs of a few hundred steps)")
     parser.add_argument("--limit-train", type=int, default=None)
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--pgd-limit", type=int, default=1000, help="test images attacked with PGD")
