@@ -113,6 +113,26 @@ def test_gradient_flows_through_the_chosen_tool():
     assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0
 
 
+@pytest.mark.parametrize("graph", [False, True])
+def test_tools_that_no_image_chose_are_not_run_on_an_empty_batch(graph):
+    """Most tools get no image: gather must equal dense, eager and in a graph (oneDNN AVX-512 regression).
+
+    TF's oneDNN Conv2D on a batch of 0 returns the wrong channel count on AVX-512 CPUs, so a tool run
+    on an empty sub-batch broke the concat/scatter; such a tool must not run at all.
+    """
+    toolbox = _random_toolbox(shape=(8, 8, 3))
+    x = _images(6, (8, 8, 3))
+    index = np.array([2, 2, 2, 2, 2, 2], np.int32)  # tools 0, 1 and 3 get no image
+    skip = np.array([False, True, False, False, True, False])
+    gather = toolbox.apply if not graph else tf.function(lambda x, i, s: toolbox.apply(x, i, skip=s))
+    got = gather(x, index, skip=skip) if not graph else gather(tf.constant(x), tf.constant(index),
+                                                                tf.constant(skip))
+    dense = toolbox.apply(x, index, mode="dense", skip=skip)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(dense), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(got)[skip], x[skip])
+    np.testing.assert_allclose(np.asarray(got)[~skip], _by_hand(toolbox, x[~skip], index[~skip]), atol=1e-5)
+
+
 @pytest.mark.parametrize("index", [[0, 4], [-1, 0]])
 def test_out_of_range_index_is_refused(index):
     with pytest.raises(ValueError, match=r"tool_index.*\[0, 4\)"):

@@ -96,12 +96,14 @@ def test_fine_tuning_raises_rho2_more_than_plain_fine_tuning(digits_model):
         classifier.set_weights(model.get_weights())
         dd = DeepDefense(classifier, lam=lam)
         dd.compile(optimizer=keras.optimizers.Adam(2e-3))
-        history = dd.fit(x, y, batch_size=40, epochs=12, shuffle=False, verbose=0)
+        history = dd.fit(x, y, batch_size=40, epochs=25, shuffle=False, verbose=0)
         results[lam] = rho2(classifier, x, y, steps=20)
     assert set(history.history) == {"loss", "ce_loss", "regularizer", "rho2", "accuracy"}
     assert history.history["regularizer"][-1] < 0.8 * history.history["regularizer"][0]
     assert history.history["rho2"][-1] > history.history["rho2"][0]
-    assert results[15.0] > 1.05 * max(results[0.0], before)
+    # Measured with oneDNN on and off: 1.17-1.18x over the better of "before" and plain fine-tuning
+    # (which moves rho2 by -4% to +3% depending on the kernels); 1.08 leaves room for either.
+    assert results[15.0] > 1.08 * max(results[0.0], before)
     assert history.history["accuracy"][-1] >= 0.95
 
 

@@ -84,7 +84,9 @@ class DenoiserToolbox(keras.Model):
             mode: "gather" runs each tool only on the images that chose it,
                 with a static Python loop over the tools (none over the
                 images): per tool `tf.where` -> `tf.gather_nd` -> tool, then
-                one `tf.scatter_nd` puts every output back in place. With a
+                one `tf.scatter_nd` puts every output back in place. A tool
+                that no image chose does not run (a `tf.cond` on its image
+                count), so no layer ever sees an empty batch. With a
                 static batch of 1 (the TFLite graph) it is one `tf.cond` per
                 tool instead, so no tensor has an empty batch (which TFLite's
                 XNNPACK delegate refuses). "dense" runs every tool on every
@@ -144,7 +146,12 @@ class DenoiserToolbox(keras.Model):
         positions, outputs = [], []
         for k, tool in enumerate(self.tools):
             chosen = tf.cast(tf.where(tf.logical_and(run, tf.equal(tool_index, k))), tf.int32)
-            outputs.append(tool(tf.gather_nd(images, chosen), training=False))
+            subset = tf.gather_nd(images, chosen)
+            # A tool no image chose is not run at all: a layer on an empty batch is not safe (TF's oneDNN
+            # convolutions on AVX-512 CPUs return the wrong channel count for a batch of 0).
+            outputs.append(tf.cond(tf.shape(chosen)[0] > 0,
+                                   lambda tool=tool, subset=subset: tool(subset, training=False),
+                                   lambda subset=subset: tf.zeros_like(subset)))
             positions.append(chosen)
         # Skipped images run no tool: zero here, replaced by the input in `apply`.
         return tf.scatter_nd(tf.concat(positions, 0), tf.concat(outputs, 0), tf.shape(images))
