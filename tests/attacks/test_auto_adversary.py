@@ -139,11 +139,13 @@ def test_no_retracing_between_calls(batch):
     key = ("auto_adversary", (False, "dense"))
     before = _core.tracing_counts(model).get(key, 0)
     auto_adversary(model, x, y, eps=EPS, mask_steps=5)
-    assert _core.tracing_counts(model)[key] == before + 1
+    first = _core.tracing_counts(model)[key]
+    assert first <= before + 1  # none when an earlier batch size already left the batch dimension unknown
     auto_adversary(model, x, (y + 1) % 10, eps=0.1, lam=1.0, mask_steps=7, mask_lr=0.01, alpha_growth=1.1,
                    seed=3)
     auto_adversary(model, x, eps=0.15, mask_steps=3, base="bim")
-    assert _core.tracing_counts(model)[key] == before + 1
+    auto_adversary(model, x[:5], eps=0.15, mask_steps=3)
+    assert _core.tracing_counts(model)[key] <= max(first, 2)
 
 
 def test_random_mask_like_keeps_l0_random_perturbed_pixels():

@@ -51,8 +51,9 @@ def test_chunking_matches_single_pass(digits_model, monkeypatch):
     target = (y[:25] + 1) % 10
     whole = jsma(model, x[:25], target, gamma=0.3)
     before = _core.tracing_counts(model)[("jsma", (True,))]
-    # Chunks of 7 images; the last one (4 images) is padded so all four calls share one trace.
+    # Chunks of 7 images; the last one (4 images) is padded so all four calls share one trace (none at
+    # all when an earlier batch size already made the traced batch dimension unknown).
     monkeypatch.setattr(sys.modules["tfdefend.attacks.jsma"], "_PAIR_BUDGET", 64 * 64 * 7)
     chunked = jsma(model, x[:25], target, gamma=0.3)
     np.testing.assert_allclose(chunked, whole, atol=1e-6)
-    assert _core.tracing_counts(model)[("jsma", (True,))] == before + 1
+    assert _core.tracing_counts(model)[("jsma", (True,))] <= before + 1

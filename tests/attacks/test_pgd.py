@@ -79,19 +79,26 @@ def test_l2_random_start_fills_the_ball(tiny_model, rand_images):
     assert np.all(norms <= 0.3) and np.all(norms > 0.2)  # uniform in a 64-d ball: radius ~ eps
 
 
-def test_no_retracing_across_eps_steps_and_labels(digits_model):
+def test_no_retracing_across_eps_steps_labels_and_batch_sizes(digits_model):
     model, x, y, _ = digits_model
-    x, y = x[:17], y[:17]  # a batch size no other test uses
+    fresh = lambda t: model(t)  # noqa: E731 - a callable no other test has compiled for
+    x, y = x[:17], y[:17]
     key = ("iterative", ("inf", False, False, False))
-    before = _core.tracing_counts(model).get(key, 0)
-    pgd(model, x, y, eps=0.05, step_size=0.01, steps=3)
-    assert _core.tracing_counts(model)[key] == before + 1
-    pgd(model, x, (y + 1) % 10, eps=0.1, step_size=0.02, steps=7)
-    pgd(model, x, eps=0.15, step_size=0.03, steps=2, clip=(0.0, 1.0))
-    pgd(model, x, y, eps=0.2, step_size=0.05, steps=1, clip=(-1.0, 2.0))
-    assert _core.tracing_counts(model)[key] == before + 1
-    pgd(model, x[:11], y[:11], eps=0.05, step_size=0.01, steps=3)  # new shape: one new trace
-    assert _core.tracing_counts(model)[key] == before + 2
+    pgd(fresh, x, y, eps=0.05, step_size=0.01, steps=3)
+    assert _core.tracing_counts(fresh)[key] == 1
+    pgd(fresh, x, (y + 1) % 10, eps=0.1, step_size=0.02, steps=7)
+    pgd(fresh, x, eps=0.15, step_size=0.03, steps=2, clip=(0.0, 1.0))
+    pgd(fresh, x, y, eps=0.2, step_size=0.05, steps=1, clip=(-1.0, 2.0))
+    assert _core.tracing_counts(fresh)[key] == 1
+    # A second batch size traces once more, with the batch left unknown; later sizes reuse that graph.
+    for n in (11, 5, 13, 2):
+        pgd(fresh, x[:n], y[:n], eps=0.05, step_size=0.01, steps=3)
+    assert _core.tracing_counts(fresh)[key] == 2
+    pgd(fresh, x[:9], y[:9], eps=0.5, step_size=0.1, steps=2, norm="l2")
+    pgd(fresh, x[:3], y[:3], eps=0.5, step_size=0.1, steps=2, norm="l2")
+    pgd(fresh, x[:7], y[:7], eps=0.5, step_size=0.1, steps=2, norm="l2")
+    assert _core.tracing_counts(fresh)[("iterative", ("l2", False, False, False))] == 2
+    assert _core.tracing_counts(fresh)[("predict", ())] <= 2
 
 
 def test_cache_is_bounded_lru(tiny_model, rand_images, monkeypatch):

@@ -103,7 +103,7 @@ def num_classes_of(model, x=None):
 
 
 def _build_predict(model):
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def predict(x):
         return tf.argmax(logits_of(model, x), axis=-1, output_type=tf.int32)
 
@@ -262,7 +262,7 @@ def loss_gradient(model, x, y):
 def _build_iterative(model, norm, targeted, use_random_start, momentum):
     """Compiles the iterative kernel for one model and one set of static options."""
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, y, eps, step_size, steps, decay, lo, hi, seed):
         if use_random_start:
             x_adv = project(x + random_start(x, eps, norm, seed), x, eps, norm, lo, hi)

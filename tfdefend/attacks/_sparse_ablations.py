@@ -52,7 +52,7 @@ def random_mask_like(delta, l0_per_sample, seed=0):
 
 
 def _build_l1_pgd(model):
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, y, eps, step_size, steps, l1_weight, lo, hi):
         delta = tf.zeros_like(x)
         for _ in tf.range(steps):

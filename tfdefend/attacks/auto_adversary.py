@@ -119,7 +119,7 @@ def _encode(kind, params, u):
 def _build(model, targeted, kind):
     """Compiles the mask optimization for one model, attack mode and encoder kind."""
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, delta, y, y_star, params, eps, lam, lr, alpha0, growth, steps, best_mask, best_l0):
         changed = _pixel_changed(delta)
         u = delta / eps

@@ -19,7 +19,7 @@ def _build(model, targeted, bounded):
             return (tf.tanh(w) + 1.0) * 0.5 * (hi - lo) + lo
         return w
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, y, const, lr, steps, confidence, lo, hi, best_l2, best_adv):
         if bounded:
             unit = tf.clip_by_value((x - lo) / (hi - lo) * 2.0 - 1.0, -_TANH_SHRINK, _TANH_SHRINK)

@@ -116,7 +116,7 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
 
 
 def _build(model, num_candidates):
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, steps, overshoot, lo, hi):
         delta = deepfool_perturbation(model, x, steps, overshoot, num_candidates, clip=(lo, hi))
         return tf.clip_by_value(x + delta, lo, hi)

@@ -15,7 +15,7 @@ _PAIR_BUDGET = 2 ** 24
 def _build(model, increase):
     """Compiles the JSMA loop for one model and one direction."""
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, target, theta, max_iters, lo, hi):
         n = tf.shape(x)[0]
         d = int(np.prod(x.shape[1:]))

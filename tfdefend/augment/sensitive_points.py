@@ -45,7 +45,7 @@ def _build(model, kind):
     aa = _auto_adversary_module()  # its sparsest-mask bookkeeping and written-out Adam step
     encode = None if kind == "none" else aa._encode
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def run(x, delta, y, l_init, params, eps, lam, eta, lr, alpha0, growth, steps):
         changed = aa._pixel_changed(delta)
         u = delta / eps
