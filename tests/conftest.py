@@ -1,8 +1,42 @@
-"""Shared fixtures: a small CNN trained on the real scikit-learn digits (8x8)."""
+"""Shared fixtures: a small CNN trained on the real scikit-learn digits (8x8); `require_dataset`."""
 
 import keras
 import numpy as np
 import pytest
+
+# A data set CI must have is never a reason to skip: `scripts/install.sh` installs it or fails.
+INSTALL_HINT = ("scripts/install.sh installs it (Debian package dataset-fashion-mnist), or put the idx files "
+                "in a directory and set TFDEFEND_DATA_DIR to it (see the README's Data section).")
+
+
+def require_dataset(name):
+    """Fails the calling test, with how to install it, unless data set `name` can be read offline.
+
+    A missing data set is an installation error, not a reason to skip: CI
+    would otherwise pass while the real-data checks never ran. Fashion-MNIST
+    is looked up exactly where `tfdefend.data` looks (never downloaded); the
+    other data sets ship inside installed packages and are loaded once.
+
+    Args:
+        name: A name of `tfdefend.data.list_datasets()`.
+    """
+    from tfdefend.data import offline_sources
+
+    if name == "fashion_mnist":
+        if offline_sources.fashion_mnist_files() is not None:
+            return
+        try:
+            offline_sources.fashion_mnist(download=False)  # raises with the exact ways to get it
+        except FileNotFoundError as err:
+            pytest.fail(f"Fashion-MNIST is required and missing: {INSTALL_HINT}\n{err}", pytrace=False)
+        return
+    from tfdefend.data import load
+
+    try:
+        load(name, "test", as_numpy=True, limit=1)
+    except (ImportError, FileNotFoundError) as err:
+        pytest.fail(f"data set {name!r} is required and cannot be loaded ({err}); "
+                    "reinstall with `bash scripts/install.sh`.", pytrace=False)
 
 
 def _load_digits():

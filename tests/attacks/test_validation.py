@@ -14,9 +14,10 @@ ATTACKS = {
     "carlini_wagner_l2": lambda m, x, **kw: A.carlini_wagner_l2(
         m, x, **{"steps": 2, "binary_search_steps": 1, **kw}),
     "jsma": lambda m, x, **kw: A.jsma(m, x, **{"seed": 0, **kw}),
+    "apgd": lambda m, x, **kw: A.apgd(m, x, **{"eps": 0.1, "steps": 2, "seed": 0, **kw}),
 }
 EPS_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm"]
-LABEL_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "carlini_wagner_l2", "jsma"]
+LABEL_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "carlini_wagner_l2", "jsma", "apgd"]
 TARGETED_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "carlini_wagner_l2"]
 
 
@@ -97,8 +98,24 @@ def test_norm_aliases(tiny_model, rand_images, norm):
     assert out.shape == rand_images.shape
 
 
-def test_l2_eps_may_exceed_one(tiny_model, rand_images):
-    A.pgd(tiny_model, rand_images, eps=3.0, step_size=0.5, steps=1, norm="l2")
+@pytest.mark.parametrize("attack", ["pgd", "fgsm"])
+@pytest.mark.parametrize("clip", [(0.0, 1.0), None])
+def test_l2_eps_may_exceed_one(tiny_model, rand_images, attack, clip):
+    """An L2 budget above 1 is legal (an 8x8 image in [0, 1] can move by up to 8 in L2): the attack
+    runs, stays inside the ball and moves every image further than any budget below 1 allows."""
+    def distances(eps):
+        if attack == "pgd":
+            out = A.pgd(tiny_model, rand_images, eps=eps, step_size=eps / 4, steps=8, norm="l2", clip=clip)
+        else:
+            out = A.fgsm(tiny_model, rand_images, eps=eps, norm="l2", clip=clip)
+        assert out.shape == rand_images.shape and np.all(np.isfinite(out))
+        if clip is not None:
+            assert out.min() >= 0.0 and out.max() <= 1.0
+        return np.sqrt(np.sum((out.astype(np.float64) - rand_images) ** 2, axis=(1, 2, 3)))
+
+    small, large = distances(0.9), distances(3.0)
+    assert np.all(small <= 0.9 + 1e-5) and np.all(large <= 3.0 + 1e-5)
+    assert np.all(large > 1.0) and large.mean() > 1.5 * small.mean()
 
 
 @pytest.mark.parametrize("name", TARGETED_ATTACKS)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import require_dataset
 from tfdefend import data
 from tfdefend.data import offline_sources, photo_patches
 
@@ -60,6 +61,21 @@ def test_fashion_mnist_missing_gives_instructions(tmp_path, monkeypatch):
         offline_sources.fashion_mnist(download=False)
 
 
+def test_a_missing_data_set_fails_the_test_with_the_install_hint(tmp_path, monkeypatch):
+    """The guard the real-data tests use fails (never skips) and says how to get the data."""
+    monkeypatch.setattr(offline_sources, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TFDEFEND_DATA_DIR", str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="(?s)TFDEFEND_DATA_DIR.*dataset-fashion-mnist") as info:
+        require_dataset("fashion_mnist")
+    assert not isinstance(info.value, pytest.skip.Exception)
+    for name in ("train", "t10k"):
+        for kind in ("images-idx3", "labels-idx1"):
+            (tmp_path / f"{name}-{kind}-ubyte.gz").write_bytes(b"")  # found: the guard only checks presence
+    require_dataset("fashion_mnist")
+    require_dataset("digits")
+
+
 def test_fashion_mnist_from_data_dir(tmp_path, monkeypatch):
     """Idx files in $TFDEFEND_DATA_DIR are found and parsed (a tiny hand-made set)."""
     import gzip
@@ -82,8 +98,8 @@ def test_fashion_mnist_from_data_dir(tmp_path, monkeypatch):
         offline_sources.fashion_mnist(download=False)
 
 
-@pytest.mark.skipif(not offline_sources._find_fashion_mnist(None), reason="Fashion-MNIST not installed")
 def test_fashion_mnist_full():
+    require_dataset("fashion_mnist")
     x, y = data.load("fashion_mnist", "test", as_numpy=True)
     assert x.shape == (10000, 28, 28, 1) and np.bincount(y).tolist() == [1000] * 10
 
@@ -127,8 +143,8 @@ def test_idx_files_stream_record_by_record(tmp_path):
         streaming.idx_dataset(str(tmp_path / "img.gz"), str(tmp_path / "short.gz"))
 
 
-@pytest.mark.skipif(not offline_sources._find_fashion_mnist(None), reason="Fashion-MNIST not installed")
 def test_fashion_mnist_all_streams_70k_from_the_idx_files():
+    require_dataset("fashion_mnist")
     ds = data.load("fashion_mnist", "all")
     assert int(ds.cardinality()) == 70000
     x_te, y_te = data.load("fashion_mnist", "test", as_numpy=True, limit=5)
@@ -171,7 +187,6 @@ def test_photo_patches_are_balanced_deterministic_and_test_pixels_unseen():
 
 
 def test_colour_samples_are_foolbox_cifar10_images():
-    pytest.importorskip("foolbox")
     x, y, names = photo_patches.colour_samples(16)
     assert x.shape == (20, 16, 16, 3) and x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
     assert set(y) <= set(range(10)) and len(names) == 10 and x.std() > 0.1

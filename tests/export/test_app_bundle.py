@@ -11,18 +11,22 @@ import pytest
 from tests.data.test_image_folder import PHOTOS, make_photo_folder
 from tfdefend.data.image_folder import load_image_folder_arrays
 from tfdefend.export import app_bundle, classify_with_bundle, export_app_bundle, read_bundle
-from tfdefend.export.app_client import prepare_image
+from tfdefend.export.app_client import BundleRunner, prepare_image, rank
 from tfdefend.models import create_model
 from tfdefend.utils import sha256_file
 
 SIZE = (16, 16)
+INT8_AGREEMENT = 0.98  # the README's bar for int8 vs Keras top-1 agreement (its zoo table marks those below)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """(model, folder, bundle dir): small_cnn trained on real photo crops, exported as a bundle."""
+    """(model, folder, bundle dir): small_cnn trained on 60 real photo crops, exported as a bundle.
+
+    Measured: 93% accuracy on 90 other crops of the photos, so agreement checks test a working model.
+    """
     root = tmp_path_factory.mktemp("app")
-    folder = make_photo_folder(str(root / "photos"))
+    folder = make_photo_folder(str(root / "photos"), per_class=20)
     x, y, names = load_image_folder_arrays(folder, image_size=SIZE)
     keras.utils.set_random_seed(0)
     model = create_model("small_cnn", input_shape=(*SIZE, 3), num_classes=3, filters=4, dense_units=16)
@@ -31,7 +35,7 @@ def trained(tmp_path_factory):
     model.fit(x, y, epochs=15, batch_size=8, verbose=0)
     bundle = str(root / "bundle")
     export_app_bundle(model, bundle, class_names=names, representative_data=x,
-                      training_metrics={"model": "small_cnn", "clean_accuracy": 1.0, "test_examples": 6})
+                      training_metrics={"model": "small_cnn", "clean_accuracy": 1.0, "test_examples": 12})
     return model, folder, bundle
 
 
@@ -52,7 +56,8 @@ def test_bundle_files_and_description(trained):
     assert bundle["input"]["raw_pixels"] and bundle["input"]["quantization"]["zero_point"] == 0
     assert bundle["outputs"]["probabilities"]["dtype"] == "uint8"
     assert bundle["preprocessing"]["resize"]["method"] == "bilinear"
-    assert bundle["fidelity"]["top1_agreement_with_keras"] >= 0.9
+    assert bundle["fidelity"]["images"] >= 50  # enough for 98% to allow at most one disagreement
+    assert bundle["fidelity"]["top1_agreement_with_keras"] >= INT8_AGREEMENT
     card = pathlib.Path(os.path.join(directory, "MODEL_CARD.md")).read_text()
     assert "`chelsea`, `coffee`, `rocket`" in card and bundle["model_sha256"] in card
 
@@ -61,6 +66,20 @@ def test_bundle_files_and_description(trained):
     runner = Interpreter(model_path=os.path.join(directory, "model.tflite")).get_signature_runner()
     assert runner.get_input_details()["images"]["dtype"] == np.uint8
     assert set(runner.get_output_details()) == {"logits", "probabilities"}
+
+
+def test_int8_bundle_agrees_with_keras_on_unseen_crops(trained, tmp_path):
+    """>= 98% top-1 agreement on 90 crops the export never saw, run as the app runs them, for a model
+    that really classifies them (an always-the-same-class model would agree 100% and mean nothing)."""
+    model, _, directory = trained
+    held_out = make_photo_folder(str(tmp_path / "held_out"), per_class=30, seed=1)
+    x, y, _ = load_image_folder_arrays(held_out, image_size=SIZE)
+    pixels = np.round(x * 255.0).astype(np.uint8)
+    keras_top1 = np.argmax(np.asarray(model(pixels.astype(np.float32) / 255.0, training=False)), axis=-1)
+    runner = BundleRunner(read_bundle(directory))
+    app_top1 = np.asarray([rank(*runner(p))[0] for p in pixels])
+    assert np.mean(keras_top1 == y) >= 0.8 and len(np.unique(keras_top1)) == len(PHOTOS)
+    assert np.mean(app_top1 == keras_top1) >= INT8_AGREEMENT
 
 
 def test_classify_equals_keras_top1_on_png_and_jpeg(trained, tmp_path):

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import pytest
 
-import tfdefend.models  # noqa: F401 - registers the model classes for loading
+from tfdefend.models import register_model  # noqa: F401 - imports (registers) every model class
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

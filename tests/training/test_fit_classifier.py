@@ -1,6 +1,8 @@
+import keras
 import numpy as np
 import pytest
 
+from tests.conftest import require_dataset
 from tfdefend import data
 from tfdefend.models import create_model
 from tfdefend.training import fit_classifier
@@ -23,14 +25,31 @@ def test_rejects_bad_arguments():
         fit_classifier(lambda v: v, (x, y))
 
 
-@pytest.mark.slow
-def test_fashion_mnist_converges_in_one_epoch():
-    """Real-data convergence: one epoch on the full Fashion-MNIST training set reaches >= 85%."""
-    from tfdefend.data.offline_sources import _find_fashion_mnist
+def test_fashion_mnist_converges_fast():
+    """CI variant of the convergence check: 3,000 real training images, 2 epochs, >= 75% on 1,000 test images.
+
+    Measured (seeds 0 and 1, busy 2-core CPU, ~6-9 s): 0.81 and 0.80 on the 1,000 test images, loss
+    1.1 -> 0.6; an untrained model scores ~0.04-0.10. The margin covers seeds and kernel libraries.
+    """
     from tfdefend.evaluation import accuracy
 
-    if not _find_fashion_mnist(None):
-        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+    require_dataset("fashion_mnist")
+    x, y = data.load("fashion_mnist", "train", as_numpy=True, limit=3000)
+    x_test, y_test = data.load("fashion_mnist", "test", as_numpy=True, limit=1000)
+    keras.utils.set_random_seed(0)
+    model = create_model("small_cnn", filters=16, dense_units=64)
+    history = fit_classifier(model, (x, y), epochs=2, batch_size=32, learning_rate=3e-3, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.7 * losses[0]
+    assert accuracy(model, x_test, y_test) >= 0.75
+
+
+@pytest.mark.slow
+def test_fashion_mnist_converges_in_one_epoch():
+    """Real-data convergence: one epoch on all 60,000 training images: >= 85% on all 10,000 test images."""
+    from tfdefend.evaluation import accuracy
+
+    require_dataset("fashion_mnist")
     x, y = data.load("fashion_mnist", "train", as_numpy=True)
     x_test, y_test = data.load("fashion_mnist", "test", as_numpy=True)
     model = create_model("small_cnn")

@@ -8,6 +8,7 @@ Labels default to the model's own argmax predictions.
 """
 
 from tfdefend.attacks._sparse_ablations import l1_penalized_pgd, random_mask_like
+from tfdefend.attacks.apgd import apgd
 from tfdefend.attacks.auto_adversary import auto_adversary
 from tfdefend.attacks.bim import bim
 from tfdefend.attacks.bpda import BPDAModel, bpda
@@ -22,6 +23,7 @@ from tfdefend.attacks.pgd import pgd
 __all__ = [
     "BPDAModel",
     "EOTModel",
+    "apgd",
     "auto_adversary",
     "bim",
     "bpda",

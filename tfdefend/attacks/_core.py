@@ -12,6 +12,7 @@
 """
 
 import collections
+import logging
 import math
 
 import numpy as np
@@ -31,6 +32,22 @@ ZERO = tf.UnconnectedGradients.ZERO
 
 
 # --------------------------------------------------------------------------- cache
+
+
+class _OwnRetracingFilter(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about this package's compiled kernels.
+
+    TF counts traces per Python code object, so the kernels compiled for several models or option sets
+    (each a separate `tf.function`, traced at most twice: one static batch size, then an unknown one)
+    add up to its threshold although none of them retraces needlessly.
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "_build_" in message)
+
+
+logging.getLogger("tensorflow").addFilter(_OwnRetracingFilter())
 
 
 def compiled(model, kind, static, builder):

@@ -14,6 +14,7 @@ drawn with a fixed seed, so the data set is the same on every machine.
 wheel (evaluation and figures only: their classes are CIFAR's).
 """
 
+import importlib.util
 import os
 
 import numpy as np
@@ -94,17 +95,17 @@ def colour_samples(image_size=32):
 
     Raises:
         ValueError: If `image_size` is not a positive int.
-        FileNotFoundError: If foolbox (the `[bench]` extra) is not installed.
+        FileNotFoundError: If foolbox (in the `test` and `bench` extras) is not installed.
     """
     from PIL import Image
 
     image_size = check_positive_int(image_size, "image_size")
-    try:
-        import foolbox
-    except ImportError as err:
+    # Found, not imported: `import foolbox` imports GitPython, which fails on a machine without `git`.
+    spec = importlib.util.find_spec("foolbox")
+    if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("The colour samples ship inside the foolbox wheel: pip install foolbox "
-                                "(`pip install -e .[bench]`).") from err
-    folder = os.path.join(os.path.dirname(foolbox.__file__), "data")
+                                "(in the `test` and `bench` extras).")
+    folder = os.path.join(list(spec.submodule_search_locations)[0], "data")
     names = sorted(n for n in os.listdir(folder) if n.startswith("cifar10_") and n.endswith(".png"))
     images, labels = [], []
     for name in names:

@@ -1,0 +1,184 @@
+"""Auto-PGD (Croce & Hein, ICML 2020): step-size-free PGD with momentum, CE or DLR loss, L-inf and L2."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfdefend.attacks import _core
+from tfdefend.attacks._margin_losses import LOSSES, check_loss_classes, loss_per_sample
+from tfdefend.utils import validation as V
+
+MOMENTUM = 0.75  # alpha of the momentum update
+OSCILLATION = 0.75  # rho: a checkpoint halves the step when at most this share of the steps raised the loss
+
+
+def checkpoint_intervals(steps):
+    """`(first, shrink, least)`: the checkpoint intervals' lengths in iterations for `steps` iterations.
+
+    The first interval has `max(int(0.22 N), 1)` iterations, each next one
+    `shrink = max(int(0.03 N), 1)` fewer, but at least `max(int(0.06 N), 1)`:
+    the paper's `p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)`.
+    """
+    return max(int(0.22 * steps), 1), max(int(0.03 * steps), 1), max(int(0.06 * steps), 1)
+
+
+def _build_apgd(model, norm, loss, targeted):
+    """Compiles one APGD run for one model and one set of static options (traced per input shape)."""
+
+    def evaluate(x_adv, y, target):
+        with tf.GradientTape() as tape:
+            tape.watch(x_adv)
+            logits = _core.logits_of(model, x_adv)
+            values = loss_per_sample(loss, logits, y, target if targeted else None)
+            total = tf.reduce_sum(values)
+        grad = tape.gradient(total, x_adv, unconnected_gradients=_core.ZERO)
+        fooled = tf.argmax(logits, -1, output_type=tf.int32) != y
+        return values, grad, fooled
+
+    def step(x_adv, grad, size, x, eps, lo, hi):
+        if norm == "inf":
+            return _core.project(x_adv + size * tf.sign(grad), x, eps, norm, lo, hi)
+        return _core.project(x_adv + size * grad / tf.maximum(_core.l2_norm(grad), _core._TINY),
+                             x, eps, norm, lo, hi)
+
+    @tf.function(reduce_retracing=True)
+    def run(x, y, target, eps, steps, intervals, lo, hi, seed):
+        length, shrink, least = intervals[0], intervals[1], intervals[2]
+        x_adv = _core.project(x + _core.random_start(x, eps, norm, seed), x, eps, norm, lo, hi)
+        value, grad, fooled = evaluate(x_adv, y, target)
+        best_adv = x_adv  # the last point that fooled the model, per image
+        x_best, grad_best, value_best = x_adv, grad, value
+        size = 2.0 * eps * tf.ones_like(value)[:, None, None, None]
+        x_prev, value_prev = x_adv, value
+        raised = tf.zeros_like(value)  # steps that raised the loss since the last checkpoint
+        interval = tf.zeros([], tf.int32)
+        best_at_check, halved_at_check = value_best, tf.ones_like(value, tf.bool)
+        for i in tf.range(steps):
+            z = step(x_adv, grad, size, x, eps, lo, hi)
+            alpha = tf.where(i > 0, MOMENTUM, 1.0)
+            x_new = _core.project(x_adv + alpha * (z - x_adv) + (1.0 - alpha) * (x_adv - x_prev),
+                                  x, eps, norm, lo, hi)
+            x_prev, x_adv = x_adv, x_new
+            value, grad, now_fooled = evaluate(x_adv, y, target)
+            best_adv = tf.where(now_fooled[:, None, None, None], x_adv, best_adv)
+            fooled = tf.logical_or(fooled, now_fooled)
+            raised += tf.cast(value > value_prev, tf.float32)
+            value_prev = value
+            better = value > value_best
+            x_best = tf.where(better[:, None, None, None], x_adv, x_best)
+            grad_best = tf.where(better[:, None, None, None], grad, grad_best)
+            value_best = tf.where(better, value, value_best)
+            interval += 1
+            if interval == length:
+                oscillating = raised <= OSCILLATION * tf.cast(interval, tf.float32)
+                stalled = tf.logical_and(tf.logical_not(halved_at_check), best_at_check >= value_best)
+                halve = tf.logical_or(oscillating, stalled)
+                size = tf.where(halve[:, None, None, None], size / 2.0, size)
+                x_adv = tf.where(halve[:, None, None, None], x_best, x_adv)
+                grad = tf.where(halve[:, None, None, None], grad_best, grad)
+                halved_at_check, best_at_check = halve, value_best
+                raised, interval = tf.zeros_like(raised), tf.zeros([], tf.int32)
+                length = tf.maximum(length - shrink, least)
+        return tf.where(fooled[:, None, None, None], best_adv, x_best), fooled
+
+    return run
+
+
+def apgd(model, x, y=None, *, eps, norm="inf", loss="ce", steps=100, restarts=1, seed=None,
+         targeted=False, target_classes=9, clip=(0.0, 1.0), return_fooled=False):
+    """Auto-PGD: PGD with momentum and an automatic step-size schedule (no step size to tune).
+
+    The step size starts at `2 * eps` and is halved at checkpoints (after
+    22% of the steps, then intervals shrinking by 3% to at least 6%) for
+    each image where at most 75% of the steps since the last checkpoint
+    raised the loss, or where the last checkpoint did not halve and the best
+    loss has not grown since; a halving restarts from the best point so far.
+    Each step is `z = P(x_k + eta * sign(g))` (L2: `g / ||g||_2`) followed by
+    the momentum update `x_{k+1} = P(x_k + 0.75 (z - x_k) + 0.25 (x_k - x_{k-1}))`
+    (no momentum on the first step). Each run starts from a uniform random
+    point of the ball; `restarts` runs are made, each only on the images not
+    fooled yet. One forward and backward pass per step.
+
+    Losses: "ce" (cross-entropy) or "dlr", the difference of logits ratio
+    `-(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3)` (sorted logits), which is
+    invariant to shifting and positive scaling of the logits, so a saturated
+    softmax (defensive distillation) cannot hide the gradient.
+
+    `targeted=True` is APGD-T: `y` still holds the true labels, and for each
+    of the `target_classes` classes with the highest clean logits other than
+    `y` (in order) the targeted DLR loss
+    `-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)` is maximized (`loss`
+    must be "dlr"), each time only on the images not fooled yet.
+
+    Args:
+        model: A `keras.Model` or any callable mapping a float32 NHWC batch to logits.
+        x: Image batch [N, H, W, C] inside `clip`.
+        y: True int labels [N]; defaults to the model's own predictions.
+        eps: Budget (>= 0) in the chosen norm.
+        norm: "inf" (or `np.inf`) or "l2" (or `2`).
+        loss: "ce" or "dlr" (DLR needs >= 3 classes; targeted DLR >= 4).
+        steps: Iterations per run (>= 1; the paper uses 100).
+        restarts: Random restarts (>= 1), per target class when targeted.
+        seed: Int seed of the random starts (deterministic when given).
+        targeted: APGD-T over the top `target_classes` other classes.
+        target_classes: Number of target classes tried by APGD-T (>= 1).
+        clip: `(min, max)` valid image range, or None for unbounded.
+        return_fooled: Also return a bool array [N]: images misclassified at the returned point.
+
+    Returns:
+        The adversarial batch, float32, same shape and type (NumPy or tensor)
+        as `x`: for each image the last point found that is misclassified,
+        else the point of highest loss. With `return_fooled`, `(x_adv, fooled)`.
+
+    Raises:
+        ValueError: Bad `x`, `y`, `eps`, `norm`, `loss`, `steps`, `restarts`,
+            `target_classes` or `clip`, or too few classes for the loss.
+        TypeError: Non-numeric arguments.
+    """
+    norm = V.check_norm(norm)
+    eps = V.check_eps(eps, norm=norm, clip=clip)
+    if loss not in LOSSES:
+        raise ValueError(f"`loss` must be one of {LOSSES}, got {loss!r}.")
+    if targeted and loss != "dlr":
+        raise ValueError(f"APGD-T (`targeted=True`) uses the targeted DLR loss: pass loss='dlr', got {loss!r}.")
+    steps = V.check_positive_int(steps, "steps")
+    restarts = V.check_positive_int(restarts, "restarts")
+    target_classes = V.check_positive_int(target_classes, "target_classes")
+    seed_base = _core.seed_tensor(seed).numpy()
+    x_t, y_t, (lo, hi), as_numpy = _core.prepare(model, x, y, clip)
+    num_classes = _core.num_classes_of(model, x_t)
+    check_loss_classes(loss, num_classes, targeted)
+    if targeted and target_classes > num_classes - 1:
+        raise ValueError(f"`target_classes` must be at most num_classes - 1 = {num_classes - 1}, "
+                         f"got {target_classes}.")
+    x_np, y_np = x_t.numpy(), y_t.numpy()
+    x_adv = x_np.copy()
+    fooled = _core.predict_labels(model, x_t).numpy() != y_np
+    if eps == 0.0:
+        return _finish(x_adv, fooled, as_numpy, return_fooled)
+    fn = _core.compiled(model, "apgd", (norm, loss, bool(targeted)), _build_apgd)
+    steps_t, intervals = tf.constant(steps, tf.int32), tf.constant(checkpoint_intervals(steps), tf.int32)
+    ranks = range(2, target_classes + 2) if targeted else [None]
+    order = np.argsort(-_core.logits_of(model, x_t).numpy(), axis=1) if targeted else None
+    run_index = 0
+    for rank in ranks:
+        for _ in range(restarts):
+            todo = np.flatnonzero(~fooled)
+            if todo.size == 0:  # never run a model on an empty batch
+                return _finish(x_adv, fooled, as_numpy, return_fooled)
+            target = order[todo, rank - 1] if targeted else y_np[todo]
+            seed_run = tf.constant([seed_base[0], (int(seed_base[1]) + 7919 * run_index) & 0x7FFFFFFF],
+                                   tf.int32)
+            run_index += 1
+            out, hit = fn(tf.constant(x_np[todo]), tf.constant(y_np[todo]), tf.constant(target, tf.int32),
+                          _core.f32(eps), steps_t, intervals, _core.f32(lo), _core.f32(hi), seed_run)
+            out, hit = out.numpy(), hit.numpy()
+            # A later run only replaces the point of an image it fooled (or the first run's point).
+            replace = hit if run_index > 1 else np.ones_like(hit)
+            x_adv[todo[replace]] = out[replace]
+            fooled[todo[hit]] = True
+    return _finish(x_adv, fooled, as_numpy, return_fooled)
+
+
+def _finish(x_adv, fooled, as_numpy, return_fooled):
+    out = _core.finish(tf.constant(x_adv), as_numpy)
+    return (out, fooled) if return_fooled else out
