@@ -1,4 +1,8 @@
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
+
+# The zoo's data folders (tfdefend/models/zoo, .../cards) hold no __init__.py: they are declared as
+# namespace packages with their own package_data, so setuptools ships them without warning.
+PACKAGES = find_namespace_packages(include=["tfdefend", "tfdefend.*"], exclude=["*.__pycache__"])
 
 setup(
     name="tfdefend",
@@ -8,8 +12,9 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["tfdefend", "tfdefend.*"]),
-    package_data={"tfdefend.models": ["zoo/*.json", "zoo/*.keras", "zoo/*.md", "zoo/cards/*.md"]},
+    packages=PACKAGES,
+    package_data={"tfdefend.models.zoo": ["*.json", "*.keras", "*.md"],
+                  "tfdefend.models.zoo.cards": ["*.md"]},
     include_package_data=True,
     install_requires=[
         "keras>=3.13",
@@ -23,7 +28,8 @@ setup(
     extras_require={
         "cpu": ["tensorflow-cpu>=2.16"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
-        "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6.100", "ai-edge-litert>=1.2"],
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6.100", "ai-edge-litert>=1.2",
+                 "foolbox>=3.3"],
         "export": ["ai-edge-litert>=1.2"],
         "bench": ["adversarial-robustness-toolbox>=1.17", "foolbox>=3.3"],
     },

@@ -12,3 +12,8 @@ if _importlib_util.find_spec("tensorflow") is None:  # the TF wheel is an extra:
     )
 
 __version__ = "0.1.0"
+
+# `import tfdefend.models` imports every model class (registering them with Keras, so a plain
+# `keras.saving.load_model` reads our files). The command line sets this first (tfdefend.cli), so
+# its listing commands answer without importing TensorFlow; the classes then load on first use.
+_LAZY_MODELS = False

@@ -38,14 +38,40 @@ def test_errors_are_clear(tmp_path, capsys):
 
 def test_listing_commands(capsys):
     assert main(["models"]) == 0
-    assert "small_cnn" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "DESCRIPTION"]
+    assert next(line for line in lines if line.startswith("small_cnn ")).split()[1] == "classifier"
     assert main(["datasets"]) == 0
-    assert "fashion_mnist" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAME", "IMAGE", "CLASSES", "DESCRIPTION"]
+    assert next(line for line in lines if line.startswith("photo_patches ")).split()[1:3] == ["32x32x3", "9"]
+
+
+def test_zoo_list_has_a_header_aligned_columns_and_explains_the_defense_column(capsys):
+    from tfdefend.models import list_pretrained, pretrained_info
+
     assert main(["zoo", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    row = next(line for line in lines if line.startswith("small_cnn_digits "))
-    assert row.split()[1:4] == ["classifier", "none", "digits"]
-    assert any(line.split()[2] == "deepdefense" for line in lines)
+    header = lines[0]
+    assert header.split() == ["NAME", "KIND", "DEFENSE", "DATASET", "RESULT", "TEST", "IMAGES"]
+    rows = lines[1:lines.index("")]
+    assert [row.split()[0] for row in rows] == list_pretrained()  # every entry, one row each
+    starts = [header.index(column) for column in ("KIND", "DEFENSE", "DATASET", "RESULT", "TEST IMAGES")]
+    for row in rows:  # every cell starts under its column's title
+        entry = pretrained_info(row.split()[0])
+        cells = [entry.get("kind", "classifier"), entry.get("defense", "-"), entry["dataset"]]
+        assert [row[start:].split()[0] for start in starts[:3]] == cells
+        tested = entry.get("test_examples")
+        assert row[starts[4]:].strip() == (f"{tested:,}" if tested is not None else "-")
+        assert row[starts[3] - 2:starts[3]] == "  "
+    accuracy = 100 * pretrained_info("small_cnn_digits")["clean_accuracy"]
+    row = next(row for row in rows if row.startswith("small_cnn_digits "))
+    assert row.split()[1:5] == ["classifier", "none", "digits", f"{accuracy:.2f}%"]
+    footnote = lines[lines.index("") + 1:]
+    defenses = {row.split()[2] for row in rows}
+    assert {"none", "pgd-at", "deepdefense", "knowledge-transfer", "-"} <= defenses
+    for defense in defenses:  # each value in the column is explained under the table
+        assert any(line.split()[:1] == [defense] and len(line.split()) > 3 for line in footnote), defense
 
 
 def test_console_script_is_installed():

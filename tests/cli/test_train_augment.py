@@ -1,12 +1,14 @@
 """`tfdefend train --augment`: baselines and AdvMask (sensitive points cached next to the output)."""
 
 import json
+import pathlib
 
 import keras
 import numpy as np
 import pytest
 
 from tfdefend.cli.main import main
+from tfdefend.models.zoo import ZOO_DIR
 from tfdefend.training import fit_classifier
 
 
@@ -44,7 +46,13 @@ def test_bad_augment_arguments_are_clear(tmp_path, capsys):
     assert "`augment` applies to classifiers" in capsys.readouterr().err
     code = main(["train", "--model", "small_cnn", "--dataset", "digits", "--augment", "advmask",
                  "--advmask-model", "small_cnn_f16_fashion_mnist", "--output", out])
-    assert code == 2
+    assert code == 2  # refused from the zoo entry's data set, before the model is loaded
+    err = capsys.readouterr().err
+    assert "trained on fashion_mnist" in err and "8x8x1 images" in err
+    copy = tmp_path / "no_metrics.keras"  # a file without training metrics: refused from its input shape
+    copy.write_bytes((pathlib.Path(ZOO_DIR) / "small_cnn_f16_fashion_mnist.keras").read_bytes())
+    assert main(["train", "--model", "small_cnn", "--dataset", "digits", "--augment", "advmask",
+                 "--advmask-model", str(copy), "--output", out]) == 2
     assert "takes inputs (28, 28, 1), but the training images are (8, 8, 1)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--dataset", "digits", "--augment", "mixup", "--output", out])

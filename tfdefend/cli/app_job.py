@@ -3,14 +3,16 @@
 import json
 import os
 
+from tfdefend.cli.help_format import add_command
+
 CALIBRATION_IMAGES = 200
 
 
 def add_app_parser(sub):
     """Adds the `app` command (export, classify) to the `tfdefend` subparsers `sub`."""
-    app = sub.add_parser("app", help="the mobile app bundle: int8 TFLite + labels + bundle.json + model card")
-    app_sub = app.add_subparsers(dest="app_command", required=True)
-    export = app_sub.add_parser("export", help="write the app bundle folder of a trained classifier")
+    app = add_command(sub, "app", "the mobile app bundle: int8 TFLite + labels + bundle.json + model card")
+    app_sub = app.add_subparsers(dest="app_command", required=True, metavar="APP_COMMAND")
+    export = add_command(app_sub, "export", "write the app bundle folder of a trained classifier")
     source = export.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a .keras classifier (e.g. from `tfdefend train --data DIR`)")
     source.add_argument("--pretrained", help="a zoo classifier (see `tfdefend zoo list`)")
@@ -25,10 +27,10 @@ def add_app_parser(sub):
                         help="how many calibration images to use")
     export.add_argument("--name", default=None, help="the model's name on the card")
     export.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
-    classify = app_sub.add_parser("classify", help="classify images with a bundle in LiteRT, as the app does")
+    classify = add_command(app_sub, "classify", "classify images with a bundle in LiteRT, as the app does")
     classify.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF or BMP files")
     classify.add_argument("--bundle", required=True, help="the bundle folder")
-    classify.add_argument("--top-k", type=int, default=5)
+    classify.add_argument("--top-k", type=int, default=5, help="how many classes to print per image")
     classify.add_argument("--threads", type=int, default=1, help="LiteRT threads")
     classify.add_argument("--json", action="store_true", help="print JSON instead of a table")
 

@@ -10,6 +10,7 @@ import platform
 import sys
 import time
 
+from tfdefend.cli.evaluate_job import evaluate_job  # noqa: F401 - the `evaluate` job, also importable here
 from tfdefend.utils.atomic import atomic_write_text
 
 DEFAULT_IMAGE_SIZE = (64, 64)
@@ -20,7 +21,7 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
               metrics_output=None, limit=None, verbose="auto", command=None,
               include_optimizer=True, overrides=None, data_dir=None, image_size=None, augment="none",
               advmask_model=None, advmask_cache=None, advmask_eps=None, advmask_steps=50, advmask_limit=None,
-              backup=True, backup_dir=None, backup_every_steps=None, strategy="default"):
+              backup=True, backup_dir=None, backup_every_steps=None, strategy="default", log=None):
     """Trains registered model `model` on `dataset` or an image folder, saves it and its metrics.
 
     With `data_dir` (a one-subfolder-per-class folder, see
@@ -61,6 +62,10 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
 
     Args:
         overrides: Extra constructor arguments of the model.
+        verbose: Passed to `fit` (`keras_verbose()`: one line per epoch when
+            the output is not a terminal).
+        log: If given (e.g. `print`), called with a line saying what happens
+            before each phase (loading, training, measuring).
 
     Returns:
         The metrics dict.
@@ -88,9 +93,11 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
     if kind not in ("classifier", "preprocessor"):
         raise ValueError(f"`tfdefend train` trains classifiers and preprocessors; {model!r} is a {kind}.")
     set_global_seed(seed)
+    say = log or (lambda _message: None)
     if data_dir is not None:
         if dataset is not None:
             raise ValueError("Give a bundled `dataset` or an image folder `data_dir`, not both.")
+        say(f"Loading the image folder {data_dir} ...")
         folder = _load_folder(data_dir, image_size, seed, limit)
         (x_train, y_train), (x_test, y_test) = folder["train"], folder["test"]
         input_shape, num_classes = x_train.shape[1:], len(folder["class_names"])
@@ -100,6 +107,7 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
                              "has its own size.")
         dataset = dataset or "fashion_mnist"
         spec = data.dataset_info(dataset)
+        say(f"Loading {dataset} ({spec.description}) ...")
         x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
         x_test, y_test = data.load(dataset, "test", as_numpy=True)
         input_shape, num_classes = spec.image_shape, spec.num_classes
@@ -117,15 +125,19 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
         net = models.create_model(model, **shape_args, **(overrides or {}))
         callbacks = run_backup.callbacks("fit", name=f"train {model}")
         start = time.perf_counter()
+        say(f"Training {model} ({kind}, {int(net.count_params()):,} parameters) on {len(x_train):,} images "
+            f"for {epochs} epoch{'s' if epochs != 1 else ''}, batch {batch_size} ...")
         if kind == "classifier":
             history = fit_classifier(net, train_data, epochs=epochs, batch_size=batch_size,
                                      learning_rate=learning_rate, validation_data=(x_test, y_test),
                                      callbacks=callbacks, verbose=verbose)
+            say(f"Measuring the clean accuracy on the full test set ({len(x_test):,} images) ...")
             quality = {"clean_accuracy": accuracy(net, x_test, y_test),
                        "train_accuracy_last_epoch": float(_epoch_logs(history, callbacks)["accuracy"][-1])}
         else:
             history = fit_preprocessor(net, x_train, epochs=epochs, batch_size=batch_size,
                                        learning_rate=learning_rate, callbacks=callbacks, verbose=verbose)
+            say(f"Measuring the reconstruction error on the full test set ({len(x_test):,} images) ...")
             error = reconstruction_error(net, x_test)
             quality = {"test_mse": error["mse"], "test_psnr_db": error["psnr_db"],
                        "train_loss_last_epoch": float(_epoch_logs(history, callbacks)["loss"][-1])}
@@ -192,27 +204,6 @@ def _load_folder(data_dir, image_size, seed, limit):
             "name": f"image_folder:{os.path.basename(os.path.abspath(data_dir))}"}
 
 
-def evaluate_job(*, model_file=None, pretrained=None, dataset, eps_values, pgd_steps=10,
-                 limit=1000, batch_size=256, output=None):
-    """Attacks a saved or pretrained classifier with FGSM/PGD and returns the table rows."""
-    from tfdefend import data, models
-    from tfdefend.evaluation import attack_suite, robustness_table
-
-    if (model_file is None) == (pretrained is None):
-        raise ValueError("Give exactly one of `model_file` and `pretrained`.")
-    if model_file is not None:
-        classifier = models.load_model(model_file)
-    else:
-        classifier = models.load_pretrained(pretrained)
-    eps_values = list(eps_values or [data.dataset_info(dataset).attack_eps])
-    test = data.load(dataset, "test", batch_size=batch_size, limit=limit)
-    rows = robustness_table(classifier, test, attack_suite(eps_values, pgd_steps=pgd_steps),
-                            batch_size=batch_size)
-    if output:
-        atomic_write_text(output, json.dumps({"dataset": dataset, "rows": rows}, indent=2) + "\n")
-    return rows
-
-
 def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student_output=None,
              real_count=8000, gnr_count=16000, use_gnr=True, guidance="logits", gan_epochs=5,
              uddn_epochs=4, distill_epochs=1, batch_size=64, seed=0, eps=None, limit=None,
@@ -239,6 +230,7 @@ def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student
     from tfdefend import data, models
     from tfdefend.attacks import fgsm
     from tfdefend.cli.backup_options import classifier_identity
+    from tfdefend.cli.dataset_choice import check_input_shape
     from tfdefend.evaluation import accuracy, denoising_l1
     from tfdefend.export import save_keras
     from tfdefend.training import TrainingBackup, reconstruction_error, train_uddn_defense
@@ -261,6 +253,7 @@ def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student
     set_global_seed(seed)
     with dist.scope():  # every model of every stage is built in the strategy's scope
         target = models.load_model_or_pretrained(classifier)
+        check_input_shape(target, dataset, classifier)
         spec = data.dataset_info(dataset)
         eps = float(eps or spec.attack_eps)
         x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=limit)
@@ -317,6 +310,11 @@ def _tf_version():
     import tensorflow as tf
 
     return tf.__version__
+
+
+def keras_verbose():
+    """Keras' `verbose` for the command line: progress bars on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 def command_line(argv=None):

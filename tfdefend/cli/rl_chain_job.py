@@ -61,6 +61,7 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
 
     from tfdefend import data, models
     from tfdefend.cli.backup_options import classifier_identity
+    from tfdefend.cli.dataset_choice import check_input_shape
     from tfdefend.evaluation import chain_choices
     from tfdefend.export import save_keras
     from tfdefend.models import DenoiserAgent, DenoiserToolbox
@@ -87,6 +88,7 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
     set_global_seed(seed)
     with dist.scope():  # the models are built (and trained) in the strategy's scope
         target = models.load_model_or_pretrained(classifier)
+        check_input_shape(target, dataset, classifier)
         x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=train_images)
         x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=test_images)
         shape = tuple(x_train.shape[1:])

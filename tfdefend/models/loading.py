@@ -98,7 +98,7 @@ def load_model(path, *, safe_mode=True, compile=False):
     """
     import keras
 
-    import tfdefend.models  # noqa: F401 - registers the classes for deserialization
+    from tfdefend.models import register_model  # noqa: F401 - imports (registers) every model class
 
     if not isinstance(safe_mode, bool):
         raise TypeError(f"`safe_mode` must be True or False, got {safe_mode!r}.")
