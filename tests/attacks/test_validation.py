@@ -15,9 +15,10 @@ ATTACKS = {
         m, x, **{"steps": 2, "binary_search_steps": 1, **kw}),
     "jsma": lambda m, x, **kw: A.jsma(m, x, **{"seed": 0, **kw}),
     "apgd": lambda m, x, **kw: A.apgd(m, x, **{"eps": 0.1, "steps": 2, "seed": 0, **kw}),
+    "square": lambda m, x, **kw: A.square(m, x, **{"eps": 0.1, "queries": 3, "seed": 0, **kw}),
 }
 EPS_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm"]
-LABEL_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "carlini_wagner_l2", "jsma", "apgd"]
+LABEL_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "carlini_wagner_l2", "jsma", "apgd", "square"]
 TARGETED_ATTACKS = ["fgsm", "bim", "pgd", "mifgsm", "carlini_wagner_l2"]
 
 

@@ -19,6 +19,7 @@ from tfdefend.attacks.fgsm import fgsm
 from tfdefend.attacks.jsma import jsma
 from tfdefend.attacks.mifgsm import mifgsm
 from tfdefend.attacks.pgd import pgd
+from tfdefend.attacks.square import square
 
 __all__ = [
     "BPDAModel",
@@ -37,4 +38,5 @@ __all__ = [
     "mifgsm",
     "pgd",
     "random_mask_like",
+    "square",
 ]

@@ -127,6 +127,16 @@ def _build_predict(model):
     return predict
 
 
+def build_logits_function(model):
+    """A compiled `x -> float32 logits` of `model` (for score-based attacks; cache it with `compiled`)."""
+
+    @tf.function(reduce_retracing=True)
+    def logits(x):
+        return logits_of(model, x)
+
+    return logits
+
+
 def predict_labels(model, x):
     """Argmax predictions of `model` on the float32 tensor `x` (int32 [N])."""
     return compiled(model, "predict", (), _build_predict)(x)
