@@ -10,6 +10,7 @@ Labels default to the model's own argmax predictions.
 from tfdefend.attacks._sparse_ablations import l1_penalized_pgd, random_mask_like
 from tfdefend.attacks.apgd import apgd
 from tfdefend.attacks.auto_adversary import auto_adversary
+from tfdefend.attacks.auto_attack import auto_attack
 from tfdefend.attacks.bim import bim
 from tfdefend.attacks.bpda import BPDAModel, bpda
 from tfdefend.attacks.carlini_wagner_l2 import carlini_wagner_l2
@@ -26,6 +27,7 @@ __all__ = [
     "EOTModel",
     "apgd",
     "auto_adversary",
+    "auto_attack",
     "bim",
     "bpda",
     "carlini_wagner_l2",
