@@ -14,7 +14,7 @@ def test_standard_report_is_monotone_and_matches_the_returned_batch(digits_model
     x, y = x[:60], y[:60]
     x_adv, report = auto_attack(model, x, y, eps=EPS, steps=15, queries=60, seed=0)
     names = [a["name"] for a in report["attacks"]]
-    assert names == ["apgd-ce", "apgd-t", "square"]
+    assert names == ["apgd-ce", "apgd-t", "fab-t", "square"]
     chain = [report["clean_accuracy"]] + [a["robust_accuracy"] for a in report["attacks"]]
     assert all(b <= a for a, b in zip(chain, chain[1:]))
     assert report["robust_accuracy"] == chain[-1] == pytest.approx(accuracy(model, x_adv, y))
@@ -31,7 +31,7 @@ def test_standard_report_is_monotone_and_matches_the_returned_batch(digits_model
 def test_l2_standard_runs_the_gradient_attacks_and_bounds_the_norm(digits_model):
     model, x, y, _ = digits_model
     x_adv, report = auto_attack(model, x[:30], y[:30], eps=1.0, norm="l2", steps=10, seed=0)
-    assert [a["name"] for a in report["attacks"]] == ["apgd-ce", "apgd-t"]
+    assert [a["name"] for a in report["attacks"]] == ["apgd-ce", "apgd-t", "fab-t"]
     norms = np.sqrt(np.sum((x_adv.astype(np.float64) - x[:30]) ** 2, axis=(1, 2, 3)))
     assert np.all(norms <= 1.0 + 1e-5)
 

@@ -16,6 +16,7 @@ from tfdefend.attacks.bpda import BPDAModel, bpda
 from tfdefend.attacks.carlini_wagner_l2 import carlini_wagner_l2
 from tfdefend.attacks.deepfool import deepfool, deepfool_perturbation
 from tfdefend.attacks.eot import EOTModel, eot
+from tfdefend.attacks.fab import fab
 from tfdefend.attacks.fgsm import fgsm
 from tfdefend.attacks.jsma import jsma
 from tfdefend.attacks.mifgsm import mifgsm
@@ -34,6 +35,7 @@ __all__ = [
     "deepfool",
     "deepfool_perturbation",
     "eot",
+    "fab",
     "fgsm",
     "jsma",
     "l1_penalized_pgd",

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tfdefend.attacks import _core
 from tfdefend.attacks.apgd import apgd
 from tfdefend.attacks.eot import eot
+from tfdefend.attacks.fab import fab
 from tfdefend.attacks.square import square
 from tfdefend.utils import validation as V
 
@@ -30,7 +31,9 @@ def _plan(version, norm, num_classes, steps, queries, eot_samples):
                 ("apgd-dlr-eot", with_eot("dlr"), steps * eot_samples)]
     plan = [ce, ("apgd-t", lambda m, x, y, eps, seed: apgd(m, x, y, eps=eps, norm=norm, loss="dlr", targeted=True,
                                                            target_classes=targets, steps=steps, seed=seed),
-                 steps * targets)]
+                 steps * targets),
+            ("fab-t", lambda m, x, y, eps, seed: fab(m, x, y, eps=eps, norm=norm, steps=steps,
+                                                     target_classes=targets), 2 * steps * targets)]
     if norm == "inf":
         plan.append(("square", lambda m, x, y, eps, seed: square(m, x, y, eps=eps, queries=queries, seed=seed),
                      queries))
@@ -43,9 +46,9 @@ def auto_attack(model, x, y=None, *, eps, norm="inf", version="standard", steps=
 
     Versions:
       * "standard": APGD-CE (no restarts), APGD-T (targeted DLR over the
-        top-9 other classes), Square (`queries` queries; L-inf only). FAB-T
-        is not implemented yet, so this is the reference ensemble less FAB-T
-        (FAB-T rarely changes the final figure: it is a minimal-norm attack).
+        top-9 other classes), FAB-T (the same 9 targets), Square (`queries`
+        queries; L-inf only: the L2 Square Attack is not implemented, so the
+        L2 ensemble is the first three).
       * "rand": APGD-CE and APGD-DLR through EOT over `eot_samples` draws, for
         randomized defenses.
       * "fast": APGD-CE and untargeted APGD-DLR.
