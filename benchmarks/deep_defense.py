@@ -14,7 +14,11 @@ Columns: clean accuracy, rho2 (DeepFool, correctly classified test
 images), FGSM accuracy at 0.2 / 0.5 / 1.0 x eps_ref (eps_ref: the FGSM
 budget that brings the seed's Deep Defense model to 50%, by bisection),
 PGD-40 (`--pgd-steps`) L-inf accuracy at the data set's usual eps, and training seconds per
-epoch. Several `--seeds` give mean +- std. Writes `table.md`,
+epoch. Several `--seeds` give mean +- std. Each row also records which
+test images its model gets right (`correct_images`: the bits as hex), and
+the summary compares the seeds' sets (`correct_sets`: counts, distinct sets,
+images two seeds disagree on), so equal accuracies over seeds can be told
+apart from one model measured several times. Writes `table.md`,
 `results.json` and `accuracy_vs_fgsm_eps.png` to `--output`; with
 `--save-zoo DIR`, seed 0's Reference / PGD-AT / Deep Defense classifiers as
 `.keras` files with a metrics JSON each.
@@ -41,7 +45,7 @@ import tensorflow as tf
 
 from tfdefend import data, models
 from tfdefend.attacks import pgd
-from tfdefend.evaluation import accuracy, accuracy_at_eps_ref, fgsm_eps_ref, rho2
+from tfdefend.evaluation import accuracy, accuracy_at_eps_ref, fgsm_eps_ref, predict_labels, rho2
 from tfdefend.export import save_keras
 from tfdefend.training import AdversarialTraining, DeepDefense, apply_parseval, fit_classifier
 from tfdefend.utils import atomic_path, atomic_write_text
@@ -144,8 +148,10 @@ def evaluate_all(trained, args, spec, test):
     rows = {}
     for method, (model, seconds) in trained.items():
         curve = accuracy_at_eps_ref(model, x, y, scale, ks=ks)
+        correct = predict_labels(model, x) == y
         rows[method] = {
-            "clean_accuracy": accuracy(model, x, y),
+            "clean_accuracy": float(np.mean(correct)),
+            "correct_images": np.packbits(correct).tobytes().hex(),  # which test images it gets right
             "rho2": rho2(model, x, y, steps=args.rho2_steps),
             "acc_at_eps_ref": {str(k): None if eps_ref is None else curve[k] for k in KS},
             "pgd_accuracy": pgd_accuracy(model, x, y, spec.attack_eps, args.pgd_steps),
@@ -184,6 +190,20 @@ def _runs(per_seed, arch, method):
     return [rows[arch][method] for rows in per_seed.values() if method in rows.get(arch, {})]
 
 
+def _correct_sets(runs):
+    """Seeds' correct-image sets of one row: counts, how many differ, images two seeds disagree on.
+
+    The evidence that equal clean accuracies over seeds come from different
+    models (None for rows written before the sets were recorded).
+    """
+    masks = [r.get("correct_images") for r in runs]
+    if len(masks) < 2 or None in masks:
+        return None
+    bits = [np.unpackbits(np.frombuffer(bytes.fromhex(m), np.uint8)) for m in masks]
+    return {"correct": [int(b.sum()) for b in bits], "distinct": len(set(masks)),
+            "disagree": [int(np.sum(bits[i] != bits[j])) for i in range(len(bits)) for j in range(i + 1, len(bits))]}
+
+
 def summarize(per_seed, archs, pgd_steps):
     """Markdown table lines (mean ± std over seeds) and the matching JSON summary."""
     lines = ["| network | method | seeds | accuracy | ρ₂ | " + " | ".join(f"Acc.@{k}ε_ref" for k in KS)
@@ -205,6 +225,12 @@ def summarize(per_seed, archs, pgd_steps):
                 key: None if any(v is None for v in vals) else
                 {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0}
                 for key, vals in values.items()}
+            summary[f"{arch}/{method}"]["correct_sets"] = _correct_sets(runs)
+    checks = [(key, row["correct_sets"]) for key, row in summary.items() if row["correct_sets"]]
+    if checks:
+        lines += ["", "Correct test images per seed (count; distinct sets; images two seeds disagree on, per pair):",
+                  ""] + [f"- {key}: {'/'.join(map(str, c['correct']))}; {c['distinct']} distinct; "
+                         f"{'/'.join(map(str, c['disagree']))}" for key, c in checks]
     return lines, summary
 
 

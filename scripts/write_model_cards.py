@@ -1,16 +1,32 @@
 """Writes the Markdown model card of every zoo entry to `tfdefend/models/zoo/cards/NAME.md`.
 
 Usage (from the repository root, in the installed environment, after
-`scripts/build_zoo.py` and optionally `benchmarks/export_latency.py`):
+`scripts/build_zoo.py`, `benchmarks/zoo_figures.py` and optionally
+`benchmarks/export_latency.py`):
     python scripts/write_model_cards.py [--only NAME ...] [--output-dir DIR]
         [--latency benchmarks/results/export_latency.json]
+        [--figures benchmarks/results/zoo_figures.json] [--readme README.md]
 
 Each card is `tfdefend.export.model_card(NAME)` (also printed by
 `tfdefend zoo card NAME`), written atomically; cards of entries no longer in
 the zoo are left alone.
+
+`--figures FILE` first writes the figures `benchmarks/zoo_figures.py`
+measured on the full test splits into the manifest (atomically): for each
+entry of FILE whose sha256 is the manifest's, its figures, `test_examples`,
+`test_split`, `ci95` (95% Wilson intervals of the accuracies), `int8`
+(fidelity of the int8 export), `evaluated_in` (parts without figures) and
+`figures_command`. The weights, sha256 and training command are not
+touched; an entry whose weights changed since the measurement, or a figure
+of the manifest the measurement lacks, stops the script with an error.
+
+`--readme FILE` replaces the zoo table of the README (between
+`<!-- zoo-table:start -->` and `<!-- zoo-table:end -->`) with
+`tfdefend.export.model_card.zoo_table()`.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -18,10 +34,81 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from tfdefend.export import model_card
+from tfdefend.export.model_card import ZOO_TABLE_END, ZOO_TABLE_START, zoo_table
+from tfdefend.models import zoo
 from tfdefend.models.zoo import ZOO_DIR, list_pretrained
 from tfdefend.utils import atomic_write_text
 
 CARDS_DIR = os.path.join(ZOO_DIR, "cards")
+# Manifest keys that are settings or facts of the file, not measured figures.
+NOT_FIGURES = {"params", "size_bytes", "pgd_eps", "test_examples", "int8"}
+
+
+def _figure_keys(entry):
+    """The manifest keys of `entry` that hold a measured figure (a number, or a dict of numbers)."""
+    def numeric(value):
+        if isinstance(value, dict):
+            return bool(value) and all(numeric(v) for v in value.values())
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    return {key for key, value in entry.items() if key not in NOT_FIGURES and numeric(value)}
+
+
+def measured_entry(name, entry, row):
+    """`entry` with the figures of its `zoo_figures.json` row `row`.
+
+    Raises:
+        ValueError: If the row measured other weights (sha256) or lacks a figure the entry holds.
+    """
+    if row.get("sha256") != entry.get("sha256"):
+        raise ValueError(f"{name}: the figures were measured on weights with sha256 {row.get('sha256')}, "
+                         f"the manifest holds {entry.get('sha256')}; rerun "
+                         f"`python benchmarks/zoo_figures.py --only {name}`.")
+    figures = row.get("figures", {})
+    missing = sorted(_figure_keys(entry) - set(figures))
+    if missing:
+        raise ValueError(f"{name}: the manifest figures {missing} were not measured; rerun "
+                         f"`python benchmarks/zoo_figures.py --only {name}`.")
+    updated = {**entry, **figures, "test_examples": row["test_examples"], "test_split": row["split_kind"]}
+    for key in ("ci95", "evaluated_in"):
+        updated.pop(key, None)
+        if row.get(key):
+            updated[key] = row[key]
+    updated.pop("int8", None)
+    if row.get("int8"):
+        updated["int8"] = {key: row["int8"][key] for key in ("top1_agreement", "ci95", "output_mae", "error",
+                                                             "examples") if key in row["int8"]}
+    if row.get("command"):
+        updated["figures_command"] = row["command"]
+    return updated
+
+
+def apply_figures(figures_path, manifest_path=None):
+    """Writes the figures of `figures_path` (benchmarks/zoo_figures.py's JSON) into the manifest.
+
+    Returns:
+        The names of the entries updated.
+    """
+    manifest_path = manifest_path or zoo.MANIFEST_PATH
+    manifest = zoo.read_manifest(manifest_path)
+    with open(figures_path, encoding="utf-8") as handle:
+        rows = json.load(handle)["models"]
+    updated = sorted(set(rows) & set(manifest))
+    for name in updated:
+        manifest[name] = measured_entry(name, manifest[name], rows[name])
+    atomic_write_text(manifest_path, json.dumps({"models": manifest}, indent=2, sort_keys=True) + "\n")
+    return updated
+
+
+def write_readme_table(readme_path, manifest_path=None):
+    """Replaces the text between the zoo-table markers of `readme_path` with `zoo_table()`."""
+    with open(readme_path, encoding="utf-8") as handle:
+        text = handle.read()
+    start, end = text.find(ZOO_TABLE_START), text.find(ZOO_TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{readme_path} has no {ZOO_TABLE_START} ... {ZOO_TABLE_END} block.")
+    block = f"{ZOO_TABLE_START}\n{zoo_table(manifest_path)}\n{ZOO_TABLE_END}"
+    atomic_write_text(readme_path, text[:start] + block + text[end + len(ZOO_TABLE_END):])
 
 
 def main(argv=None):
@@ -30,13 +117,22 @@ def main(argv=None):
     parser.add_argument("--output-dir", default=CARDS_DIR)
     parser.add_argument("--latency", default=None,
                         help="the export benchmark's JSON (default: benchmarks/results/export_latency.json)")
+    parser.add_argument("--figures", default=None,
+                        help="first write the figures of benchmarks/zoo_figures.py's JSON into the manifest")
+    parser.add_argument("--readme", default=None, help="also rewrite this README's zoo table")
     args = parser.parse_args(argv)
+    if args.figures:
+        for name in apply_figures(args.figures):
+            print(f"figures of {name} written into the manifest", flush=True)
     written = []
     for name in args.only or list_pretrained():
         path = os.path.join(args.output_dir, f"{name}.md")
         atomic_write_text(path, model_card(name, latency_path=args.latency))
         written.append(path)
         print(f"wrote {path}", flush=True)
+    if args.readme:
+        write_readme_table(args.readme)
+        print(f"wrote the zoo table of {args.readme}", flush=True)
     return written
 
 

@@ -17,11 +17,7 @@ from tests.docs.readme_maps import MAPS, check_table
 # Tables in README parts other sessions are still rewriting (issue 19), by heading. They need a marker
 # (the coordinator adds it, then removes the heading here); a listed heading whose tables all have a
 # marker fails `test_awaiting_list_is_current`, so the list only shrinks.
-AWAITING_MARKER = {
-    "Models and the zoo",
-    "Deep Defense vs adversarial and Parseval training (issue: Deep Defense), Fashion-MNIST",
-    "UDDN, GNR, knowledge transfer (issue: UDDN), Fashion-MNIST",
-}
+AWAITING_MARKER = set()
 
 
 def _readme():

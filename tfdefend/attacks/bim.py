@@ -1,14 +1,73 @@
-"""Basic Iterative Method / I-FGSM (Kurakin et al., 2017)."""
+"""Basic Iterative Method / I-FGSM (Kurakin et al., 2017), on the cross-entropy or a logit margin."""
+
+import tensorflow as tf
 
 from tfdefend.attacks import _core
 from tfdefend.utils import validation as V
 
+LOSSES = ("ce", "margin")
 
-def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip=(0.0, 1.0)):
+
+def margin_loss(logits, y, targeted=False):
+    """Per-sample logit margin that the attack ascends (Carlini & Wagner's `f` without the clamp).
+
+    Untargeted: `max_{j != y} z_j - z_y` (positive once `y` is no longer
+    the top class). Targeted (`y` the target): `z_y - max_{j != y} z_j`.
+    It is computed on the logits, so it does not saturate with the softmax.
+
+    Args:
+        logits: float32 `[N, classes]`.
+        y: int32 labels `[N]` (target classes when `targeted`).
+        targeted: Whether `y` holds target classes.
+
+    Returns:
+        float32 `[N]`.
+    """
+    z_y = tf.gather(logits, y, batch_dims=1)
+    is_y = tf.one_hot(y, tf.shape(logits)[-1], on_value=True, off_value=False)
+    z_other = tf.reduce_max(tf.where(is_y, tf.constant(-float("inf"), logits.dtype), logits), axis=-1)
+    return z_y - z_other if targeted else z_other - z_y
+
+
+def _build_margin(model, targeted):
+    """Compiles the L-inf sign-gradient loop on `margin_loss` for one model (traced per input shape)."""
+
+    @tf.function(reduce_retracing=True)
+    def run(x, y, eps, step_size, steps, lo, hi):
+        x_adv = tf.identity(x)
+        for _ in tf.range(steps):
+            with tf.GradientTape() as tape:
+                tape.watch(x_adv)
+                loss = tf.reduce_sum(margin_loss(_core.logits_of(model, x_adv), y, targeted))
+            grad = tape.gradient(loss, x_adv, unconnected_gradients=_core.ZERO)
+            x_adv = _core.project(x_adv + step_size * tf.sign(grad), x, eps, "inf", lo, hi)
+        return x_adv
+
+    return run
+
+
+def _check_loss(loss):
+    if not isinstance(loss, str):
+        raise TypeError(f"`loss` must be a str, one of {LOSSES}, got {type(loss).__name__}.")
+    if loss not in LOSSES:
+        raise ValueError(f"`loss` must be one of {LOSSES}, got {loss!r}.")
+    return loss
+
+
+def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip=(0.0, 1.0), loss="ce"):
     """Iterative FGSM in the L-inf ball, starting from `x` (no random start).
 
     Each step is `x_adv = clip(proj(x_adv + step_size * sign(grad)))`, where
-    `proj` clips to `[x - eps, x + eps]`.
+    `proj` clips to `[x - eps, x + eps]` and `grad` is the gradient of the
+    attack loss w.r.t. the input. With `steps=1, step_size=eps` it is FGSM.
+
+    `loss="margin"` ascends the logit margin `max_{j != y} z_j - z_y`
+    (`margin_loss`) instead of the cross-entropy. Use it against a model
+    whose softmax is saturated (defensive distillation, logits scaled up):
+    there the cross-entropy gradient underflows to exactly zero, `sign(0)`
+    does not move the image, and a CE attack reports robustness that is
+    only gradient masking; the margin's gradient is the difference of two
+    logit gradients and does not vanish.
 
     Args:
         model: A `keras.Model` or any callable mapping a float32 NHWC batch to
@@ -20,22 +79,33 @@ def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip
         step_size: Per-step size; default `eps / steps` (the I-FGSM choice
             `alpha = eps / T`, so the ball edge is reachable in `steps` steps).
         steps: Number of iterations (>= 1).
-        targeted: Whether `y` holds target classes.
+        targeted: Whether `y` holds target classes (CE: descend the target's
+            cross-entropy; margin: ascend `z_t - max_{j != t} z_j`).
         clip: `(min, max)` valid image range, or None for unbounded.
+        loss: `"ce"` (the default: softmax cross-entropy) or `"margin"`.
 
     Returns:
         The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
         out, tensor in -> tensor out). `eps=0` returns `x`.
 
     Raises:
-        ValueError: Bad `x`, `y`, `eps`, `step_size`, `steps` or `clip`, or
-            `targeted` without `y`.
-        TypeError: Non-numeric arguments.
+        ValueError: Bad `x`, `y`, `eps`, `step_size`, `steps`, `clip` or
+            `loss`, or `targeted` without `y`.
+        TypeError: Non-numeric arguments, or a `loss` that is not a str.
     """
+    loss = _check_loss(loss)
     eps = V.check_eps(eps, norm="inf", clip=clip)
     steps = V.check_positive_int(steps, "steps")
     step_size = _core.check_step_size(step_size, eps, steps, "inf", clip)
     x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
-    x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
-                                   norm="inf", targeted=targeted)
+    if loss == "ce":
+        x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
+                                       norm="inf", targeted=targeted)
+    elif eps == 0.0:
+        x_adv = tf.identity(x_t)
+    else:
+        fn = _core.compiled(model, "bim_margin", (bool(targeted),), _build_margin)
+        lo, hi = bounds
+        x_adv = fn(x_t, y_t, _core.f32(eps), _core.f32(step_size), tf.constant(steps, tf.int32),
+                   _core.f32(lo), _core.f32(hi))
     return _core.finish(x_adv, as_numpy)
