@@ -152,13 +152,14 @@ def apgd(model, x, y=None, *, eps, norm="inf", loss="ce", steps=100, restarts=1,
                          f"got {target_classes}.")
     x_np, y_np = x_t.numpy(), y_t.numpy()
     x_adv = x_np.copy()
-    fooled = _core.predict_labels(model, x_t).numpy() != y_np
+    clean_logits = _core.logits_of(model, x_t).numpy()
+    fooled = clean_logits.argmax(axis=1) != y_np
     if eps == 0.0:
         return _finish(x_adv, fooled, as_numpy, return_fooled)
     fn = _core.compiled(model, "apgd", (norm, loss, bool(targeted)), _build_apgd)
     steps_t, intervals = tf.constant(steps, tf.int32), tf.constant(checkpoint_intervals(steps), tf.int32)
     ranks = range(2, target_classes + 2) if targeted else [None]
-    order = np.argsort(-_core.logits_of(model, x_t).numpy(), axis=1) if targeted else None
+    order = np.argsort(-clean_logits, axis=1) if targeted else None
     run_index = 0
     for rank in ranks:
         for _ in range(restarts):

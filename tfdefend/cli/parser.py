@@ -89,12 +89,17 @@ def _add_train(sub):
     add_strategy_option(train)
 
 
+def _add_target_classifier(parser):
+    """--dataset (the classifier's own by default), --allow-other-dataset and --classifier of a defense trainer."""
+    parser.add_argument("--dataset", default=None, metavar="NAME", help=MODEL_DATASET_HELP)
+    parser.add_argument(ALLOW_FLAG, action="store_true", help=ALLOW_HELP)
+    parser.add_argument("--classifier", required=True, help="zoo name or .keras file of the target classifier")
+
+
 def _add_train_uddn(sub):
     uddn = add_command(sub, "train-uddn", "train the UDDN defense: GNR (W-GAN-GP) noise augmentation, "
                        "logit-guided U-Net denoiser, knowledge-transfer student")
-    uddn.add_argument("--dataset", default=None, metavar="NAME", help=MODEL_DATASET_HELP)
-    uddn.add_argument(ALLOW_FLAG, action="store_true", help=ALLOW_HELP)
-    uddn.add_argument("--classifier", required=True, help="zoo name or .keras file of the target classifier")
+    _add_target_classifier(uddn)
     uddn.add_argument("--output", required=True, help="the denoiser's .keras file")
     uddn.add_argument("--generator-output", default=None, help="also save the GNR generator here (.keras)")
     uddn.add_argument("--student-output", default=None,
@@ -121,9 +126,7 @@ def _add_train_uddn(sub):
 def _add_train_rl_chain(sub):
     chain = add_command(sub, "train-rl-chain", "train the RL denoiser chain: a toolbox of light denoisers "
                         "(one per FGSM strength) and a DQN agent that chains them per image")
-    chain.add_argument("--dataset", default=None, metavar="NAME", help=MODEL_DATASET_HELP)
-    chain.add_argument(ALLOW_FLAG, action="store_true", help=ALLOW_HELP)
-    chain.add_argument("--classifier", required=True, help="zoo name or .keras file of the target classifier")
+    _add_target_classifier(chain)
     chain.add_argument("--output", required=True, help="the chain's .keras file (toolbox and agent inside)")
     chain.add_argument("--toolbox-output", default=None, help="also save the toolbox here (.keras)")
     chain.add_argument("--agent-output", default=None, help="also save the agent here (.keras)")
