@@ -20,6 +20,11 @@ entry of FILE whose sha256 is the manifest's, its figures, `test_examples`,
 touched; an entry whose weights changed since the measurement, or a figure
 of the manifest the measurement lacks, stops the script with an error.
 
+`--autoattack FILE [FILE ...]` writes the AutoAttack records of
+`tfdefend leaderboard` results (leaderboard_NORM.json) into the manifest
+entries whose weights they measured (`autoattack`: attack, threat, eps,
+norm, n, clean and robust accuracy, results file).
+
 `--readme FILE` replaces the zoo table of the README (between
 `<!-- zoo-table:start -->` and `<!-- zoo-table:end -->`) with
 `tfdefend.export.model_card.zoo_table()`.
@@ -100,6 +105,61 @@ def apply_figures(figures_path, manifest_path=None):
     return updated
 
 
+def _autoattack_target(row, manifest):
+    """(zoo entry, record) for one leaderboard row, or None if the row is not about a zoo entry's weights."""
+    name = row["name"]
+    artifact = ""
+    if row["kind"] == "tflite":
+        name, artifact = name.removesuffix(" (int8 TFLite)"), " (int8 TFLite)"
+    behind = None
+    if " + " in name:
+        name, behind = name.split(" + ", 1)
+    entry = manifest.get(name)
+    if entry is None or not row.get("fingerprint", "").startswith(entry.get("sha256", "?")):
+        return None
+    attack = ("Square, 8-bit inputs, in LiteRT" + artifact if row["kind"] == "tflite"
+              else f"AutoAttack ({row['version']})")
+    record = {"attack": attack, "threat": row["threat"], "eps": row.get("eps_used", row["eps"]), "norm": row["norm"],
+              "n": row["n"], "clean_accuracy": round(row["clean_accuracy"], 4),
+              "robust_accuracy": round(row["robust_accuracy"], 4)}
+    if behind:
+        record["threat"] += f" (classifier {behind})"
+    return name, record
+
+
+def apply_autoattack(paths, manifest_path=None):
+    """Writes the `autoattack` records of leaderboard JSONs (`tfdefend leaderboard`) into the manifest.
+
+    Rows measured on other weights than the manifest's (their fingerprint
+    does not start with the entry's sha256) are skipped. Per entry and
+    (attack, threat, norm, eps), the record with the most test images wins.
+
+    Returns:
+        The names of the entries updated.
+    """
+    manifest_path = manifest_path or zoo.MANIFEST_PATH
+    manifest = zoo.read_manifest(manifest_path)
+    found = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            rows = json.load(handle)["rows"]
+        source = os.path.relpath(os.path.abspath(path), ROOT)
+        for row in rows:
+            target = _autoattack_target(row, manifest)
+            if target is None:
+                continue
+            name, record = target
+            key = (record["attack"], record["threat"], record["norm"], record["eps"])
+            best = found.setdefault(name, {}).get(key)
+            if best is None or record["n"] > best["n"]:
+                found[name][key] = {**record, "results": source}
+    for name, records in found.items():
+        manifest[name]["autoattack"] = sorted(records.values(), key=lambda r: (r["norm"] != "inf", r["attack"],
+                                                                                r["threat"]))
+    atomic_write_text(manifest_path, json.dumps({"models": manifest}, indent=2, sort_keys=True) + "\n")
+    return sorted(found)
+
+
 def write_readme_table(readme_path, manifest_path=None):
     """Replaces the text between the zoo-table markers of `readme_path` with `zoo_table()`."""
     with open(readme_path, encoding="utf-8") as handle:
@@ -120,10 +180,16 @@ def main(argv=None):
     parser.add_argument("--figures", default=None,
                         help="first write the figures of benchmarks/zoo_figures.py's JSON into the manifest")
     parser.add_argument("--readme", default=None, help="also rewrite this README's zoo table")
+    parser.add_argument("--autoattack", nargs="+", default=None, metavar="LEADERBOARD_JSON",
+                        help="first write the AutoAttack records of these `tfdefend leaderboard` results "
+                        "into the manifest")
     args = parser.parse_args(argv)
     if args.figures:
         for name in apply_figures(args.figures):
             print(f"figures of {name} written into the manifest", flush=True)
+    if args.autoattack:
+        for name in apply_autoattack(args.autoattack):
+            print(f"AutoAttack records of {name} written into the manifest", flush=True)
     written = []
     for name in args.only or list_pretrained():
         path = os.path.join(args.output_dir, f"{name}.md")

@@ -30,10 +30,22 @@ def test_standard_report_is_monotone_and_matches_the_returned_batch(digits_model
 
 def test_l2_standard_runs_the_gradient_attacks_and_bounds_the_norm(digits_model):
     model, x, y, _ = digits_model
-    x_adv, report = auto_attack(model, x[:30], y[:30], eps=1.0, norm="l2", steps=10, seed=0)
-    assert [a["name"] for a in report["attacks"]] == ["apgd-ce", "apgd-t", "fab-t"]
+    x_adv, report = auto_attack(model, x[:30], y[:30], eps=1.0, norm="l2", steps=10, queries=30, seed=0)
+    assert [a["name"] for a in report["attacks"]] == ["apgd-ce", "apgd-t", "fab-t", "square"]
     norms = np.sqrt(np.sum((x_adv.astype(np.float64) - x[:30]) ** 2, axis=(1, 2, 3)))
     assert np.all(norms <= 1.0 + 1e-5)
+
+
+def test_l2_standard_ends_with_the_l2_square_attack(digits_model):
+    """Square runs in the L2 ensemble too, with the L2 budget, on what the gradient attacks left."""
+    model, x, y, _ = digits_model
+    x, y = x[:20], y[:20]
+    x_adv, report = auto_attack(model, x, y, eps=0.3, norm="l2", steps=2, queries=40, seed=0)
+    last = report["attacks"][-1]
+    assert last["name"] == "square" and last["cost_per_image"] == 40
+    assert last["ran_on"] == round(report["attacks"][-2]["robust_accuracy"] * 20) > 0
+    norms = np.sqrt(np.sum((x_adv.astype(np.float64) - x) ** 2, axis=(1, 2, 3)))
+    assert np.all(norms <= 0.3 + 1e-5) and x_adv.min() >= 0 and x_adv.max() <= 1
 
 
 def test_rand_version_attacks_a_randomized_model_through_eot(digits_model):
@@ -66,11 +78,13 @@ def test_nothing_left_to_attack_runs_nothing(digits_model):
 
 @pytest.mark.parametrize("kwargs,error,word", [
     ({"version": "plus"}, ValueError, "`version`"),
+    ({"version": np.array(["standard"])}, ValueError, "`version`"),
     ({"steps": 0}, ValueError, "`steps`"),
     ({"queries": 0}, ValueError, "`queries`"),
     ({"batch_size": 0}, ValueError, "`batch_size`"),
     ({"norm": "l1"}, ValueError, "norm"),
     ({"seed": -1}, ValueError, "`seed`"),
+    ({"clip": None}, ValueError, "`clip`"),  # FAB and Square of the standard version need the box
 ])
 def test_bad_arguments(tiny_model, rand_images, kwargs, error, word):
     with pytest.raises(error, match=word):

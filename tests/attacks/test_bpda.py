@@ -79,3 +79,26 @@ def test_approximation_defaults_to_the_preprocessors_own(digits_model):
     assert bpda(preprocessor=pre, classifier=model, approximation="identity").approximation is None
     with pytest.raises(ValueError, match="identity"):
         bpda(preprocessor=pre, classifier=model, approximation="soft")
+
+
+def test_forward_model_gives_the_same_logits_without_the_approximation(digits_model):
+    import numpy as np
+    import tensorflow as tf
+
+    from tfdefend.attacks import auto_attack, bpda
+
+    model, x, y, _ = digits_model
+    calls = []
+
+    def approximation(images):
+        calls.append(1)
+        return images
+
+    wrapped = bpda(preprocessor=lambda images: tf.round(images * 7.0) / 7.0, classifier=model,
+                   approximation=approximation)
+    np.testing.assert_allclose(np.asarray(wrapped.forward_model(x[:8])), np.asarray(wrapped(x[:8])), atol=1e-5)
+    before = len(calls)
+    wrapped.forward_model(x[:8])
+    assert len(calls) == before  # the approximation is not computed on the forward-only path
+    _, report = auto_attack(wrapped, x[:16], y[:16], eps=0.3, steps=5, queries=10)
+    assert report["robust_accuracy"] <= report["clean_accuracy"]

@@ -40,7 +40,9 @@ CLIPS = st.sampled_from(
         ("a", "b"),
     ]
 )
-NORM_NAMES = {"inf": "inf", "linf": "inf", "l_inf": "inf", "l2": "l2", "2": "l2"}
+NORM_NAMES = {
+    "inf": "inf", "linf": "inf", "l_inf": "inf", "infinity": "inf", "l2": "l2", "l_2": "l2", "2": "l2"
+}
 
 
 def norm_of(value):
@@ -153,6 +155,64 @@ CASES = [
     ),
     ("fgsm", "model", st.sampled_from([None, "small_cnn", 3, object()]), lambda v: False),
 ]
+# The AutoAttack family (its own test, so its cases do not thin out the ones above).
+AUTOATTACK_CASES = [
+    ("apgd", "eps", reals(0, 0.5), lambda v: _budget_ok(v)),
+    ("apgd", "norm", NORMS, lambda v: norm_of(v) is not None),
+    (
+        "apgd",
+        "loss",
+        st.one_of(st.sampled_from(["ce", "dlr", "CE", "margin"]), ANY_VALUE),
+        lambda v: isinstance(v, str) and v in ("ce", "dlr"),
+    ),
+    ("apgd", "steps", counts(1, 3), is_count),
+    ("apgd", "restarts", counts(1, 2), is_count),
+    ("apgd", "seed", st.one_of(st.integers(-(2**40), 2**70), ANY_VALUE), _seed_ok),
+    ("apgd", "clip", CLIPS, lambda v: clip_of(v) is not None),
+    ("fab", "eps", st.one_of(st.none(), reals(0, 0.5)), lambda v: v is None or _budget_ok(v)),
+    ("fab", "norm", NORMS, lambda v: norm_of(v) is not None),
+    ("fab", "steps", counts(1, 2), is_count),
+    ("fab", "target_classes", counts(1, 3), lambda v: is_count(v, hi=9)),
+    ("fab", "clip", CLIPS, lambda v: v is not None and clip_of(v) is not None),
+    ("square", "eps", reals(0, 1.5), lambda v: _budget_ok(v)),
+    ("square", "norm", NORMS, lambda v: norm_of(v) is not None),
+    ("square", "queries", counts(1, 5), is_count),
+    ("square", "p_init", st.one_of(st.none(), reals(0, 1.5)), lambda v: v is None or _positive(v, top=1.0)),
+    ("square", "seed", st.one_of(st.integers(-(2**40), 2**70), ANY_VALUE), _seed_ok),
+    ("square", "clip", CLIPS, lambda v: v is not None and clip_of(v) is not None),
+    (
+        "square_l2",
+        "eps",
+        st.one_of(reals(0, 20), st.sampled_from([1e308, 3e38])),
+        lambda v: _budget_ok(v, norm="l2"),
+    ),
+    ("square_l2", "queries", counts(1, 6), is_count),
+    (
+        "square_l2",
+        "p_init",
+        st.one_of(st.none(), reals(0, 1.5)),
+        lambda v: v is None or _positive(v, top=1.0),
+    ),
+    ("square_l2", "clip", CLIPS, lambda v: v is not None and clip_of(v) is not None),
+    ("auto_attack", "eps", reals(0, 0.5), lambda v: _budget_ok(v)),
+    ("auto_attack", "norm", NORMS, lambda v: norm_of(v) is not None),
+    (
+        "auto_attack",
+        "version",
+        st.one_of(st.sampled_from(["standard", "fast", "rand", "Fast", "plus"]), ANY_VALUE),
+        lambda v: isinstance(v, str) and v in ("standard", "fast", "rand"),
+    ),
+    ("auto_attack", "steps", counts(1, 2), is_count),
+    ("auto_attack", "queries", counts(1, 4), is_count),
+    ("auto_attack", "batch_size", counts(1, 3), is_count),
+    (
+        "auto_attack",
+        "seed",
+        st.one_of(st.integers(-5, 2**40), ANY_VALUE),
+        lambda v: _seed_ok(v, non_negative=True),
+    ),
+    ("auto_attack", "clip", CLIPS, lambda v: v is not None and clip_of(v) is not None),
+]
 DEFAULTS = {
     "fgsm": {"eps": 0.1},
     "pgd": {"eps": 0.1, "step_size": 0.05, "steps": 2, "random_start": True},
@@ -163,7 +223,15 @@ DEFAULTS = {
     "jsma": {"gamma": 0.05},
     "auto_adversary": {"eps": 0.1, "steps": 1, "mask_steps": 2},
     "l1_penalized_pgd": {"eps": 0.1, "steps": 2},
+    "apgd": {"eps": 0.1, "steps": 2, "seed": 0},
+    "fab": {"steps": 2, "target_classes": 2},
+    "square": {"eps": 0.1, "queries": 4, "seed": 0},
+    "square_l2": {"eps": 0.5, "norm": "l2", "queries": 4, "seed": 0},
+    "auto_attack": {"eps": 0.1, "steps": 1, "queries": 3, "eot_samples": 2, "seed": 0},
 }
+# Attacks whose result lies within `eps` of the images (in `norm`, "inf" unless given).
+BOUNDED = ("fgsm", "pgd", "bim", "mifgsm", "auto_adversary", "l1_penalized_pgd", "apgd", "fab", "square",
+           "square_l2", "auto_attack")
 
 
 def run(model, attack, argument, value):
@@ -180,12 +248,10 @@ def run(model, attack, argument, value):
         model = value
     else:
         kwargs[argument] = value
-    out = getattr(attacks, attack)(model, X2, **kwargs)
-    norm = norm_of(kwargs.get("norm", "inf")) if attack in ("fgsm", "pgd") else "inf"
-    eps = (
-        kwargs.get("eps")
-        if attack in ("fgsm", "pgd", "bim", "mifgsm", "auto_adversary", "l1_penalized_pgd")
-        else None
-    )
+    out = getattr(attacks, "square" if attack == "square_l2" else attack)(model, X2, **kwargs)
+    if attack == "auto_attack":  # (x_adv, report)
+        out = out[0]
+    norm = norm_of(kwargs.get("norm", "inf"))
+    eps = kwargs.get("eps") if attack in BOUNDED else None
     clip = clip_of(kwargs.get("clip", (0.0, 1.0)))
     return out, eps, norm, clip

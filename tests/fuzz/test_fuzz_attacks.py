@@ -8,7 +8,7 @@ import tensorflow as tf
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.attack_cases import CASES, X2, run
+from tests.fuzz.attack_cases import AUTOATTACK_CASES, CASES, X2, run
 from tests.fuzz.strategies import (
     FUZZ,
     assert_adversarial,
@@ -32,6 +32,9 @@ GRADIENT_ATTACKS = {  # name -> (call, eps, norm)
         "inf",
     ),
     "mifgsm": (lambda m, x, y, t: attacks.mifgsm(m, x, y, eps=0.1, steps=2, targeted=t), 0.1, "inf"),
+    "apgd": (lambda m, x, y, t: attacks.apgd(m, x, y, eps=0.1, steps=2, seed=0), 0.1, "inf"),
+    "apgd_l2": (lambda m, x, y, t: attacks.apgd(m, x, y, eps=0.5, norm="l2", steps=2, seed=0), 0.5, "l2"),
+    "fab": (lambda m, x, y, t: attacks.fab(m, x, y, eps=0.1, steps=2, target_classes=2), 0.1, "inf"),
 }
 OTHER_ATTACKS = {  # name -> (call, eps or None, norm)
     "deepfool": (lambda m, x: attacks.deepfool(m, x, steps=2, num_candidates=2), None, "l2"),
@@ -43,6 +46,32 @@ OTHER_ATTACKS = {  # name -> (call, eps or None, norm)
     "jsma": (lambda m, x: attacks.jsma(m, x, gamma=0.05, seed=0), None, "inf"),
     "auto_adversary": (lambda m, x: attacks.auto_adversary(m, x, eps=0.1, steps=1, mask_steps=2), 0.1, "inf"),
     "l1_penalized_pgd": (lambda m, x: attacks.l1_penalized_pgd(m, x, eps=0.1, steps=2), 0.1, "inf"),
+    "square": (lambda m, x: attacks.square(m, x, eps=0.1, queries=4, seed=0), 0.1, "inf"),
+    "square_l2": (lambda m, x: attacks.square(m, x, eps=0.5, norm="l2", queries=4, seed=0), 0.5, "l2"),
+    "auto_attack": (
+        lambda m, x: attacks.auto_attack(m, x, eps=0.1, steps=1, queries=3, seed=0)[0],
+        0.1,
+        "inf",
+    ),
+}
+LABELLED_ATTACKS = {  # the AutoAttack family with labels: name -> (call(model, x, y, targeted), eps, norm)
+    "apgd": (lambda m, x, y, t: attacks.apgd(m, x, y, eps=0.1, steps=2, seed=0), 0.1, "inf"),
+    "fab": (lambda m, x, y, t: attacks.fab(m, x, y, eps=0.1, steps=2, target_classes=2), 0.1, "inf"),
+    "square": (
+        lambda m, x, y, t: attacks.square(m, x, y, eps=0.1, queries=4, seed=0, targeted=t),
+        0.1,
+        "inf",
+    ),
+    "square_l2": (
+        lambda m, x, y, t: attacks.square(m, x, y, eps=0.5, norm="l2", queries=4, seed=0, targeted=t),
+        0.5,
+        "l2",
+    ),
+    "auto_attack": (
+        lambda m, x, y, t: attacks.auto_attack(m, x, y, eps=0.1, steps=1, queries=3)[0],
+        0.1,
+        "inf",
+    ),
 }
 Y2 = np.array([3, 7])
 
@@ -54,7 +83,7 @@ def _maybe_tensor(x, as_tensor):
 
 
 # Valid batches always hold 2 images: a new batch size would trace every attack graph again.
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=60)
 @given(
     name=st.sampled_from(sorted(GRADIENT_ATTACKS)), x=image_batches(batch_sizes=(2,)), as_tensor=st.booleans()
 )
@@ -90,7 +119,29 @@ def test_gradient_attacks_on_fuzzed_labels(fuzz_model, name, y, targeted):
     assert_adversarial(out, X2, eps=eps, norm=norm)
 
 
-@settings(FUZZ, max_examples=20)
+@settings(FUZZ, max_examples=40)
+@given(
+    name=st.sampled_from(sorted(LABELLED_ATTACKS)),
+    y=st.one_of(st.none(), labels_for(2)),
+    targeted=st.booleans(),
+)
+def test_autoattack_family_on_fuzzed_labels(fuzz_model, name, y, targeted):
+    call, eps, norm = LABELLED_ATTACKS[name]
+    targeted = targeted and name.startswith("square")  # only Square takes target classes as `y`
+    ok = labels_ok(y, 2) or (y is None and not targeted)
+    try:
+        out = call(fuzz_model, X2, y, targeted)
+    except Exception as exc:  # noqa: BLE001
+        event("clear error")
+        assert not ok, f"valid labels refused: {exc!r}"
+        assert_clear_error(exc, "y")
+        return
+    event("result")
+    assert ok, f"invalid labels accepted: {y!r}"
+    assert_adversarial(out, X2, eps=eps, norm=norm)
+
+
+@settings(FUZZ, max_examples=40)
 @given(name=st.sampled_from(sorted(OTHER_ATTACKS)), x=image_batches(batch_sizes=(2,)))
 def test_other_attacks_on_fuzzed_images(fuzz_model, name, x):
     call, eps, norm = OTHER_ATTACKS[name]
@@ -112,6 +163,17 @@ def test_other_attacks_on_fuzzed_images(fuzz_model, name, x):
 @settings(FUZZ, max_examples=50)
 @given(case=st.sampled_from(CASES).flatmap(lambda c: st.tuples(st.just(c), c[2])))
 def test_one_bad_hyperparameter_at_a_time(fuzz_model, case):
+    _check_case(fuzz_model, case)
+
+
+@settings(FUZZ, max_examples=100)
+@given(case=st.sampled_from(AUTOATTACK_CASES).flatmap(lambda c: st.tuples(st.just(c), c[2])))
+def test_autoattack_family_one_bad_argument_at_a_time(fuzz_model, case):
+    """APGD, FAB, Square (L-inf and L2) and the AutoAttack ensemble."""
+    _check_case(fuzz_model, case)
+
+
+def _check_case(fuzz_model, case):
     (attack, argument, _, valid), value = case
     ok = valid(value)
     try:

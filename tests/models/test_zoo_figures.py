@@ -166,3 +166,36 @@ def test_write_readme_table_replaces_only_the_marked_block(tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(ValueError, match="zoo-table"):
         script.write_readme_table(str(readme))
+
+
+def test_apply_autoattack_records_only_rows_of_these_weights(tmp_path):
+    script = _load_script()
+    sha = "ab" * 32
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"models": {
+        "toy": {"sha256": sha, "file": "toy.keras", "kind": "classifier", "dataset": "digits",
+                "clean_accuracy": 0.9, "test_examples": 10, "params": 7, "command": "c"},
+        "pre": {"sha256": "ef" * 32, "file": "pre.keras", "kind": "preprocessor", "dataset": "digits",
+                "test_examples": 10, "params": 7, "command": "c"}}}))
+    row = {"name": "toy", "kind": "classifier", "threat": "white-box, own gradients", "fingerprint": sha,
+           "n": 100, "eps": 0.1, "norm": "inf", "version": "standard", "clean_accuracy": 0.9,
+           "robust_accuracy": 0.31234}
+    rows = [row, {**row, "n": 1000, "robust_accuracy": 0.3},
+            {**row, "name": "toy (int8 TFLite)", "kind": "tflite", "eps_used": 25 / 255, "fingerprint": sha + "int8"},
+            {**row, "name": "pre", "kind": "defense", "fingerprint": "00" * 32}]  # other weights: skipped
+    results = tmp_path / "leaderboard_inf.json"
+    results.write_text(json.dumps({"rows": rows}))
+    assert script.apply_autoattack([str(results)], str(manifest)) == ["toy"]
+    written = json.loads(manifest.read_text())["models"]
+    assert "autoattack" not in written["pre"]
+    records = written["toy"]["autoattack"]
+    assert [(r["attack"], r["n"], r["robust_accuracy"]) for r in records] == [
+        ("AutoAttack (standard)", 1000, 0.3), ("Square, 8-bit inputs, in LiteRT (int8 TFLite)", 100, 0.3123)]
+    assert records[1]["eps"] == pytest.approx(25 / 255)
+    card = model_card("toy", manifest_path=str(manifest))
+    assert "## AutoAttack" in card and "**30.00%**" in card and "1,000" in card
+
+    from tfdefend.cli.listing import autoattack_text
+
+    assert autoattack_text(written["toy"]) == "30.00% Linf 0.1 n=1,000"
+    assert autoattack_text(written["pre"]) == "-"

@@ -21,12 +21,14 @@ from tfdefend.attacks.fgsm import fgsm
 from tfdefend.attacks.jsma import jsma
 from tfdefend.attacks.mifgsm import mifgsm
 from tfdefend.attacks.pgd import pgd
+from tfdefend.attacks.registry import attack_info, get, list_attacks
 from tfdefend.attacks.square import square
 
 __all__ = [
     "BPDAModel",
     "EOTModel",
     "apgd",
+    "attack_info",
     "auto_adversary",
     "auto_attack",
     "bim",
@@ -37,8 +39,10 @@ __all__ = [
     "eot",
     "fab",
     "fgsm",
+    "get",
     "jsma",
     "l1_penalized_pgd",
+    "list_attacks",
     "mifgsm",
     "pgd",
     "random_mask_like",

@@ -136,7 +136,7 @@ def apgd(model, x, y=None, *, eps, norm="inf", loss="ce", steps=100, restarts=1,
     """
     norm = V.check_norm(norm)
     eps = V.check_eps(eps, norm=norm, clip=clip)
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"`loss` must be one of {LOSSES}, got {loss!r}.")
     if targeted and loss != "dlr":
         raise ValueError(f"APGD-T (`targeted=True`) uses the targeted DLR loss: pass loss='dlr', got {loss!r}.")

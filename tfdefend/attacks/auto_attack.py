@@ -34,9 +34,8 @@ def _plan(version, norm, num_classes, steps, queries, eot_samples):
                  steps * targets),
             ("fab-t", lambda m, x, y, eps, seed: fab(m, x, y, eps=eps, norm=norm, steps=steps,
                                                      target_classes=targets), 2 * steps * targets)]
-    if norm == "inf":
-        plan.append(("square", lambda m, x, y, eps, seed: square(m, x, y, eps=eps, queries=queries, seed=seed),
-                     queries))
+    plan.append(("square", lambda m, x, y, eps, seed: square(m, x, y, eps=eps, norm=norm, queries=queries,
+                                                             p_init=0.8, seed=seed), queries))
     return plan
 
 
@@ -47,8 +46,8 @@ def auto_attack(model, x, y=None, *, eps, norm="inf", version="standard", steps=
     Versions:
       * "standard": APGD-CE (no restarts), APGD-T (targeted DLR over the
         top-9 other classes), FAB-T (the same 9 targets), Square (`queries`
-        queries; L-inf only: the L2 Square Attack is not implemented, so the
-        L2 ensemble is the first three).
+        queries; L-inf or L2 as `norm`, `p_init=0.8` for both norms as the
+        reference AutoAttack runs it).
       * "rand": APGD-CE and APGD-DLR through EOT over `eot_samples` draws, for
         randomized defenses.
       * "fast": APGD-CE and untargeted APGD-DLR.
@@ -85,9 +84,12 @@ def auto_attack(model, x, y=None, *, eps, norm="inf", version="standard", steps=
         TypeError: Non-numeric arguments or a non-callable model.
     """
     norm = V.check_norm(norm)
-    if version not in VERSIONS:
+    if not isinstance(version, str) or version not in VERSIONS:
         raise ValueError(f"`version` must be one of {VERSIONS}, got {version!r}.")
     eps = V.check_eps(eps, norm=norm, clip=clip)
+    if version == "standard" and clip is None:
+        raise ValueError("`clip` must be a (min, max) range for the standard version (FAB and Square keep "
+                         "to the box).")
     steps = V.check_positive_int(steps, "steps")
     queries = V.check_positive_int(queries, "queries")
     eot_samples = V.check_positive_int(eot_samples, "eot_samples")
@@ -98,7 +100,8 @@ def auto_attack(model, x, y=None, *, eps, norm="inf", version="standard", steps=
     x_np, y_np = x_t.numpy(), y_t.numpy()
     n = len(y_np)
     start = time.perf_counter()
-    robust = _predict(model, x_np, batch_size) == y_np
+    forward = getattr(model, "forward_model", model)  # a BPDA wrapper's forward pass without its approximation
+    robust = _predict(forward, x_np, batch_size) == y_np
     report = {"n": n, "eps": eps, "norm": norm, "version": version, "clean_accuracy": float(robust.mean()),
               "attacks": []}
     x_adv = x_np.copy()
@@ -108,8 +111,9 @@ def auto_attack(model, x, y=None, *, eps, norm="inf", version="standard", steps=
         for chunk in np.array_split(todo, max(1, int(np.ceil(todo.size / batch_size)))):
             if chunk.size == 0:  # never run a model on an empty batch
                 continue
-            candidate = np.asarray(run(model, x_np[chunk], y_np[chunk], eps, seed), np.float32)
-            fooled = _predict(model, candidate, batch_size) != y_np[chunk]
+            attacked = forward if name == "square" else model  # Square needs scores only
+            candidate = np.asarray(run(attacked, x_np[chunk], y_np[chunk], eps, seed), np.float32)
+            fooled = _predict(forward, candidate, batch_size) != y_np[chunk]
             x_adv[chunk[fooled]] = candidate[fooled]
             robust[chunk[fooled]] = False
             broken += int(fooled.sum())

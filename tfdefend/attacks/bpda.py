@@ -21,6 +21,8 @@ class BPDAModel:
     and reuse it: attacks cache their compiled graph per model object.
 
     Attributes:
+        forward_model: `classifier(preprocessor(x))` alone (same values, no
+            approximation computed), for gradient-free attacks and checks.
         preprocessor: The real (possibly non-differentiable) input transform.
         classifier: The classifier returning logits.
         approximation: The differentiable stand-in used for gradients, or
@@ -36,6 +38,7 @@ class BPDAModel:
         self.preprocessor = preprocessor
         self.classifier = classifier
         self.approximation = approximation
+        self.forward_model = _Composed(preprocessor, classifier)
 
     @property
     def input_shape(self):
@@ -54,6 +57,20 @@ class BPDAModel:
 
     def __call__(self, x):
         return call_model(self.classifier, self.purify(x))
+
+
+class _Composed:
+    """`classifier(preprocessor(x))` without the approximation: the forward pass alone, half the work.
+
+    Score-based attacks and accuracy checks need no gradient, so they call
+    this (`BPDAModel.forward_model`, a stable object for the attack cache).
+    """
+
+    def __init__(self, preprocessor, classifier):
+        self.preprocessor, self.classifier = preprocessor, classifier
+
+    def __call__(self, x):
+        return call_model(self.classifier, call_model(self.preprocessor, tf.convert_to_tensor(x, tf.float32)))
 
 
 def bpda(defended=None, *, preprocessor=None, classifier=None, approximation=None):

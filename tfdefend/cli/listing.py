@@ -55,14 +55,18 @@ def zoo_list_text():
         kind = entry.get("kind", "classifier")
         tested = entry.get("test_examples")
         rows.append((name, kind, entry.get("defense", "-"), entry["dataset"], _result(entry),
-                     f"{tested:,}" if isinstance(tested, int) else "-"))
-    lines = format_rows(("NAME", "KIND", "DEFENSE", "DATASET", "RESULT", "TEST IMAGES"), rows)
+                     f"{tested:,}" if isinstance(tested, int) else "-", autoattack_text(entry)))
+    lines = format_rows(("NAME", "KIND", "DEFENSE", "DATASET", "RESULT", "TEST IMAGES", "AUTOATTACK"), rows)
     width = max(len(key) for key, _ in DEFENSES)
     lines += ["", "DEFENSE (how a classifier was trained):"]
     lines += [f"  {key.ljust(width)}  {meaning}" for key, meaning in DEFENSES]
     lines += textwrap.wrap("RESULT, on TEST IMAGES images of DATASET's test split: the clean accuracy "
                            "(classifiers), the PSNR of the output against the clean input (preprocessors), "
                            "or the parameter count (the parts of the RL chain, the GNR generator).", WIDTH)
+    lines += textwrap.wrap("AUTOATTACK: robust accuracy under the standard AutoAttack (APGD-CE, APGD-T, FAB-T, "
+                           "Square) at the budget shown, on n test images (a preprocessor: in front of its "
+                           "data set's default classifier, attacked through BPDA where its gradients are "
+                           "useless); `-` if not measured (`tfdefend leaderboard`).", WIDTH)
     lines += textwrap.wrap("Everything about an entry (every figure, the command that reproduces it, the "
                            "sha256): `tfdefend zoo show NAME`; its model card: `tfdefend zoo card NAME`.",
                            WIDTH)
@@ -74,6 +78,16 @@ def zoo_show_text(name):
     from tfdefend.models.zoo import pretrained_info
 
     return json.dumps(pretrained_info(name), indent=2)
+
+
+def autoattack_text(entry):
+    """The headline AutoAttack record of a manifest entry in a few characters, or "-"."""
+    records = [r for r in entry.get("autoattack") or [] if r.get("attack", "").startswith("AutoAttack")]
+    if not records:
+        return "-"
+    best = sorted(records, key=lambda r: (r["norm"] != "inf", -r["n"]))[0]
+    norm = "Linf" if best["norm"] == "inf" else "L2"
+    return f"{100 * best['robust_accuracy']:.2f}% {norm} {best['eps']:g} n={best['n']:,}"
 
 
 def _result(entry):

@@ -160,6 +160,10 @@ def _run(args, argv):
         return _evaluate(args)
     if args.command == "demo":
         return _demo(args, argv)
+    if args.command == "leaderboard":
+        from tfdefend.cli.leaderboard_job import run_leaderboard
+
+        return run_leaderboard(args, log=_say)
     if args.command == "app":
         from tfdefend.cli.app_job import run_app
 

@@ -6,6 +6,7 @@ from tfdefend.cli.app_job import add_app_parser
 from tfdefend.cli.backup_options import add_backup_options
 from tfdefend.cli.dataset_choice import ALLOW_FLAG, ALLOW_HELP
 from tfdefend.cli.help_format import HelpFormatter, add_command
+from tfdefend.cli.leaderboard_job import add_leaderboard_parser
 from tfdefend.cli.strategy_option import add_strategy_option
 
 DESCRIPTION = ("tfdefend: train classifiers and defenses against adversarial examples, attack them and "
@@ -33,6 +34,7 @@ def build_parser():
     _add_train_uddn(sub)
     _add_train_rl_chain(sub)
     _add_evaluate_and_demo(sub)
+    add_leaderboard_parser(sub)
     add_command(sub, "models", "list the registered models (names for `--model`)")
     add_command(sub, "datasets", "list the bundled data sets (names for `--dataset`)")
     _add_zoo(sub)

@@ -10,6 +10,7 @@ from tfdefend.evaluation.defense_table import (
 )
 from tfdefend.evaluation.fgsm_reference import accuracy_at_eps_ref, fgsm_eps_ref
 from tfdefend.evaluation.flops import FLOPS_METHOD, count_flops
+from tfdefend.evaluation.masking_checks import masking_checks
 from tfdefend.evaluation.metrics import (
     accuracy,
     attack_success_rate,
@@ -33,6 +34,7 @@ __all__ = [
     "fgsm_eps_ref",
     "format_defense_table",
     "format_table",
+    "masking_checks",
     "perturbation_norms",
     "pivot_defense_table",
     "plot_defense_table",

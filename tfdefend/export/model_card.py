@@ -14,6 +14,7 @@ and, with `--readme`, the README's zoo table (`zoo_table`).
 import json
 import os
 
+from tfdefend.export._autoattack_lines import autoattack_lines
 from tfdefend.models import list_models, model_info, zoo
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -23,7 +24,7 @@ LATENCY_COMMAND = "python benchmarks/export_latency.py --output benchmarks/resul
 # Manifest keys shown in the main table (everything else numeric is a further figure).
 _STANDARD_KEYS = {"file", "sha256", "model", "kind", "dataset", "default", "clean_accuracy", "test_mse",
                   "test_psnr_db", "test_examples", "params", "size_bytes", "command", "versions",
-                  "test_split", "ci95", "int8", "evaluated_in", "figures_command"}
+                  "test_split", "ci95", "int8", "evaluated_in", "figures_command", "autoattack"}
 # Readable labels of the further figures the zoo records (UDDN's pipeline); unknown keys keep their name.
 _LABELS = {
     "defended_accuracy_clean": "Classifier accuracy behind this defense, clean test images",
@@ -85,6 +86,7 @@ def model_card(name, *, manifest_path=None, latency_path=None):
         lines += ["The figures on this card were measured on the full test split by:", "", "```sh",
                   entry["figures_command"], "```", ""]
     lines += ["## Robustness", ""] + _robust_lines(entry) + [""]
+    lines += ["## AutoAttack", ""] + autoattack_lines(entry) + [""]
     lines += ["## Deployment (TFLite / LiteRT)", ""] + _latency_lines(name, latency_path) + [""]
     lines += ["## Use", "", "```python", "from tfdefend.models import load_pretrained", "",
               f'model = load_pretrained("{name}")  # checks the sha256, loads with safe_mode', "```", "",

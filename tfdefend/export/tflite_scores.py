@@ -24,6 +24,8 @@ class TFLiteScores:
         ValueError: A file that is not a valid TFLite model, or an unknown `output`.
     """
 
+    traceable = False  # NumPy and the LiteRT interpreter inside: never wrap it in a tf.function
+
     def __init__(self, path, *, output="logits", num_threads=1, sha256=None):
         self.interpreter = load_tflite(path, sha256=sha256, num_threads=num_threads)
         signatures = self.interpreter.get_signature_list()
