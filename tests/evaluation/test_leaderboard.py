@@ -117,7 +117,7 @@ def test_rows_are_sorted_and_reported(data, tmp_path):
     assert text.startswith("T") and "| 1 |" in text and "after apgd-ce %" in text
     plot_leaderboard(rows, str(tmp_path / "lb.png"))
     assert (tmp_path / "lb.png").stat().st_size > 1000
-    json.dumps(rows, default=lb._jsonable)
+    json.dumps(rows, default=lb.to_jsonable)
 
 
 @pytest.mark.parametrize("entry, error, match", [

@@ -105,10 +105,14 @@ def test_gradient_attacks_on_fuzzed_images(fuzz_model, name, x, as_tensor):
 @settings(FUZZ, max_examples=30)
 @given(name=st.sampled_from(["fgsm", "pgd"]), y=st.one_of(st.none(), labels_for(2)), targeted=st.booleans())
 def test_gradient_attacks_on_fuzzed_labels(fuzz_model, name, y, targeted):
-    call, eps, norm = GRADIENT_ATTACKS[name]
+    _check_on_labels(fuzz_model, *GRADIENT_ATTACKS[name], y, targeted)
+
+
+def _check_on_labels(model, call, eps, norm, y, targeted):
+    """Valid labels give an adversarial batch inside the budget; invalid ones a clear error naming `y`."""
     ok = labels_ok(y, 2) or (y is None and not targeted)
     try:
-        out = call(fuzz_model, X2, y, targeted)
+        out = call(model, X2, y, targeted)
     except Exception as exc:  # noqa: BLE001
         event("clear error")
         assert not ok, f"valid labels refused: {exc!r}"
@@ -126,19 +130,8 @@ def test_gradient_attacks_on_fuzzed_labels(fuzz_model, name, y, targeted):
     targeted=st.booleans(),
 )
 def test_autoattack_family_on_fuzzed_labels(fuzz_model, name, y, targeted):
-    call, eps, norm = LABELLED_ATTACKS[name]
     targeted = targeted and name.startswith("square")  # only Square takes target classes as `y`
-    ok = labels_ok(y, 2) or (y is None and not targeted)
-    try:
-        out = call(fuzz_model, X2, y, targeted)
-    except Exception as exc:  # noqa: BLE001
-        event("clear error")
-        assert not ok, f"valid labels refused: {exc!r}"
-        assert_clear_error(exc, "y")
-        return
-    event("result")
-    assert ok, f"invalid labels accepted: {y!r}"
-    assert_adversarial(out, X2, eps=eps, norm=norm)
+    _check_on_labels(fuzz_model, *LABELLED_ATTACKS[name], y, targeted)
 
 
 @settings(FUZZ, max_examples=40)

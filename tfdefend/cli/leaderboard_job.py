@@ -153,7 +153,7 @@ def leaderboard_job(*, dataset, norm, eps, n_examples, steps, queries, check_n, 
                     batch_size, output, report_only=False, log=None):
     """Runs the leaderboard and writes OUTPUT/leaderboard_NORM.{json,md,png}; returns the Markdown."""
     from tfdefend import data
-    from tfdefend.evaluation.leaderboard import leaderboard
+    from tfdefend.evaluation.leaderboard import leaderboard, to_jsonable
     from tfdefend.evaluation.leaderboard_report import format_leaderboard, plot_leaderboard
     from tfdefend.utils import atomic_write_text
     from tfdefend.utils import validation as V
@@ -186,7 +186,7 @@ def leaderboard_job(*, dataset, norm, eps, n_examples, steps, queries, check_n, 
     stem = os.path.join(output, f"leaderboard_{norm}")
     result = {"dataset": dataset, "norm": norm, "eps": eps, "n": int(len(y)), "steps": steps, "queries": queries,
               "check_n": check_n, "seed": seed, "rows": rows}
-    atomic_write_text(stem + ".json", json.dumps(result, indent=2, default=_jsonable) + "\n")
+    atomic_write_text(stem + ".json", json.dumps(result, indent=2, default=to_jsonable) + "\n")
     text = format_leaderboard(rows, title=title)
     atomic_write_text(stem + ".md", text + "\n")
     plot_leaderboard(rows, stem + ".png", title=f"{dataset}, {norm_text} eps={eps:g}, n={len(y):,}")
@@ -200,12 +200,3 @@ def run_leaderboard(args, log=None):
                            include_tflite=not args.no_tflite, seed=args.seed, batch_size=args.batch_size,
                            output=args.output, report_only=args.report_only, log=log)
 
-
-def _jsonable(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"Cannot write {type(value).__name__} to JSON.")

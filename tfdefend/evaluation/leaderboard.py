@@ -216,12 +216,13 @@ def leaderboard(entries, x, y, *, eps, norm="inf", steps=100, queries=5000, chec
         say(f"    clean {100 * row['clean_accuracy']:.2f}%, robust {100 * row['robust_accuracy']:.2f}% "
             f"({row['seconds']:.0f} s){'; ' + '; '.join(row['warnings']) if row['warnings'] else ''}")
         if path:
-            atomic_write_text(path, json.dumps(row, indent=2, default=_jsonable) + "\n")
+            atomic_write_text(path, json.dumps(row, indent=2, default=to_jsonable) + "\n")
         rows.append(row)
     return sorted(rows, key=lambda r: (-r["robust_accuracy"], -r["clean_accuracy"], r["name"]))
 
 
-def _jsonable(value):
+def to_jsonable(value):
+    """`json.dumps` default for the NumPy scalars and arrays a row may hold."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
