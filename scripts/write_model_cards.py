@@ -111,9 +111,8 @@ def _autoattack_target(row, manifest):
     artifact = ""
     if row["kind"] == "tflite":
         name, artifact = name.removesuffix(" (int8 TFLite)"), " (int8 TFLite)"
-    behind = None
-    if " + " in name:
-        name, behind = name.split(" + ", 1)
+    if " + " in name:  # a preprocessor in front of another classifier (the threat names it)
+        name = name.split(" + ", 1)[0]
     entry = manifest.get(name)
     if entry is None or not row.get("fingerprint", "").startswith(entry.get("sha256", "?")):
         return None
@@ -122,9 +121,19 @@ def _autoattack_target(row, manifest):
     record = {"attack": attack, "threat": row["threat"], "eps": row.get("eps_used", row["eps"]), "norm": row["norm"],
               "n": row["n"], "clean_accuracy": round(row["clean_accuracy"], 4),
               "robust_accuracy": round(row["robust_accuracy"], 4)}
-    if behind:
-        record["threat"] += f" (classifier {behind})"
     return name, record
+
+
+def _leaderboard_command(result, output_dir):
+    """The `tfdefend leaderboard` command that wrote `result` (its settings are in the file)."""
+    command = f"tfdefend leaderboard --dataset {result['dataset']} --norm {result['norm']} --eps {result['eps']:g}"
+    defaults = {"steps": 100, "queries": 5000, "check_n": 500, "seed": 0}
+    for key, default in defaults.items():
+        if result.get(key, default) != default:
+            command += f" --{key.replace('_', '-')} {result[key]}"
+    if result.get("n_examples", result["n"]) is not None:  # None: the whole test split
+        command += f" --n-examples {result['n']}"
+    return command + f" --output {output_dir}"
 
 
 def apply_autoattack(paths, manifest_path=None):
@@ -142,8 +151,10 @@ def apply_autoattack(paths, manifest_path=None):
     found = {}
     for path in paths:
         with open(path, encoding="utf-8") as handle:
-            rows = json.load(handle)["rows"]
+            result = json.load(handle)
+        rows = result["rows"]
         source = os.path.relpath(os.path.abspath(path), ROOT)
+        command = _leaderboard_command(result, os.path.dirname(source))
         for row in rows:
             target = _autoattack_target(row, manifest)
             if target is None:
@@ -152,7 +163,7 @@ def apply_autoattack(paths, manifest_path=None):
             key = (record["attack"], record["threat"], record["norm"], record["eps"])
             best = found.setdefault(name, {}).get(key)
             if best is None or record["n"] > best["n"]:
-                found[name][key] = {**record, "results": source}
+                found[name][key] = {**record, "results": source, "command": command}
     for name, records in found.items():
         manifest[name]["autoattack"] = sorted(records.values(), key=lambda r: (r["norm"] != "inf", r["attack"],
                                                                                 r["threat"]))

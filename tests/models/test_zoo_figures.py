@@ -184,7 +184,8 @@ def test_apply_autoattack_records_only_rows_of_these_weights(tmp_path):
             {**row, "name": "toy (int8 TFLite)", "kind": "tflite", "eps_used": 25 / 255, "fingerprint": sha + "int8"},
             {**row, "name": "pre", "kind": "defense", "fingerprint": "00" * 32}]  # other weights: skipped
     results = tmp_path / "leaderboard_inf.json"
-    results.write_text(json.dumps({"rows": rows}))
+    results.write_text(json.dumps({"dataset": "digits", "norm": "inf", "eps": 0.1, "n": 1000, "n_examples": None,
+                                   "steps": 100, "queries": 5000, "check_n": 200, "seed": 0, "rows": rows}))
     assert script.apply_autoattack([str(results)], str(manifest)) == ["toy"]
     written = json.loads(manifest.read_text())["models"]
     assert "autoattack" not in written["pre"]
@@ -192,6 +193,8 @@ def test_apply_autoattack_records_only_rows_of_these_weights(tmp_path):
     assert [(r["attack"], r["n"], r["robust_accuracy"]) for r in records] == [
         ("AutoAttack (standard)", 1000, 0.3), ("Square, 8-bit inputs, in LiteRT (int8 TFLite)", 100, 0.3123)]
     assert records[1]["eps"] == pytest.approx(25 / 255)
+    assert records[0]["command"] == (f"tfdefend leaderboard --dataset digits --norm inf --eps 0.1 --check-n 200 "
+                                     f"--output {os.path.relpath(str(tmp_path), ROOT)}")
     card = model_card("toy", manifest_path=str(manifest))
     assert "## AutoAttack" in card and "**30.00%**" in card and "1,000" in card
 

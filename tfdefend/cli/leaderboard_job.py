@@ -184,7 +184,8 @@ def leaderboard_job(*, dataset, norm, eps, n_examples, steps, queries, check_n, 
     if len(rows) < len(entries):
         title += f"; {len(rows)} of {len(entries)} entries measured so far"
     stem = os.path.join(output, f"leaderboard_{norm}")
-    result = {"dataset": dataset, "norm": norm, "eps": eps, "n": int(len(y)), "steps": steps, "queries": queries,
+    result = {"dataset": dataset, "norm": norm, "eps": eps, "n": int(len(y)), "n_examples": n_examples,
+              "steps": steps, "queries": queries,
               "check_n": check_n, "seed": seed, "rows": rows}
     atomic_write_text(stem + ".json", json.dumps(result, indent=2, default=to_jsonable) + "\n")
     text = format_leaderboard(rows, title=title)

@@ -17,6 +17,7 @@ def autoattack_lines(entry):
         lines.append(f"| {r['attack']} | {r.get('threat', '')} | {norm_text(r['norm'])} | {r['eps']:g} | "
                      f"{r['n']:,} | {100 * r['clean_accuracy']:.2f}% | **{100 * r['robust_accuracy']:.2f}%** |")
     sources = sorted({r["results"] for r in records if r.get("results")})
-    lines += ["", "From the leaderboard results " + ", ".join(f"`{s}`" for s in sources)
-              + f" (`{LEADERBOARD_COMMAND}`; `tfdefend leaderboard -h`)."]
+    commands = sorted({r["command"] for r in records if r.get("command")}) or [LEADERBOARD_COMMAND]
+    lines += ["", "From the leaderboard results " + ", ".join(f"`{s}`" for s in sources) + ", written by:", "",
+              "```sh", *commands, "```"]
     return lines

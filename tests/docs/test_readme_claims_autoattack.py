@@ -1,0 +1,61 @@
+"""README prose figures of the AutoAttack section: masking checks, distillation, the leaderboard."""
+
+from tests.docs.readme_claims import check, load
+
+MASKING = "benchmarks/results/masking_checks.json"
+DISTILLATION_AA = "benchmarks/results/masking_checks_distillation_autoattack.json"
+
+
+def _values(rows, row, check_name):
+    return next(c for c in rows[row]["report"]["checks"] if c["name"] == check_name)["values"]
+
+
+def test_masking_check_claims():
+    rows = load(MASKING)["rows"]
+    square = _values(rows, "defensive_distillation", "black_box_beats_white_box")
+    large = _values(rows, "defensive_distillation", "large_eps_not_zero")
+    check(r"APGD-CE stalls where Square breaks (\d+) more images and ε 0.5 leaves (\d+)% standing",
+          [square["white_box_robust"] - square["square_robust"], 100 * large["robust_accuracy"]])
+    more = _values(rows, "comdefend", "more_steps_help")
+    check(r"has not converged at 100 steps \((\d+) more images broken\)",
+          [more["white_box_robust"] - more["more_steps_robust"]])
+
+
+def test_distillation_autoattack_claim():
+    row = load(DISTILLATION_AA)["rows"]["defensive_distillation"]
+    after = {a["name"]: 100 * a["robust_accuracy"] for a in row["autoattack"]["attacks"]}
+    check(r"standard AutoAttack leaves (\d+\.\d)% of the distilled classifier's 200 images robust "
+          r"\(APGD-CE alone: (\d+\.\d)%",
+          [100 * row["autoattack"]["robust_accuracy"], after["apgd-ce"]])
+
+
+LINF = "benchmarks/results/leaderboard/fashion_mnist_inf_n100/leaderboard_inf.json"
+L2 = "benchmarks/results/leaderboard/fashion_mnist_l2_n100/leaderboard_l2.json"
+
+
+def _robust(path):
+    return {row["name"]: 100 * row["robust_accuracy"] for row in load(path)["rows"]}
+
+
+def test_leaderboard_claims():
+    linf, l2 = _robust(LINF), _robust(L2)
+    check(r"ComDefend keeps the most of the preprocessing defenses \((\d+)% at L∞ 0.1, close to its PGD-10 "
+          r"BPDA figure; the residual encoder (\d+)%\)",
+          [linf["comdefend_fashion_mnist"], linf["comdefend_residual_fashion_mnist"]])
+    denoisers = [board[name] for board in (linf, l2) for name in
+                 ("uddn_fashion_mnist", "uddn_fashion_mnist + uddn_student_fashion_mnist", "dae_fashion_mnist")]
+    check(r"the DAE fall to (\d+)–(\d+)% under AutoAttack", [min(denoisers), max(denoisers)])
+    check(r"The RL chain keeps (\d+)% \(L∞\) and (\d+)% \(L2\)",
+          [linf["rl_chain_fashion_mnist"], l2["rl_chain_fashion_mnist"]])
+    check(r"Deep Defense keeps (\d+)% \(L∞\) / (\d+)% \(L2\); PGD-AT (\d+)% / (\d+)%",
+          [linf["small_cnn_f16_deepdefense_fashion_mnist"], l2["small_cnn_f16_deepdefense_fashion_mnist"],
+           linf["small_cnn_f16_pgd_at_fashion_mnist"], l2["small_cnn_f16_pgd_at_fashion_mnist"]])
+    check(r"keep (\d+)% \(PGD-AT\) and (\d+)% \(Deep Defense\) at 25/255",
+          [linf["small_cnn_f16_pgd_at_fashion_mnist (int8 TFLite)"],
+           linf["small_cnn_f16_deepdefense_fashion_mnist (int8 TFLite)"]])
+    rows = load(LINF)["rows"]
+    comdefend = next(r for r in rows if r["name"] == "comdefend_fashion_mnist")
+    check(r"one 100-image row costs (\d+) s \(an undefended classifier\) to (\d+) minutes \(ComDefend",
+          [min(r["seconds"] for r in rows if r["kind"] == "classifier"), comdefend["seconds"] / 60])
+    hours = [sum(r["seconds"] for r in load(path)["rows"]) / 3600 for path in (LINF, L2)]
+    check(r"\((\d\.\d) and (\d\.\d) hours of row time, run side by side\)", hours)
