@@ -53,16 +53,23 @@ def test_zoo_list_has_a_header_aligned_columns_and_explains_the_defense_column(c
     assert main(["zoo", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[0]
-    assert header.split() == ["NAME", "KIND", "DEFENSE", "DATASET", "RESULT", "TEST", "IMAGES"]
+    assert header.split() == ["NAME", "KIND", "DEFENSE", "DATASET", "RESULT", "TEST", "IMAGES", "AUTOATTACK"]
     rows = lines[1:lines.index("")]
     assert [row.split()[0] for row in rows] == list_pretrained()  # every entry, one row each
-    starts = [header.index(column) for column in ("KIND", "DEFENSE", "DATASET", "RESULT", "TEST IMAGES")]
+    starts = [header.index(column) for column in ("KIND", "DEFENSE", "DATASET", "RESULT", "TEST IMAGES",
+                                                  "AUTOATTACK")]
     for row in rows:  # every cell starts under its column's title
         entry = pretrained_info(row.split()[0])
         cells = [entry.get("kind", "classifier"), entry.get("defense", "-"), entry["dataset"]]
         assert [row[start:].split()[0] for start in starts[:3]] == cells
         tested = entry.get("test_examples")
-        assert row[starts[4]:].strip() == (f"{tested:,}" if tested is not None else "-")
+        assert row[starts[4]:starts[5]].strip() == (f"{tested:,}" if tested is not None else "-")
+        records = entry.get("autoattack") or []
+        if not records:
+            assert row[starts[5]:].strip() == "-"
+        else:  # the L-inf AutoAttack record with the most images
+            best = max((r for r in records if r["norm"] == "inf"), key=lambda r: r["n"])
+            assert row[starts[5]:].split()[:2] == [f"{100 * best['robust_accuracy']:.2f}%", "Linf"]
         assert row[starts[3] - 2:starts[3]] == "  "
     accuracy = 100 * pretrained_info("small_cnn_digits")["clean_accuracy"]
     row = next(row for row in rows if row.startswith("small_cnn_digits "))

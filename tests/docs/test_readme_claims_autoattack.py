@@ -59,3 +59,21 @@ def test_leaderboard_claims():
           [min(r["seconds"] for r in rows if r["kind"] == "classifier"), comdefend["seconds"] / 60])
     hours = [sum(r["seconds"] for r in load(path)["rows"]) / 3600 for path in (LINF, L2)]
     check(r"\((\d\.\d) and (\d\.\d) hours of row time, run side by side\)", hours)
+
+
+def test_art_comparison_claims():
+    small, large = load("benchmarks/results/autoattack_speed_200.json"), load("benchmarks/results/autoattack_speed_1000.json")
+    check(r"Our ensemble is (\d+\.\d)× faster than ART's on 200 images and leaves fewer points robust "
+          r"\((\d+\.\d) vs (\d+\.\d)\)",
+          [small["auto_attack_speedup_vs_art"], 100 * small["auto_attack"]["robust_accuracy"],
+           100 * small["art_auto_attack_robust_accuracy"]])
+    assert small["auto_attack"]["robust_accuracy"] < small["art_auto_attack_robust_accuracy"]
+    speedups = sorted(r["apgd_ce_speedup_vs_art"] for r in (small, large))
+    ratios = sorted(r["apgd_ce_ratio_to_limit"] for r in (small, large))
+    check(r"our APGD-CE is (\d+\.\d)–(\d+\.\d)× faster than ART's and runs at (\d+\.\d+)–(\d+\.\d+) of the raw",
+          [*speedups, *ratios])
+    check(r"our APGD-CE leaves (\d+\.\d) points more robust than ART's \((\d+) image; on 1,000, (\d+\.\d) points "
+          r"fewer\)",
+          [100 * (small["apgd_ce_robust_accuracy"] - small["art_apgd_ce_robust_accuracy"]),
+           round(small["n"] * (small["apgd_ce_robust_accuracy"] - small["art_apgd_ce_robust_accuracy"])),
+           100 * (large["art_apgd_ce_robust_accuracy"] - large["apgd_ce_robust_accuracy"])])
