@@ -41,7 +41,7 @@ def add_leaderboard_parser(sub):
     cmd.add_argument("--output", required=True, metavar="DIR", help="folder for the results and the row cache")
 
 
-def _classifier_entries(dataset, loaded, shas):
+def _classifier_entries(loaded, shas):
     from tfdefend.models.zoo import pretrained_info
 
     plain = [name for name in loaded if pretrained_info(name).get("defense", "none") == "none"]
@@ -71,16 +71,24 @@ def _defense_entry(name, preprocessor, classifier_name, classifier, fingerprint,
             "threat": f"{threat} -> {classifier_name}", "transfer_from": classifier, "fingerprint": fingerprint}
 
 
+def _students_for(preprocessor, classifiers):
+    """The knowledge-transfer students trained behind `preprocessor` (UDDN's), among the zoo `classifiers`."""
+    from tfdefend.models.zoo import pretrained_info
+
+    if not preprocessor.startswith("uddn"):
+        return []
+    return [c for c in classifiers if pretrained_info(c).get("defense") == "knowledge-transfer"]
+
+
 def entry_names(dataset, *, include_tflite=True):
     """The names of `dataset`'s leaderboard entries, in the order `build_entries` builds them (no TensorFlow)."""
-    from tfdefend.models.zoo import list_pretrained, pretrained_info
+    from tfdefend.models.zoo import list_pretrained
 
     names = list_pretrained(dataset=dataset, kind="classifier")
     out = list(names)
     for name in list_pretrained(dataset=dataset, kind="preprocessor"):
         out.append(name)
-        out += [f"{name} + {c}" for c in names
-                if pretrained_info(c).get("defense") == "knowledge-transfer" and name.startswith("uddn")]
+        out += [f"{name} + {c}" for c in _students_for(name, names)]
     out += [label for _, _, label in BUILT_DEFENSES]
     return out + ([f"{name} (int8 TFLite)" for name in names] if include_tflite else [])
 
@@ -113,11 +121,10 @@ def build_entries(dataset, *, include_tflite=True, only=None, workdir=None, log=
     say(f"Loading {len(names)} zoo classifiers of {dataset} ...")
     loaded = {name: models.load_pretrained(name) for name in names}
     shas = {name: pretrained_info(name)["sha256"] for name in names}
-    entries = [e for e in _classifier_entries(dataset, loaded, shas) if e["name"] in wanted]
+    entries = [e for e in _classifier_entries(loaded, shas) if e["name"] in wanted]
     for name in list_pretrained(dataset=dataset, kind="preprocessor"):
         info = pretrained_info(name)
-        students = [c for c in names if pretrained_info(c).get("defense") == "knowledge-transfer"
-                    and name.startswith("uddn")]
+        students = _students_for(name, names)
         if not wanted & {name, *(f"{name} + {s}" for s in students)}:
             continue
         pre = models.load_pretrained(name)
