@@ -105,8 +105,8 @@ def propose(current, x, side, eps, lo, hi, rng):
     x = x.astype(np.float64)
     delta = current.astype(np.float64) - x
     n, height, width, channels = delta.shape
-    top, left, new_window = _window(n, height, width, side, rng)
-    union = new_window | _window(n, height, width, side, rng)[2]
+    top, left, new_window = random_windows(n, height, width, side, rng)
+    union = new_window | random_windows(n, height, width, side, rng)[2]
     old = delta * new_window
     available = np.maximum(eps ** 2 - _l2(delta) ** 2, 0.0) / channels + _channel_l2(delta * union) ** 2
     square = _place(top, left, height, width, side, rng) * rng.choice([-1.0, 1.0], size=(n, 1, 1, channels))
@@ -127,7 +127,7 @@ def _channel_l2(delta):
     return np.sqrt(np.sum(delta ** 2, axis=(1, 2), keepdims=True))
 
 
-def _window(n, height, width, side, rng):
+def random_windows(n, height, width, side, rng):
     """`(top, left, mask)`: one random `side x side` window per image; mask is bool [N, H, W, 1]."""
     top = rng.integers(0, height - side + 1, size=n)
     left = rng.integers(0, width - side + 1, size=n)

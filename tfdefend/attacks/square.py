@@ -42,9 +42,11 @@ def _scores_of(model):
     """
     import keras  # noqa: PLC0415 - only here: a LiteRT scores function needs no Keras
 
-    fn = _core.compiled(model, "scores", (), _core.build_logits_function)
     layer = isinstance(model, keras.layers.Layer)
-    state = {"compiled": layer or getattr(model, "traceable", True)}
+    if not (layer or getattr(model, "traceable", True)):
+        return lambda images: np.asarray(model(images))
+    fn = _core.compiled(model, "scores", (), _core.build_logits_function)
+    state = {"compiled": True}
 
     def run(images):
         if state["compiled"]:
@@ -199,12 +201,7 @@ def _check_input_shape(model, x):
 def _propose(current, x, side, eps, lo, hi, rng):
     """`current` with one random square per image set to `x +- eps` (random sign per channel)."""
     n, height, width, channels = current.shape
-    top = rng.integers(0, height - side + 1, size=n)
-    left = rng.integers(0, width - side + 1, size=n)
-    rows = np.arange(height)[None, :, None]
-    cols = np.arange(width)[None, None, :]
-    window = ((rows >= top[:, None, None]) & (rows < (top + side)[:, None, None])
-              & (cols >= left[:, None, None]) & (cols < (left + side)[:, None, None]))[..., None]
+    window = _square_l2.random_windows(n, height, width, side, rng)[2]
     signs = eps * rng.choice([-1.0, 1.0], size=(n, 1, 1, channels))
     candidate = np.where(window, np.clip(x + signs, lo, hi), current)
     for _ in range(10):  # re-draw the signs where the square would not change the image

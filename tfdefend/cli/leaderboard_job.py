@@ -93,6 +93,15 @@ def entry_names(dataset, *, include_tflite=True):
     return out + ([f"{name} (int8 TFLite)" for name in names] if include_tflite else [])
 
 
+def check_only(dataset, only, include_tflite):
+    """All entry names of `dataset` (see `entry_names`); ValueError if `only` names one that is not among them."""
+    known = entry_names(dataset, include_tflite=include_tflite)
+    unknown = sorted(set(only or ()) - set(known))
+    if unknown:
+        raise ValueError(f"Unknown leaderboard entries {unknown}; known: {', '.join(known)}.")
+    return known
+
+
 def build_entries(dataset, *, include_tflite=True, only=None, workdir=None, log=None):
     """The leaderboard entries of `dataset`: zoo classifiers, defenses in front of the default one, int8 files.
 
@@ -107,10 +116,7 @@ def build_entries(dataset, *, include_tflite=True, only=None, workdir=None, log=
     Raises:
         ValueError: A data set without a default zoo classifier; unknown names in `only`.
     """
-    known = entry_names(dataset, include_tflite=include_tflite)
-    unknown = sorted(set(only or ()) - set(known))
-    if unknown:
-        raise ValueError(f"Unknown leaderboard entries {unknown}; known: {', '.join(known)}.")
+    known = check_only(dataset, only, include_tflite)
     wanted = set(only or known)
     from tfdefend import data, models
     from tfdefend.models.zoo import default_pretrained, list_pretrained, pretrained_info
@@ -172,10 +178,7 @@ def leaderboard_job(*, dataset, norm, eps, n_examples, steps, queries, check_n, 
         eps = data.dataset_info(dataset).attack_eps
     if n_examples is not None:
         V.check_positive_int(n_examples, "--n-examples")
-    known = entry_names(dataset, include_tflite=include_tflite)
-    unknown = sorted(set(only or ()) - set(known))
-    if unknown:  # before any model is loaded
-        raise ValueError(f"Unknown leaderboard entries {unknown}; known: {', '.join(known)}.")
+    check_only(dataset, only, include_tflite)  # before any data or model is loaded
     x, y = data.load(dataset, "test", as_numpy=True, limit=n_examples)
     os.makedirs(output, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tfdefend_leaderboard_") as workdir:

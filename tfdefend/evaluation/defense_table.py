@@ -20,21 +20,9 @@ import numpy as np
 from tfdefend.attacks import bpda, eot
 from tfdefend.evaluation.batching import iterate_batches
 from tfdefend.evaluation.metrics import check_adversarial, correct_mask, predict_labels
-from tfdefend.utils.calling import call_model
 from tfdefend.utils.validation import check_positive_int
 
 MODES = ("oblivious", "gray_box", "adaptive")
-
-
-class _Defended:
-    """`classifier(preprocessor(x))` as one callable (a stable object for the attack cache)."""
-
-    def __init__(self, preprocessor, classifier):
-        self.preprocessor = preprocessor
-        self.classifier = classifier
-
-    def __call__(self, x):
-        return call_model(self.classifier, call_model(self.preprocessor, x))
 
 
 def check_attacks(attacks):
@@ -99,8 +87,8 @@ def defense_table(classifier, defenses, data, attacks, *, modes=MODES, approxima
     defended = {"none": classifier}
     adaptive = {}
     for name, pre in defenses.items():
-        defended[name] = _Defended(pre, classifier)
         wrapped = bpda(preprocessor=pre, classifier=classifier, approximation=approximations.get(name))
+        defended[name] = wrapped.forward_model  # classifier(pre(x)) with its own (plain) gradients
         adaptive[name] = eot(wrapped, samples=eot_samples) if eot_samples > 1 else wrapped
     counts = {}
     n = 0

@@ -27,6 +27,7 @@ import numpy as np
 
 from tfdefend.attacks import auto_attack, square
 from tfdefend.evaluation.masking_checks import masking_checks
+from tfdefend.evaluation.metrics import predict_labels
 from tfdefend.utils import atomic_write_text
 from tfdefend.utils import validation as V
 
@@ -81,11 +82,6 @@ def _cache_path(cache_dir, entry, settings):
     return os.path.join(cache_dir, f"{entry['name']}-{settings['norm']}-{digest}.json")
 
 
-def _labels(scores_fn, x, batch_size):
-    out = [np.asarray(scores_fn(x[i:i + batch_size])).argmax(axis=1) for i in range(0, len(x), batch_size)]
-    return np.concatenate(out)
-
-
 def is_randomized(model, x):
     """Whether `model` gives different logits on two calls with the same images (a randomized defense)."""
     first, second = np.asarray(model(x)), np.asarray(model(x))
@@ -96,14 +92,14 @@ def _evaluate_tflite(entry, x, y, *, eps, norm, queries, seed, batch_size):
     scores = entry["model"]
     eps_used = math.floor(eps * 255 + 1e-6) / 255 if norm == "inf" and entry["eight_bit"] else eps
     began = time.perf_counter()
-    correct = _labels(scores, x, batch_size) == y
+    correct = predict_labels(scores, x, batch_size=batch_size) == y
     robust = correct.copy()
     todo = np.flatnonzero(correct)
     for chunk in np.array_split(todo, max(1, math.ceil(todo.size / batch_size))):
         if chunk.size == 0:  # never query an empty batch
             continue
         x_adv = square(scores, x[chunk], y[chunk], eps=eps_used, norm=norm, queries=queries, seed=seed)
-        robust[chunk] = _labels(scores, x_adv, batch_size) == y[chunk]
+        robust[chunk] = predict_labels(scores, x_adv, batch_size=batch_size) == y[chunk]
     seconds = time.perf_counter() - began
     attack = {"name": "square", "robust_accuracy": float(robust.mean()), "broken": int(correct.sum() - robust.sum()),
               "ran_on": int(correct.sum()), "seconds": seconds, "cost_per_image": queries}
