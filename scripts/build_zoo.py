@@ -64,6 +64,11 @@ ENTRIES = {
     "comdefend_residual_fashion_mnist": ("comdefend_residual", "fashion_mnist", RESIDUAL_EPOCHS, 64,
                                          RESIDUAL_ARGS),
     "dae_fashion_mnist": ("dae", "fashion_mnist", 2, 64, ""),
+    # Robust zoo (issue 21): the 16-filter small_cnn trained from scratch on the full training split
+    # (less the 1,000 guard images) at eps = 0.1 L-inf; the CPU budget of one session held three runs.
+    **{f"small_cnn_f16_{tag}_fashion_mnist": ("small_cnn", "fashion_mnist", 10, 128,
+                                              f"--set filters=16 --defense {defense} --eps 0.1")
+       for tag, defense in (("trades", "trades"), ("fast_at", "fast-at"), ("pgd_at_scratch", "pgd-at"))},
 }
 
 
@@ -112,7 +117,8 @@ PIPELINES["rl_chain_photo_patches"] = (
      "denoiser_agent_photo_patches": ("denoiser_agent", "photo_patches")},
 )
 # Classifiers that are the default of their data set (the others are students, variants, ...).
-NOT_DEFAULT = {"uddn_student_fashion_mnist", *PIPELINES["deep_defense_fashion_mnist"][1]}
+NOT_DEFAULT = {"uddn_student_fashion_mnist", *PIPELINES["deep_defense_fashion_mnist"][1],
+               *(name for name in ENTRIES if "--defense" in ENTRIES[name][4])}
 # The `defense` of each classifier (how it was trained against attacks); "none" if not listed here.
 DEFENSES = {"uddn_student_fashion_mnist": "knowledge-transfer"}
 

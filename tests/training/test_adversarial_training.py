@@ -28,9 +28,9 @@ def test_adversarial_batch_respects_eps_matches_public_attacks_and_fools(digits_
     model, x, y, _ = digits_model
     x, y = x[:64], y[:64]
     eps = 0.2
-    for attack, reference in (("fgsm", fgsm(model, x, y, eps=eps)),
-                              ("pgd", pgd(model, x, y, eps=eps, step_size=0.05, steps=7))):
-        trainer = AdversarialTraining(model, attack=attack, eps=eps, steps=7, step_size=0.05,
+    for attack, step, reference in (("fgsm", None, fgsm(model, x, y, eps=eps)),
+                                    ("pgd", 0.05, pgd(model, x, y, eps=eps, step_size=0.05, steps=7))):
+        trainer = AdversarialTraining(model, attack=attack, eps=eps, steps=7, step_size=step,
                                       random_start=False)
         x_adv = np.asarray(trainer.adversarial_batch(x, y))
         assert np.abs(x_adv - x).max() <= eps + 1e-6 and x_adv.min() >= 0.0 and x_adv.max() <= 1.0
@@ -95,7 +95,26 @@ def test_config_round_trip_and_keras_file(tmp_path):
     loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
     default_step = AdversarialTraining(_mlp(), attack="pgd", eps=0.1, steps=4).step_size
     assert default_step == pytest.approx(2.5 * 0.1 / 4)
-    assert AdversarialTraining(_mlp(), eps=0.1, step_size=0.5).step_size == 0.1  # FGSM steps by eps
+    assert AdversarialTraining(_mlp(), eps=0.1).step_size == 0.1  # FGSM steps by eps
+    fast = AdversarialTraining(_mlp(), eps=0.1, random_start=True)  # Wong et al.: 1.25 eps from a random start
+    assert fast.step_size == pytest.approx(0.125) and fast.random_start
+    assert AdversarialTraining.from_config(fast.get_config()).random_start
+    assert not AdversarialTraining(_mlp(), eps=0.1).random_start
+
+
+def test_fast_fgsm_starts_at_random_inside_the_ball(digits_model):
+    model, x, y, _ = digits_model
+    x, y = x[:64], y[:64]
+    eps = 0.1
+    fast = AdversarialTraining(model, attack="fgsm", eps=eps, random_start=True, seed=1)
+    first, second = (np.asarray(fast.adversarial_batch(x, y)) for _ in range(2))
+    assert np.abs(first - x).max() <= eps + 1e-6 and first.min() >= 0.0 and first.max() <= 1.0
+    assert not np.array_equal(first, second)  # a new start per step
+    plain = np.asarray(AdversarialTraining(model, attack="fgsm", eps=eps).adversarial_batch(x, y))
+    assert not np.array_equal(first, plain)
+    # From a random start the 1.25 eps step leaves most pixels on the faces of the ball, as FGSM does.
+    assert np.mean(np.isclose(np.abs(first - x), eps, atol=1e-6) | (first == 0) | (first == 1)) > 0.5
+    assert _accuracy(model, first, y) < _accuracy(model, x, y)
 
 
 def test_rejects_bad_arguments():
@@ -110,6 +129,8 @@ def test_rejects_bad_arguments():
         AdversarialTraining(lambda t: t, eps=0.1)
     with pytest.raises(TypeError, match="ratio"):
         AdversarialTraining(model, eps=0.1, ratio="half")
+    with pytest.raises(TypeError, match="random_start"):
+        AdversarialTraining(model, eps=0.1, random_start="yes")
     with pytest.raises(TypeError, match="eps"):
         AdversarialTraining(model)
     with pytest.raises(TypeError, match="unexpected"):

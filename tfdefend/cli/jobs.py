@@ -21,7 +21,8 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
               metrics_output=None, limit=None, verbose="auto", command=None,
               include_optimizer=True, overrides=None, data_dir=None, image_size=None, augment="none",
               advmask_model=None, advmask_cache=None, advmask_eps=None, advmask_steps=50, advmask_limit=None,
-              backup=True, backup_dir=None, backup_every_steps=None, strategy="default", log=None):
+              backup=True, backup_dir=None, backup_every_steps=None, strategy="default", log=None,
+              defense="none", eps=None, beta=None, attack_steps=None, guard_images=1000):
     """Trains registered model `model` on `dataset` or an image folder, saves it and its metrics.
 
     With `data_dir` (a one-subfolder-per-class folder, see
@@ -60,6 +61,13 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
     and only the chief writes `output` and the metrics (the others save to a
     temporary folder that they delete).
 
+    `defense` ("trades", "fast-at", "pgd-at", "mart"; see
+    `tfdefend.training.fit_robust_classifier`) trains a classifier
+    adversarially at L-inf `eps` (default: the data set's usual budget),
+    holding the last `guard_images` training images out to measure PGD-10
+    accuracy after every epoch (`pgd_curve`; fast-AT's catastrophic-
+    overfitting guard), and adds PGD-20 accuracy on the full test split.
+
     Args:
         overrides: Extra constructor arguments of the model.
         verbose: Passed to `fit` (`keras_verbose()`: one line per epoch when
@@ -74,6 +82,7 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
 
     from tfdefend import data, models
     from tfdefend.cli.augment_option import augmented_training_data
+    from tfdefend.cli.defense_option import check_defense, fit_defended, hold_out, pgd_quality
     from tfdefend.evaluation import accuracy
     from tfdefend.export import save_keras
     from tfdefend.training import TrainingBackup, fit_classifier, fit_preprocessor, reconstruction_error
@@ -88,10 +97,13 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
         fingerprint={"job": "train", "model": model, "dataset": dataset, "image_size": image_size,
                      "data_dir": data_dir and os.path.abspath(data_dir), "epochs": epochs,
                      "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed, "limit": limit,
-                     "overrides": overrides or {}, "augment": augment})
+                     "overrides": overrides or {}, "augment": augment,
+                     **({} if defense == "none" else {"defense": defense, "eps": eps, "beta": beta,
+                                                      "attack_steps": attack_steps, "guard_images": guard_images})})
     kind = models.model_info(model)["kind"]
     if kind not in ("classifier", "preprocessor"):
         raise ValueError(f"`tfdefend train` trains classifiers and preprocessors; {model!r} is a {kind}.")
+    check_defense(defense, kind, eps, beta, attack_steps, guard_images)
     set_global_seed(seed)
     say = log or (lambda _message: None)
     if data_dir is not None:
@@ -113,6 +125,9 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
         input_shape, num_classes = spec.image_shape, spec.num_classes
     if augment != "none" and kind != "classifier":
         raise ValueError(f"`augment` applies to classifiers; {model!r} is a {kind}.")
+    if defense != "none":
+        eps = float(eps if eps is not None else data.dataset_info(dataset).attack_eps if data_dir is None else 8 / 255)
+        (x_train, y_train), guard_data = hold_out(x_train, y_train, guard_images)
     train_data, augment_info = augmented_training_data(
         augment, x_train, y_train, batch_size=batch_size, seed=seed, dataset=dataset if data_dir is None else None,
         advmask_model=advmask_model, advmask_eps=advmask_eps, advmask_steps=advmask_steps,
@@ -127,7 +142,19 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
         start = time.perf_counter()
         say(f"Training {model} ({kind}, {int(net.count_params()):,} parameters) on {len(x_train):,} images "
             f"for {epochs} epoch{'s' if epochs != 1 else ''}, batch {batch_size} ...")
-        if kind == "classifier":
+        if kind == "classifier" and defense != "none":
+            history, defense_info = fit_defended(
+                net, train_data, guard_data, defense=defense, eps=eps, beta=beta, attack_steps=attack_steps,
+                epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                validation_data=(x_test, y_test), callbacks=callbacks, verbose=verbose)
+            logs = _epoch_logs(history, callbacks)
+            say(f"Measuring clean and PGD-20 accuracy on the full test set ({len(x_test):,} images) ...")
+            quality = {"clean_accuracy": accuracy(net, x_test, y_test), **pgd_quality(net, x_test, y_test, eps, seed),
+                       "train_accuracy_last_epoch": float(logs["accuracy"][-1]),
+                       "train_adv_accuracy_last_epoch": float(logs["adv_accuracy"][-1]),
+                       "pgd_curve": [round(float(v), 4) for v in logs.get("val_pgd_accuracy", [])],
+                       "clean_curve": [round(float(v), 4) for v in logs.get("val_accuracy", [])], **defense_info}
+        elif kind == "classifier":
             history = fit_classifier(net, train_data, epochs=epochs, batch_size=batch_size,
                                      learning_rate=learning_rate, validation_data=(x_test, y_test),
                                      callbacks=callbacks, verbose=verbose)

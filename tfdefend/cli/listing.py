@@ -12,6 +12,9 @@ WIDTH = 100  # of the footnotes
 DEFENSES = (
     ("none", "standard training on clean images"),
     ("pgd-at", "PGD adversarial training (Madry et al. 2018)"),
+    ("trades", "TRADES (Zhang et al. 2019): clean CE + beta * KL(clean || adversarial)"),
+    ("fast-at", "fast adversarial training (Wong et al. 2020): FGSM from a random start"),
+    ("mart", "MART (Wang et al. 2020): misclassification-aware adversarial training"),
     ("deepdefense", "Deep Defense (Yan et al. 2018): an adversarial-perturbation regularizer in the loss"),
     ("knowledge-transfer", "UDDN's student: distilled from the original classifier on denoised images"),
     ("-", "not a classifier: a preprocessing defense or a part of one"),

@@ -10,6 +10,7 @@ import sys
 
 from tfdefend.cli import dataset_choice
 from tfdefend.cli.backup_options import backup_kwargs
+from tfdefend.cli.defense_option import defense_kwargs
 from tfdefend.cli.parser import build_parser
 
 
@@ -55,10 +56,13 @@ def _train(args, argv):
                              advmask_model=args.advmask_model, advmask_cache=args.advmask_cache,
                              advmask_eps=args.advmask_eps, advmask_steps=args.advmask_steps,
                              advmask_limit=args.advmask_limit, **backup_kwargs(args),
-                             strategy=args.strategy, verbose=jobs.keras_verbose(), log=_say)
+                             strategy=args.strategy, verbose=jobs.keras_verbose(), log=_say,
+                             **defense_kwargs(args))
     where = f"the full test set, {metrics['test_examples']:,} images"
     if "clean_accuracy" in metrics:
-        return f"saved {args.output}: clean accuracy {100 * metrics['clean_accuracy']:.2f}% on {where}"
+        robust = (f", PGD-{metrics['pgd_steps']} (eps {metrics['pgd_eps']:g}) accuracy "
+                  f"{100 * metrics['pgd_accuracy']:.2f}%" if "pgd_accuracy" in metrics else "")
+        return f"saved {args.output}: clean accuracy {100 * metrics['clean_accuracy']:.2f}%{robust} on {where}"
     return (f"saved {args.output}: reconstruction MSE {metrics['test_mse']:.5f} "
             f"({metrics['test_psnr_db']:.2f} dB) on {where}")
 

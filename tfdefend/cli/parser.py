@@ -5,6 +5,7 @@ import argparse
 from tfdefend.cli.app_job import add_app_parser
 from tfdefend.cli.backup_options import add_backup_options
 from tfdefend.cli.dataset_choice import ALLOW_FLAG, ALLOW_HELP
+from tfdefend.cli.defense_option import add_defense_arguments
 from tfdefend.cli.help_format import HelpFormatter, add_command
 from tfdefend.cli.leaderboard_job import add_leaderboard_parser
 from tfdefend.cli.strategy_option import add_strategy_option
@@ -87,6 +88,7 @@ def _add_train(sub):
                        help="sensitive points of the first N training images only, the rest get GridMask "
                        "(default: all)")
     train.add_argument(ALLOW_FLAG, action="store_true", help=f"with --advmask-model: {ALLOW_HELP}")
+    add_defense_arguments(train)
     add_backup_options(train)
     add_strategy_option(train)
 

@@ -44,7 +44,8 @@ def list_pretrained(dataset=None, kind=None, defense=None):
         dataset: Only entries trained on this data set.
         kind: Only entries of this kind ("classifier", "preprocessor", ...).
         defense: Only classifiers trained with this defense: "none",
-            "pgd-at", "deepdefense", "knowledge-transfer" (the manifest's
+            "pgd-at", "trades", "fast-at", "mart", "deepdefense",
+            "knowledge-transfer" (the manifest's
             `defense` field; preprocessors have none).
     """
     return sorted(name for name, entry in read_manifest().items()

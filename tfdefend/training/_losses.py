@@ -1,5 +1,6 @@
 """Loss reductions shared by the trainers."""
 
+import tensorflow as tf
 from keras import ops
 
 
@@ -8,3 +9,10 @@ def batch_mean(per_sample, sample_weight=None):
     if sample_weight is not None:
         per_sample = per_sample * ops.reshape(ops.cast(sample_weight, per_sample.dtype), (-1,))
     return ops.mean(per_sample)
+
+
+def kl_divergence(probs, logits):
+    """Per-example `KL(probs || softmax(logits))`, summed over classes (stable in the logits)."""
+    log_q = tf.nn.log_softmax(logits)
+    log_p = tf.math.log(tf.maximum(probs, 1e-12))
+    return tf.reduce_sum(probs * (log_p - log_q), axis=-1)

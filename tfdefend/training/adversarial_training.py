@@ -25,8 +25,12 @@ class AdversarialTraining(keras.Model):
     cross-entropy of the true labels; `attack="pgd"` starts from a uniform
     random point of the `eps`-ball (if `random_start`) and takes `steps`
     steps of `step_size`, projecting onto the ball and into `clip` after
-    each. The attack sees the classifier in inference mode and its result
-    is a constant for the weight update. The loss is
+    each. `attack="fgsm", random_start=True` is Wong et al.'s fast
+    adversarial training (ICLR 2020): FGSM from a uniform random point of
+    the ball, with a step of `1.25 * eps` by default; pair it with
+    `one_cycle_schedule` and `RobustAccuracyGuard` (catastrophic
+    overfitting). The attack sees the classifier in inference mode and its
+    result is a constant for the weight update. The loss is
 
         loss = (1 - ratio) * CE(y, f(x)) + ratio * CE(y, f(x_adv)),
 
@@ -47,10 +51,12 @@ class AdversarialTraining(keras.Model):
         attack: "fgsm" or "pgd".
         eps: Perturbation budget (> 0) in the units of the images.
         steps: PGD iterations (>= 1; FGSM always takes one step).
-        step_size: PGD step; None gives `2.5 * eps / steps` (Madry et al.).
-            Ignored for FGSM (its step is `eps`).
+        step_size: The attack's step; None gives `2.5 * eps / steps` for
+            PGD (Madry et al.), `eps` for FGSM and `1.25 * eps` for FGSM
+            from a random start (Wong et al.).
         ratio: Weight of the adversarial loss, in [0, 1].
-        random_start: PGD starts from a uniform random point of the ball.
+        random_start: Start from a uniform random point of the ball; None
+            (default) means True for PGD and False for FGSM.
         seed: Optional int seed of the random starts.
         norm: "inf" or "l2".
         clip: `(min, max)` valid image range, or None for unbounded.
@@ -63,7 +69,7 @@ class AdversarialTraining(keras.Model):
     """
 
     def __init__(self, classifier, *, attack="fgsm", eps, steps=7, step_size=None, ratio=0.5,
-                 random_start=True, seed=None, norm="inf", clip=(0.0, 1.0), **kwargs):
+                 random_start=None, seed=None, norm="inf", clip=(0.0, 1.0), **kwargs):
         check_model_kwargs("AdversarialTraining", kwargs)
         if not isinstance(classifier, keras.Model):
             raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
@@ -74,8 +80,12 @@ class AdversarialTraining(keras.Model):
         lo, hi = check_clip(clip)
         eps = check_eps(eps, norm=norm, clip=clip, allow_zero=False)
         steps = 1 if attack == "fgsm" else check_positive_int(steps, "steps")
-        if attack == "fgsm" or step_size is None:
-            step_size = eps if attack == "fgsm" else 2.5 * eps / steps
+        if random_start is None:
+            random_start = attack == "pgd"
+        if not isinstance(random_start, bool):
+            raise TypeError(f"`random_start` must be a bool or None, got {type(random_start).__name__}.")
+        if step_size is None:
+            step_size = 2.5 * eps / steps if attack == "pgd" else (1.25 * eps if random_start else eps)
         else:
             step_size = check_eps(step_size, name="step_size", norm=norm, clip=clip, allow_zero=False)
         if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
@@ -83,8 +93,6 @@ class AdversarialTraining(keras.Model):
         ratio = float(ratio)
         if not 0.0 <= ratio <= 1.0:
             raise ValueError(f"`ratio` must be in [0, 1], got {ratio}.")
-        if not isinstance(random_start, bool):
-            raise TypeError(f"`random_start` must be a bool, got {type(random_start).__name__}.")
         seed = check_seed(seed)
         super().__init__(**kwargs)
         self.classifier = classifier
@@ -93,7 +101,7 @@ class AdversarialTraining(keras.Model):
         self.steps = steps
         self.step_size = step_size
         self.ratio = ratio
-        self.random_start = random_start and attack == "pgd"
+        self.random_start = random_start
         self.seed = seed
         self.norm = norm
         self.clip = None if clip is None else (lo, hi)

@@ -65,6 +65,16 @@ def _as_float(value, name):
     return value
 
 
+def check_float(value, name, *, lo=None, hi=None, lo_open=False):
+    """Checks a finite real number in [`lo`, `hi`] (`lo` excluded if `lo_open`); returns a Python float."""
+    value = _as_float(value, name)
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        raise ValueError(f"`{name}` must be {'>' if lo_open else '>='} {lo}, got {value}.")
+    if hi is not None and value > hi:
+        raise ValueError(f"`{name}` must be <= {hi}, got {value}.")
+    return value
+
+
 def check_eps(eps, *, name="eps", norm="inf", clip=(0.0, 1.0), allow_zero=True):
     """Checks a perturbation budget.
 
