@@ -61,3 +61,28 @@ def test_bad_defense_arguments_are_clear(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*base, "--defense", "free-at"])
     assert not (tmp_path / "m.keras").exists() and not (tmp_path / "m.keras.backup").exists()
+
+
+class _Killed(Exception):
+    """Stands in for a kill."""
+
+
+def test_a_killed_defense_run_resumes_from_its_backup(tmp_path, monkeypatch):
+    from tfdefend.training import RobustAccuracyGuard
+
+    original = RobustAccuracyGuard.on_epoch_end
+
+    def killed_after_the_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 1:  # before the backup of epoch 1 (the guard runs first): epoch 0's is the last
+            raise _Killed
+
+    monkeypatch.setattr(RobustAccuracyGuard, "on_epoch_end", killed_after_the_first_epoch)
+    with pytest.raises(_Killed):
+        _train(tmp_path, "trades")
+    assert (tmp_path / "trades.keras.backup").is_dir() and not (tmp_path / "trades.keras").exists()
+    monkeypatch.undo()
+    _, metrics = _train(tmp_path, "trades")
+    assert metrics["resumed_from_epoch"] == 1
+    assert len(metrics["pgd_curve"]) == 3  # the curve spans the killed run and the resumed one
+    assert not (tmp_path / "trades.keras.backup").exists()

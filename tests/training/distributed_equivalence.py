@@ -70,6 +70,27 @@ def adversarial_training(x, y):
     return net, _fit(trainer, x, y)
 
 
+def trades(x, y):
+    net = _mlp()
+    trainer = training.TRADES(net, eps=0.1, beta=6.0, steps=2, seed=1)
+    trainer.compile(optimizer=_sgd())
+    return net, _fit(trainer, x, y)
+
+
+def mart(x, y):
+    net = _mlp()
+    trainer = training.MART(net, eps=0.1, beta=6.0, steps=2, seed=1)
+    trainer.compile(optimizer=_sgd())
+    return net, _fit(trainer, x, y)
+
+
+def fast_adversarial_training(x, y):
+    net = _mlp()
+    trainer = training.AdversarialTraining(net, attack="fgsm", eps=0.1, random_start=True, ratio=1.0, seed=1)
+    trainer.compile(optimizer=_sgd())
+    return net, _fit(trainer, x, y)
+
+
 def deep_defense(x, y):
     net = _mlp()
     trainer = training.DeepDefense(net, lam=1.0, c=5.0, d=1.0, deepfool_steps=1, num_candidates=2)
@@ -149,7 +170,8 @@ def dqn(x, y):
     return agent, lambda: [trainer.train_on_batch(batch) for _ in range(3)]
 
 
-CASES = {f.__name__: f for f in (classifier, adversarial_training, deep_defense, distiller, wgan_gp, comdefend,
+CASES = {f.__name__: f for f in (classifier, adversarial_training, trades, mart, fast_adversarial_training,
+                                 deep_defense, distiller, wgan_gp, comdefend,
                                  denoising_autoencoder, uddn_guided, uneven_batches, dqn)}
 
 

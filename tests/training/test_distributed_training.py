@@ -20,7 +20,7 @@ from tfdefend.models import register_model  # noqa: F401 - imports (registers) e
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-TRAINERS = ("classifier", "adversarial_training", "deep_defense", "distiller", "wgan_gp", "comdefend",
+TRAINERS = ("classifier", "adversarial_training", "trades", "mart", "fast_adversarial_training", "deep_defense", "distiller", "wgan_gp", "comdefend",
             "uddn_guided", "uneven_batches", "dqn")
 TIMEOUT = 600
 
