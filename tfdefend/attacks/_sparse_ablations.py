@@ -101,7 +101,7 @@ def l1_penalized_pgd(model, x, y=None, *, eps, steps=10, step_size=None, l1_weig
     steps = V.check_positive_int(steps, "steps")
     step_size = 2.5 * eps / steps if step_size is None else V.check_eps(
         step_size, name="step_size", norm="inf", clip=clip, allow_zero=False)
-    l1_weight = V.check_eps(l1_weight, name="l1_weight", norm="l2", clip=None)
+    l1_weight = V.check_float(l1_weight, "l1_weight", lo=0.0)
     if l1_weight > 1.0:
         raise ValueError(f"`l1_weight` must be in [0, 1], got {l1_weight}.")
     x_t, y_t, (lo, hi), as_numpy = _core.prepare(model, x, y, clip)

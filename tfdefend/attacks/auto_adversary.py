@@ -165,7 +165,7 @@ def _check_choice(value, name, choices):
 
 
 def _check_positive(value, name, *, allow_zero=False):
-    return V.check_eps(value, name=name, norm="l2", clip=None, allow_zero=allow_zero)
+    return V.check_float(value, name, lo=0.0, lo_open=not allow_zero)
 
 
 def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=None, lam=5.0, targeted=False,

@@ -112,11 +112,9 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
             without `y`.
         TypeError: Non-numeric arguments.
     """
-    confidence = V.check_eps(confidence, name="confidence", norm="l2", clip=None)
-    initial_const = V.check_eps(initial_const, name="initial_const", norm="l2", clip=None,
-                                allow_zero=False)
-    learning_rate = V.check_eps(learning_rate, name="learning_rate", norm="l2", clip=None,
-                                allow_zero=False)
+    confidence = V.check_float(confidence, "confidence", lo=0.0)
+    initial_const = V.check_float(initial_const, "initial_const", lo=0.0, lo_open=True)
+    learning_rate = V.check_float(learning_rate, "learning_rate", lo=0.0, lo_open=True)
     binary_search_steps = V.check_positive_int(binary_search_steps, "binary_search_steps")
     steps = V.check_positive_int(steps, "steps")
     x_t, y_t, (lo, hi), as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)

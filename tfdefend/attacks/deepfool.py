@@ -147,7 +147,7 @@ def deepfool(model, x, *, steps=50, overshoot=0.02, num_candidates=10, clip=(0.0
     """
     steps = V.check_positive_int(steps, "steps")
     num_candidates = V.check_positive_int(num_candidates, "num_candidates", minimum=2)
-    overshoot = V.check_eps(overshoot, name="overshoot", norm="l2", clip=None)
+    overshoot = V.check_float(overshoot, "overshoot", lo=0.0)
     lo, hi = V.check_clip(clip)
     x_t, as_numpy = _core.check_images(model, x, clip)
     _core.num_classes_of(model, x_t)  # raises unless the model returns [batch, classes] logits

@@ -110,7 +110,7 @@ def jsma(model, x, y=None, *, theta=1.0, gamma=0.1, clip=(0.0, 1.0), seed=None):
     theta = float(theta)
     if not math.isfinite(theta) or theta == 0.0:
         raise ValueError(f"`theta` must be a finite non-zero number, got {theta}.")
-    gamma = V.check_eps(gamma, name="gamma", norm="l2", clip=None, allow_zero=False)
+    gamma = V.check_float(gamma, "gamma", lo=0.0, lo_open=True)
     if gamma > 1.0:
         raise ValueError(f"`gamma` must be in (0, 1], got {gamma}.")
     lo, hi = V.check_clip(clip)

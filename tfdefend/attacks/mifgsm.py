@@ -37,7 +37,7 @@ def mifgsm(model, x, y=None, *, eps, step_size=None, steps=10, decay=1.0, target
     eps = V.check_eps(eps, norm="inf", clip=clip)
     steps = V.check_positive_int(steps, "steps")
     step_size = _core.check_step_size(step_size, eps, steps, "inf", clip)
-    decay = V.check_eps(decay, name="decay", norm="l2", clip=None)
+    decay = V.check_float(decay, "decay", lo=0.0)
     x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
     x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
                                    norm="inf", targeted=targeted, momentum=True, decay=decay)

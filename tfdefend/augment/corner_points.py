@@ -43,7 +43,7 @@ def corner_points(x, num_points, *, k=0.04, window=3):
     counts = np.minimum(counts, height * width)
     if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1 or window % 2 == 0:
         raise ValueError(f"`window` must be an odd int >= 1, got {window!r}.")
-    k = V.check_eps(k, name="k", norm="l2", clip=None, allow_zero=False)
+    k = V.check_float(k, "k", lo=0.0, lo_open=True)
     gray = tf.reduce_mean(images, axis=-1, keepdims=True)
     edges = tf.image.sobel_edges(gray)[..., 0, :]  # [N, H, W, 2]: d/dy, d/dx
     gy, gx = edges[..., :1], edges[..., 1:]

@@ -90,7 +90,7 @@ def _compiled(model, kind):
 
 
 def _number(value, name, *, positive=False):
-    return V.check_eps(value, name=name, norm="l2", clip=None, allow_zero=not positive)
+    return V.check_float(value, name, lo=0.0, lo_open=positive)
 
 
 def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=0, attack_steps=10, lr=0.1,

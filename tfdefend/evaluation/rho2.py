@@ -5,7 +5,7 @@ import numpy as np
 from tfdefend.attacks.deepfool import deepfool
 from tfdefend.evaluation.batching import as_data, iterate_batches
 from tfdefend.evaluation.metrics import correct_mask
-from tfdefend.utils.validation import check_batch_images, check_eps, check_positive_int
+from tfdefend.utils.validation import check_batch_images, check_float, check_positive_int
 
 
 def rho2(model, x, y=None, *, steps=50, overshoot=0.02, num_candidates=10, batch_size=256, clip=None,
@@ -45,7 +45,7 @@ def rho2(model, x, y=None, *, steps=50, overshoot=0.02, num_candidates=10, batch
     batch_size = check_positive_int(batch_size, "batch_size")
     steps = check_positive_int(steps, "steps")
     num_candidates = check_positive_int(num_candidates, "num_candidates", minimum=2)
-    overshoot = check_eps(overshoot, name="overshoot", norm="l2", clip=None)
+    overshoot = check_float(overshoot, "overshoot", lo=0.0)
     sums = [0.0, 0]  # sum of the ratios, number of ratios
 
     def attack(xb):
