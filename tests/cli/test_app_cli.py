@@ -128,3 +128,20 @@ def test_app_trained_with_advmask(workdir, capsys):
     assert main(["train", "--data", folder, "--image-size", "16", "16", "--augment", "advmask",
                  "--output", str(root / "x.keras")]) == 2
     assert "needs `--advmask-model`" in capsys.readouterr().err
+
+
+def test_app_trained_with_fast_adversarial_training(workdir, capsys):
+    """The app's model trained with `--defense fast-at`: the bundle exports and its card says how it was trained."""
+    root, folder, _, _ = workdir
+    robust_model = str(root / "flowers_fast_at.keras")
+    assert main(["train", "--data", folder, "--image-size", "16", "16", "--model", "small_cnn",
+                 "--set", "filters=4", "--set", "dense_units=16", "--epochs", "2", "--batch-size", "8",
+                 "--defense", "fast-at", "--eps", "0.03", "--guard-images", "4", "--output", robust_model]) == 0
+    with open(robust_model.replace(".keras", ".json")) as handle:
+        metrics = json.load(handle)
+    assert metrics["defense"] == "fast-at" and metrics["guard_images"] == 4
+    bundle = str(root / "bundle_fast_at")
+    assert main(["app", "export", "--model", robust_model, "--output", bundle, "--calibration-images", "8",
+                 "--representative-data", folder]) == 0
+    card = pathlib.Path(os.path.join(bundle, "MODEL_CARD.md")).read_text()
+    assert "| Adversarial training | `fast-at` at L-inf eps 0.03; PGD-20 accuracy" in card

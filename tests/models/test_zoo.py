@@ -99,7 +99,7 @@ def test_preprocessor_figure_on_the_full_test_split(name):
 def test_defense_filter():
     plain = zoo.list_pretrained(kind="classifier", defense="none")
     assert zoo.default_pretrained("fashion_mnist") in plain
-    for defense in ("pgd-at", "deepdefense"):
+    for defense in ("pgd-at", "trades", "fast-at", "deepdefense"):
         names = zoo.list_pretrained(dataset="fashion_mnist", defense=defense)
         assert names and all(zoo.pretrained_info(n)["kind"] == "classifier" for n in names)
     assert zoo.list_pretrained(defense="no-such-defense") == []

@@ -258,6 +258,10 @@ def app_model_card(bundle, class_names, training_metrics=None):
                             f"eps {metrics.get('advmask_eps')}, {metrics.get('advmask_mean_points', 0):.1f} "
                             "points per image)")
         rows.append(("Training augmentation", augmentation))
+    if metrics.get("defense", "none") != "none":
+        robust = (f"; PGD-{metrics['pgd_steps']} accuracy {100 * metrics['pgd_accuracy']:.2f}% at L-inf eps "
+                  f"{metrics['pgd_eps']:g} (Keras float)" if "pgd_accuracy" in metrics else "")
+        rows.append(("Adversarial training", f"`{metrics['defense']}` at L-inf eps {metrics.get('eps')}{robust}"))
     fidelity = bundle.get("fidelity")
     if fidelity:
         agreement = 100 * fidelity["top1_agreement_with_keras"]
