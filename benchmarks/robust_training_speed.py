@@ -72,7 +72,7 @@ def main(argv=None):
         print(f"{name:<10} {row['seconds_per_step']:>9.4f} {row['images_per_second']:>10.1f} "
               f"{row['cost_vs_plain']:>8.2f}")
     result = {"benchmark": "robust_training_speed", "dataset": args.dataset, "model": "small_cnn",
-              "filters": args.filters, "batch_size": args.batch_size, "eps": args.eps, "repeats": args.repeats,
+              "filters": args.filters, "params": int(steps["plain"].count_params()), "batch_size": args.batch_size, "eps": args.eps, "repeats": args.repeats,
               "rows": rows, "command": "python benchmarks/robust_training_speed.py",
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "tensorflow": tf.__version__, "keras": keras.__version__},

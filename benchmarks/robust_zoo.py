@@ -12,7 +12,8 @@ eps = 0.1 L-inf):
   `.tflite` in LiteRT, from the `tfdefend leaderboard` JSONs given
   (`--leaderboards`; per model and threat the run with the most images);
 - the per-epoch curves (clean and PGD-10 accuracy on the 1,000 held-out
-  training images) and the training time, from the training metrics JSON
+  training images) and the training wall time (2 CPU cores shared with
+  the evaluations that ran beside it), from the training metrics JSON
   beside each zoo file;
 - the step cost relative to plain training, from
   `benchmarks/robust_training_speed.py`'s JSON.
@@ -37,7 +38,8 @@ from tfdefend.models.zoo import ZOO_DIR, read_manifest  # noqa: E402
 from tfdefend.utils import atomic_write_text  # noqa: E402
 
 NAMES = ("small_cnn_f16_trades_fashion_mnist", "small_cnn_f16_fast_at_fashion_mnist",
-         "small_cnn_f16_pgd_at_scratch_fashion_mnist", "small_cnn_f16_pgd_at_fashion_mnist")
+         "small_cnn_f16_pgd_at_scratch_fashion_mnist", "resnet_fast_at_fashion_mnist",
+         "small_cnn_f16_pgd_at_fashion_mnist")
 TARGET = {"clean_accuracy": 0.85, "autoattack_inf": 0.70}
 LEADERBOARDS = "benchmarks/results/leaderboard/fashion_mnist_*/leaderboard_*.json"
 SPEED = "benchmarks/results/robust_training_speed.json"
@@ -69,10 +71,11 @@ def _autoattack(rows, name, norm, sha256):
 def summarize(names, leaderboard_paths, speed_path):
     manifest = read_manifest()
     rows = _best_rows(leaderboard_paths)
-    speed = {}
+    speed, speed_params = {}, None
     if os.path.isfile(speed_path):
         with open(speed_path, encoding="utf-8") as handle:
-            speed = json.load(handle)["rows"]
+            measured = json.load(handle)
+        speed, speed_params = measured["rows"], measured.get("params")
     models = {}
     for name in names:
         entry = manifest.get(name)
@@ -95,10 +98,14 @@ def summarize(names, leaderboard_paths, speed_path):
             "int8_square_inf": _autoattack(rows, f"{name} (int8 TFLite)", "inf", entry["sha256"]),
             "int8_square_l2": _autoattack(rows, f"{name} (int8 TFLite)", "l2", entry["sha256"]),
             "epochs": metrics["epochs"],
-            "train_examples": metrics["train_examples"],
-            "train_cpu_hours": round(metrics["train_seconds"] / 3600, 2),
+            "train_examples": metrics.get("train_examples", metrics.get("finetune_examples")),
+            "train_wall_hours": (round(metrics["train_seconds"] / 3600, 2) if "train_seconds" in metrics
+                                 else None),
             "train_images_per_second": metrics.get("train_images_per_second"),
-            "step_cost_vs_plain": speed.get(defense, {}).get("cost_vs_plain"),
+            # The speed benchmark measured the 16-filter small_cnn: its ratios hold for that model only.
+            "step_cost_vs_plain": (speed.get(defense, {}).get("cost_vs_plain")
+                                   if entry["model"] == "small_cnn" and entry["params"] == speed_params
+                                   and not metrics.get("finetuned_from") else None),
             "pgd10_curve": metrics.get("pgd_curve"),
             "clean_curve": metrics.get("clean_curve"),
             "guard_triggered": metrics.get("guard_triggered"),
@@ -117,7 +124,7 @@ def _pct(value):
 
 def format_table(result):
     lines = ["| model | defense | clean % (10,000) | PGD-40 % (10,000) | AutoAttack L∞ 0.1 % (n) | "
-             "AutoAttack L2 1.5 % (n) | int8: top-1 agreement % / Square L∞ % | CPU-hours (epochs) | "
+             "AutoAttack L2 1.5 % (n) | int8: top-1 agreement % / Square L∞ % | training hours, 2 cores (epochs) | "
              "step cost × plain | target 85/70 |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for name, row in result["models"].items():
@@ -127,10 +134,17 @@ def format_table(result):
         square = row["int8_square_inf"]
         int8 = f"{_pct(row['int8_top1_agreement'])} / {'–' if square is None else _pct(square['robust_accuracy'])}"
         cost = "–" if row["step_cost_vs_plain"] is None else f"{row['step_cost_vs_plain']:.1f}"
+        hours = "–" if row["train_wall_hours"] is None else f"{row['train_wall_hours']:.2f}"
+        if row["finetuned_from"]:
+            hours += ", fine-tuned"
         lines.append(f"| `{name}` | {row['defense']} | {_pct(row['clean_accuracy'])} | {_pct(row['pgd40_accuracy'])} | "
-                     f"{aa_text['inf']} | {aa_text['l2']} | {int8} | {row['train_cpu_hours']:.2f} ({row['epochs']}) | "
+                     f"{aa_text['inf']} | {aa_text['l2']} | {int8} | {hours} ({row['epochs']}) | "
                      f"{cost} | {'met' if row['meets_target'] else 'missed'} |")
     return "\n".join(lines)
+
+
+def _short(name):
+    return name.removesuffix("_fashion_mnist").replace("small_cnn_f16_", "")
 
 
 def plot(result, path):
@@ -144,12 +158,12 @@ def plot(result, path):
         if not row["pgd10_curve"]:
             continue
         epochs = range(1, len(row["pgd10_curve"]) + 1)
-        line, = ax.plot(epochs, [100 * v for v in row["pgd10_curve"]], marker="o", label=f"{row['defense']}: PGD-10")
+        line, = ax.plot(epochs, [100 * v for v in row["pgd10_curve"]], marker="o", label=f"{_short(name)}: PGD-10")
         ax.plot(epochs, [100 * v for v in row["clean_curve"]], linestyle="--", color=line.get_color(),
-                label=f"{row['defense']}: clean")
+                label=f"{_short(name)}: clean")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy % (clean: test split; PGD-10: 1,000 held-out train images)")
-    ax.set_title("Fashion-MNIST, small_cnn (16 filters), eps = 0.1 L-inf", fontsize=10)
+    ax.set_title("Fashion-MNIST, eps = 0.1 L-inf (small_cnn 16 filters; ResNet)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()

@@ -53,7 +53,13 @@ def test_leaderboard_claims():
     check(r"keep (\d+)% \(PGD-AT\) and (\d+)% \(Deep Defense\) at 25/255",
           [linf["small_cnn_f16_pgd_at_fashion_mnist (int8 TFLite)"],
            linf["small_cnn_f16_deepdefense_fashion_mnist (int8 TFLite)"]])
+    robust_zoo = [linf[name] for name in ("small_cnn_f16_trades_fashion_mnist", "small_cnn_f16_fast_at_fashion_mnist",
+                                          "small_cnn_f16_pgd_at_scratch_fashion_mnist", "resnet_fast_at_fashion_mnist")]
+    check(r"the robust zoo trained from scratch \(below\) keeps (\d+)–(\d+)% at L∞", [min(robust_zoo), max(robust_zoo)])
     rows = load(LINF)["rows"]
+    adversarially_trained = [r for r in rows if r["kind"] == "classifier" and ("pgd_at" in r["name"] or "trades" in r["name"]
+                                                                                or "fast_at" in r["name"])]
+    assert len(adversarially_trained) == 5 and not any(r["warnings"] for r in adversarially_trained)
     comdefend = next(r for r in rows if r["name"] == "comdefend_fashion_mnist")
     check(r"one 100-image row costs (\d+) s \(an undefended classifier\) to (\d+) minutes \(ComDefend",
           [min(r["seconds"] for r in rows if r["kind"] == "classifier"), comdefend["seconds"] / 60])
