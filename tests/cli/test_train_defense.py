@@ -41,6 +41,13 @@ def test_defense_holds_out_the_guard_images(tmp_path):
     assert plain["train_examples"] == 200 and plain["attack_steps"] == 2 and plain["beta"] is None
 
 
+def test_the_cli_offers_every_trainer():
+    from tfdefend.cli.defense_option import DEFENSE_CHOICES
+    from tfdefend.training.fit_robust_classifier import DEFENSES
+
+    assert DEFENSE_CHOICES == ("none", *DEFENSES)
+
+
 def test_bad_defense_arguments_are_clear(tmp_path, capsys):
     out = str(tmp_path / "m.keras")
     base = ["train", "--dataset", "digits", "--output", out]

@@ -20,6 +20,27 @@ def compile_classifier(model, *, learning_rate=1e-3):
     return model
 
 
+def fit_inputs(train_data, batch_size):
+    """`Model.fit` arguments for `(x, y)` arrays or a batched `tf.data.Dataset`, and the batches per epoch.
+
+    Raises:
+        TypeError: If `train_data` is neither.
+        ValueError: If the data set's number of batches is unknown or zero (a schedule needs it).
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if isinstance(train_data, tf.data.Dataset):
+        batches = int(train_data.cardinality())
+        if batches <= 0:
+            raise ValueError("`train_data` must be a batched tf.data.Dataset with a known, non-zero number of "
+                             f"batches (the learning-rate schedule needs it), got cardinality {batches}.")
+        return {"x": train_data, "shuffle": False}, batches  # the pipeline shuffles itself
+    if not isinstance(train_data, (tuple, list)) or len(train_data) != 2:
+        raise TypeError("`train_data` must be an (x, y) pair of arrays or a tf.data.Dataset, "
+                        f"got {type(train_data).__name__}.")
+    x, y = train_data
+    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}, -(-len(x) // batch_size)
+
+
 def fit_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rate=1e-3,
                    validation_data=None, callbacks=None, verbose="auto"):
     """Compiles `model` and trains it with `Model.fit` on `(x, y)` arrays or a batched `tf.data.Dataset`.
@@ -41,20 +62,7 @@ def fit_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rat
         The Keras `History`.
     """
     epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    if isinstance(train_data, tf.data.Dataset):
-        batches = int(train_data.cardinality())
-        if batches <= 0:
-            raise ValueError("`train_data` must be a batched tf.data.Dataset with a known, non-zero number of "
-                             f"batches (the cosine schedule needs it), got cardinality {batches}.")
-        fit_args = {"x": train_data, "shuffle": False}  # the pipeline shuffles itself
-    else:
-        if not isinstance(train_data, (tuple, list)) or len(train_data) != 2:
-            raise TypeError("`train_data` must be an (x, y) pair of arrays or a tf.data.Dataset, "
-                            f"got {type(train_data).__name__}.")
-        x, y = train_data
-        batches = -(-len(x) // batch_size)
-        fit_args = {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
+    fit_args, batches = fit_inputs(train_data, batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * batches)
     compile_classifier(model, learning_rate=schedule)
     return model.fit(**fit_args, epochs=epochs, validation_data=validation_data, callbacks=callbacks or [],

@@ -1,9 +1,9 @@
 """`fit_robust_classifier`: adversarial training of a classifier by name (TRADES, fast-AT, PGD-AT, MART)."""
 
 import keras
-import tensorflow as tf
 
 from tfdefend.training.adversarial_training import AdversarialTraining
+from tfdefend.training.fit_classifier import fit_inputs
 from tfdefend.training.mart import MART
 from tfdefend.training.one_cycle_schedule import OneCycleSchedule
 from tfdefend.training.trades import TRADES
@@ -86,22 +86,9 @@ def fit_robust_classifier(classifier, train_data, *, defense, eps, beta=None, st
     """
     eps = check_eps(eps, allow_zero=False)
     epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
     learning_rate = check_float(learning_rate, "learning_rate", lo=0.0, lo_open=True)
+    fit_args, batches = fit_inputs(train_data, batch_size)
     trainer = robust_trainer(defense, classifier, eps=eps, beta=beta, steps=steps, seed=seed)
-    if isinstance(train_data, tf.data.Dataset):
-        batches = int(train_data.cardinality())
-        if batches <= 0:
-            raise ValueError("`train_data` must be a batched tf.data.Dataset with a known, non-zero number of "
-                             f"batches, got cardinality {batches}.")
-        fit_args = {"x": train_data, "shuffle": False}
-    else:
-        if not isinstance(train_data, (tuple, list)) or len(train_data) != 2:
-            raise TypeError("`train_data` must be an (x, y) pair of arrays or a tf.data.Dataset, "
-                            f"got {type(train_data).__name__}.")
-        x, y = train_data
-        batches = -(-len(x) // batch_size)
-        fit_args = {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
     total = epochs * batches
     schedule = (OneCycleSchedule(learning_rate, total) if defense == "fast-at"
                 else keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total))
