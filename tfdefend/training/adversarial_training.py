@@ -8,7 +8,13 @@ from keras import ops
 
 from tfdefend.attacks import _core
 from tfdefend.models._checks import check_model_kwargs, check_seed
-from tfdefend.training._losses import batch_mean
+from tfdefend.training._adversarial_steps import (
+    ascent_step,
+    clean_test_step,
+    config_with_classifier,
+    cross_entropy,
+    unpack_labeled,
+)
 from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 from tfdefend.utils.validation import check_clip, check_eps, check_norm, check_positive_int
 
@@ -148,29 +154,18 @@ class AdversarialTraining(keras.Model):
             x_adv = x
         for _ in range(self.steps):  # a static, short loop: 1 (FGSM) or `steps` (PGD) gradient steps
             grad = _core.loss_gradient(self.classifier, x_adv, y)
-            if self.norm == "inf":
-                direction = tf.sign(grad)
-            else:
-                direction = grad / tf.maximum(_core.l2_norm(grad), 1e-12)
-            x_adv = _core.project(x_adv + self.step_size * direction, x, eps, self.norm, lo, hi)
+            x_adv = ascent_step(x_adv, grad, x, eps, self.step_size, self.norm, lo, hi)
         return tf.stop_gradient(x_adv)
 
-    @staticmethod
-    def _unpack(data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None:
-            raise ValueError("AdversarialTraining needs integer labels: call fit(x, y).")
-        return ops.cast(x, "float32"), ops.reshape(ops.cast(y, "int32"), (-1,)), sample_weight
-
     def train_step(self, data):
-        x, y, sample_weight = self._unpack(data)
+        x, y, sample_weight = unpack_labeled(data, "AdversarialTraining")
         x_adv = self.adversarial_batch(x, y)  # per replica under a tf.distribute strategy
         with tf.GradientTape() as tape:
             # A term with weight 0 is computed in inference mode (no batch-norm update from it).
             clean_logits = self.classifier(x, training=self.ratio < 1.0)
             adv_logits = self.classifier(x_adv, training=self.ratio > 0.0)
-            clean_loss = _cross_entropy(y, clean_logits, sample_weight)
-            adv_loss = _cross_entropy(y, adv_logits, sample_weight)
+            clean_loss = cross_entropy(y, clean_logits, sample_weight)
+            adv_loss = cross_entropy(y, adv_logits, sample_weight)
             loss = (1.0 - self.ratio) * clean_loss + self.ratio * adv_loss
             # Replicas' gradients are summed: differentiate this replica's share of the global-batch mean.
             scaled = scale_for_replicas(loss, ops.shape(x)[0])
@@ -184,12 +179,7 @@ class AdversarialTraining(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
-        x, y, sample_weight = self._unpack(data)
-        logits = self.classifier(x, training=False)
-        loss = _cross_entropy(y, logits, sample_weight)
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in (self.loss_tracker, self.accuracy_tracker)}
+        return clean_test_step(self, data, self.loss_tracker, self.accuracy_tracker, "AdversarialTraining")
 
     def get_config(self):
         return {
@@ -209,13 +199,4 @@ class AdversarialTraining(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
-        if config.get("clip") is not None:
-            config["clip"] = tuple(config["clip"])
-        return cls(**config)
-
-
-def _cross_entropy(y, logits, sample_weight):
-    """Batch-mean sparse softmax cross-entropy of logits (unscaled by replicas, unlike Keras' loss objects)."""
-    return batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True), sample_weight)
+        return cls(**config_with_classifier(config))

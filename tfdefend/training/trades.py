@@ -6,6 +6,12 @@ from keras import ops
 
 from tfdefend.attacks import _core
 from tfdefend.models._checks import check_model_kwargs, check_seed
+from tfdefend.training._adversarial_steps import (
+    ascent_step,
+    clean_test_step,
+    config_with_classifier,
+    unpack_labeled,
+)
 from tfdefend.training._losses import batch_mean, kl_divergence
 from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 from tfdefend.utils.validation import check_clip, check_eps, check_float, check_norm, check_positive_int
@@ -121,12 +127,7 @@ class TRADES(keras.Model):
             with tf.GradientTape() as tape:
                 tape.watch(x_adv)
                 inner = tf.reduce_sum(self.inner_loss(clean_probs, self.classifier(x_adv, training=False), y))
-            grad = tape.gradient(inner, x_adv)
-            if self.norm == "inf":
-                direction = tf.sign(grad)
-            else:
-                direction = grad / tf.maximum(_core.l2_norm(grad), 1e-12)
-            x_adv = _core.project(x_adv + self.step_size * direction, x, eps, self.norm, lo, hi)
+            x_adv = ascent_step(x_adv, tape.gradient(inner, x_adv), x, eps, self.step_size, self.norm, lo, hi)
         return tf.stop_gradient(x_adv)
 
     def inner_loss(self, clean_probs, adv_logits, y):
@@ -139,15 +140,8 @@ class TRADES(keras.Model):
         return (keras.losses.sparse_categorical_crossentropy(y, clean_logits, from_logits=True),
                 kl_divergence(tf.nn.softmax(clean_logits), adv_logits))
 
-    @staticmethod
-    def _unpack(data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None:
-            raise ValueError("TRADES needs integer labels: call fit(x, y).")
-        return ops.cast(x, "float32"), ops.reshape(ops.cast(y, "int32"), (-1,)), sample_weight
-
     def train_step(self, data):
-        x, y, sample_weight = self._unpack(data)
+        x, y, sample_weight = unpack_labeled(data, type(self).__name__)
         x_adv = self.adversarial_batch(x, y)
         with tf.GradientTape() as tape:
             clean_logits = self.classifier(x, training=True)
@@ -167,12 +161,7 @@ class TRADES(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
-        x, y, sample_weight = self._unpack(data)
-        logits = self.classifier(x, training=False)
-        loss = batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True), sample_weight)
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in (self.loss_tracker, self.accuracy_tracker)}
+        return clean_test_step(self, data, self.loss_tracker, self.accuracy_tracker, type(self).__name__)
 
     def get_config(self):
         return {
@@ -190,9 +179,4 @@ class TRADES(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
-        if config.get("clip") is not None:
-            config["clip"] = tuple(config["clip"])
-        return cls(**config)
-
+        return cls(**config_with_classifier(config))
