@@ -22,8 +22,9 @@ once per decision (until it stops or `max_steps`) and each chosen tool once;
 averaged over the clean and FGSM test images' chosen chains measured here.
 The TFLite "dense" chain runs every tool at every step: its cost is listed too.
 
-Writes `table.md`, `results.json`, `accuracy_vs_strength.png` and
-`chosen_chains.png` to `--output`.
+Writes `table.md`, `results.json`, `accuracy_vs_strength.png`,
+`chosen_chains.png` and `tools_vs_strength.png` (mean tools per image and the
+share of images stopped at once, by strength) to `--output`.
 
 Usage (the zoo's rl_chain / uddn / PGD-AT entries must exist):
     python benchmarks/rl_denoiser_chain.py --limit 500 --cache runs/rl_bench \
@@ -171,12 +172,12 @@ def markdown(results, choices, costs, strengths, pgd_name):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["### Chains the agent picks (plain classifier, oblivious FGSM)", "",
-              "| input | accuracy through chain | undefended | tools / image | most frequent chains |",
-              "|---|---|---|---|---|"]
+              "| input | accuracy through chain | undefended | tools / image | stop at once | most frequent chains |",
+              "|---|---|---|---|---|---|"]
     for key, row in choices.items():
         top = ", ".join(f"{chain} {100 * share:.0f}%" for chain, share in list(row["chains"].items())[:3])
         lines.append(f"| {key} | {100 * row['defended_accuracy']:.1f} | {100 * row['undefended_accuracy']:.1f} | "
-                     f"{row['mean_tools']:.2f} | {top} |")
+                     f"{row['mean_tools']:.2f} | {100 * row['stop_at_once']:.0f}% | {top} |")
     ch, seed = costs["chain"], costs["seed_slides"]
     lines += ["", "### Cost per 224x224x3 image", "",
               "| network | params | GFLOPs | seed's slides |", "|---|---|---|---|",
@@ -242,6 +243,30 @@ def plot_choices(choices, path):
     _save(fig, path)
 
 
+def plot_tools(choices, strengths, path):
+    """Mean tools per image and share stopped at once, clean and per FGSM strength."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = ["clean"] + [f"fgsm{s:g}" for s in strengths]
+    labels = ["clean"] + [f"{s:g}" for s in strengths]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(labels, [choices[k]["mean_tools"] for k in keys], marker="o", label="tools per image")
+    ax.set_xlabel("input (FGSM strength /255)")
+    ax.set_ylabel("mean tools per image")
+    twin = ax.twinx()
+    twin.plot(labels, [100 * choices[k]["stop_at_once"] for k in keys], marker="s", color="tab:orange",
+              label="stopped at once (%)")
+    twin.set_ylabel("% stopped at once")
+    twin.set_ylim(0, 100)
+    fig.legend(loc="upper center", fontsize=8)
+    ax.set_title("How much the chain does, by attack strength")
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def _save(fig, path):
     import matplotlib.pyplot as plt
 
@@ -296,6 +321,7 @@ def main(argv=None):
     atomic_write_text(os.path.join(args.output, "table.md"), f"`{command.strip()}`\n\n{table}")
     plot_accuracy(results, strengths, os.path.join(args.output, "accuracy_vs_strength.png"))
     plot_choices(choices, os.path.join(args.output, "chosen_chains.png"))
+    plot_tools(choices, strengths, os.path.join(args.output, "tools_vs_strength.png"))
     return 0
 
 

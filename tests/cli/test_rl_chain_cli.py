@@ -40,3 +40,36 @@ def test_train_rl_chain_rejects_a_bad_output(tmp_path, capsys):
     code = main(["train-rl-chain", "--classifier", "small_cnn_digits", "--dataset", "digits",
                  "--output", str(tmp_path / "chain.h5")])
     assert code == 2 and "`chain_output` must end in '.keras'" in capsys.readouterr().err
+
+
+def test_a_toolbox_trained_alone_is_reused_by_the_agent_run(tmp_path, capsys):
+    toolbox_path, chain_path = tmp_path / "toolbox.keras", tmp_path / "chain.keras"
+    tiny = ["--dataset", "digits", "--classifier", "small_cnn_digits", "--train-images", "64"]
+    code = main(["train-rl-chain", *tiny, "--toolbox-only", "--toolbox-output", str(toolbox_path),
+                 "--filters", "4", "--strengths", "2", "8", "--depths", "2", "--toolbox-epochs", "1",
+                 "--tool-clean-fraction", "0.5"])
+    assert code == 0 and "saved the toolbox" in capsys.readouterr().out
+    assert not chain_path.exists() and not (tmp_path / "toolbox.keras.backup").exists()
+    settings = json.loads((tmp_path / "toolbox.json").read_text())["settings"]
+    assert settings["tool_clean_fraction"] == 0.5 and "iterations" not in settings
+    code = main(["train-rl-chain", *tiny, "--toolbox", str(toolbox_path), "--output", str(chain_path),
+                 "--iterations", "2", "--images-per-iteration", "12", "--updates-per-iteration", "1",
+                 "--max-steps", "2", "--step-cost", "0.01", "--double-dqn", "--stop-bias", "0.5"])
+    assert code == 0 and "accuracy through the chain" in capsys.readouterr().out
+    toolbox = keras.models.load_model(toolbox_path, safe_mode=True)
+    chain = keras.models.load_model(chain_path, safe_mode=True)
+    for saved, used in zip(toolbox.weights, chain.toolbox.weights):  # the same tools, not retrained
+        np.testing.assert_array_equal(np.asarray(saved), np.asarray(used))
+    settings = json.loads((tmp_path / "chain.json").read_text())["settings"]
+    assert settings["toolbox"] == str(toolbox_path) and settings["step_cost"] == 0.01
+    assert settings["double_dqn"] is True and settings["stop_bias"] == 0.5
+
+
+def test_toolbox_only_needs_a_toolbox_output_and_no_chain_output(tmp_path, capsys):
+    base = ["train-rl-chain", "--dataset", "digits", "--classifier", "small_cnn_digits"]
+    for extra in (["--toolbox-only"], ["--toolbox-only", "--toolbox-output", str(tmp_path / "t.keras"),
+                                       "--output", str(tmp_path / "c.keras")]):
+        assert main(base + extra) == 2
+        assert "--toolbox-only" in capsys.readouterr().err
+    assert main(base) == 2 and "--output" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -38,6 +38,7 @@ def test_a_fixed_policy_is_reported_as_its_chain():
     assert set(out) == {"clean", "fgsm2", "fgsm8"}
     for row in out.values():
         assert row["chains"] == {"fgsm8_depth2+fgsm8_depth2": 1.0} and row["mean_tools"] == 2.0
+        assert row["stop_at_once"] == 0.0
     # An untrained tool is the identity: accuracy through the chain is the classifier's.
     assert out["clean"]["defended_accuracy"] == pytest.approx(accuracy(classifier, x, y))
     assert out["fgsm8"]["undefended_accuracy"] <= out["clean"]["undefended_accuracy"]
@@ -47,6 +48,7 @@ def test_stopping_at_once_is_reported_as_stop():
     x, y = _data()
     out = chain_choices(_chain(action=2), _classifier(), x, y, strengths=(4,))
     assert out["fgsm4"]["chains"] == {"stop": 1.0} and out["fgsm4"]["mean_tools"] == 0.0
+    assert out["fgsm4"]["stop_at_once"] == 1.0
     assert out["fgsm4"]["defended_accuracy"] == out["fgsm4"]["undefended_accuracy"]
 
 

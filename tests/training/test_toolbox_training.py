@@ -63,6 +63,23 @@ def test_tools_of_different_strengths_end_up_different():
     assert np.mean((out_strong - x[:16]) ** 2) < np.mean((out_weak - x[:16]) ** 2)
 
 
+def test_clean_pairs_teach_the_tools_to_leave_clean_images_alone():
+    """With half of the pairs clean identity pairs, a strong tool moves clean images less, and still
+    removes much of its own strength's noise."""
+    x, y = _data()
+    classifier = _classifier()
+    moved = {}
+    for fraction in (0.0, 0.5):
+        toolbox = _toolbox()
+        train_denoiser_toolbox(toolbox, classifier, x, y, epochs=6, batch_size=16, learning_rate=3e-3,
+                               clean_fraction=fraction, seed=0)
+        strong = toolbox.tools[1]
+        moved[fraction] = _mse(strong, x, x)
+        noisy = fgsm(classifier, x, y, eps=16 / 255)
+        assert _mse(strong, noisy, x) < 0.8 * float(np.mean((np.asarray(noisy) - x) ** 2)), fraction
+    assert moved[0.5] < 0.8 * moved[0.0], moved
+
+
 def test_classifier_is_unchanged_and_stays_trainable():
     x, y = _data(32)
     classifier, toolbox = _classifier(), _toolbox()
@@ -98,6 +115,9 @@ def test_bad_arguments():
         train_denoiser_toolbox(toolbox, classifier, x, y, attack=3)
     with pytest.raises(ValueError, match="epochs"):
         train_denoiser_toolbox(toolbox, classifier, x, y, epochs=0)
+    for fraction in (1.0, -0.1):
+        with pytest.raises(ValueError, match="clean_fraction"):
+            train_denoiser_toolbox(toolbox, classifier, x, y, clean_fraction=fraction)
     with pytest.raises(ValueError, match="learning_rate"):
         train_denoiser_toolbox(toolbox, classifier, x, y, learning_rate=-1.0)
     with pytest.raises(ValueError, match="y"):

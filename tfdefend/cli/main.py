@@ -94,9 +94,13 @@ def _train_rl_chain(args, argv):
         dataset=dataset, classifier=args.classifier, output=args.output, toolbox_output=args.toolbox_output,
         agent_output=args.agent_output, train_images=args.train_images, strengths=args.strengths,
         depths=args.depths, filters=args.filters, toolbox_epochs=args.toolbox_epochs, guidance=args.guidance,
+        tool_clean_fraction=args.tool_clean_fraction, toolbox=args.toolbox, toolbox_only=args.toolbox_only,
         iterations=args.iterations, images_per_iteration=args.images_per_iteration,
         updates_per_iteration=args.updates_per_iteration, max_steps=args.max_steps, reward=args.reward,
+        step_cost=args.step_cost, double_dqn=args.double_dqn, stop_bias=args.stop_bias,
         seed=args.seed, command=jobs.command_line(argv), **backup_kwargs(args), strategy=args.strategy)
+    if args.toolbox_only:
+        return f"saved the toolbox {args.toolbox_output} ({len(metrics['tool_names'])} tools)"
     per_attack = metrics["per_attack"]
     return f"saved {args.output}: accuracy through the chain " + ", ".join(
         f"{key} {100 * row['defended_accuracy']:.2f}% (undefended {100 * row['undefended_accuracy']:.2f}%, "

@@ -131,8 +131,13 @@ def _add_train_rl_chain(sub):
     chain = add_command(sub, "train-rl-chain", "train the RL denoiser chain: a toolbox of light denoisers "
                         "(one per FGSM strength) and a DQN agent that chains them per image")
     _add_target_classifier(chain)
-    chain.add_argument("--output", required=True, help="the chain's .keras file (toolbox and agent inside)")
+    chain.add_argument("--output", default=None, help="the chain's .keras file (toolbox and agent inside); "
+                       "required unless --toolbox-only")
     chain.add_argument("--toolbox-output", default=None, help="also save the toolbox here (.keras)")
+    chain.add_argument("--toolbox", default=None, metavar="NAME_OR_FILE",
+                       help="use this trained toolbox (zoo name or .keras file) instead of training one")
+    chain.add_argument("--toolbox-only", action="store_true",
+                       help="train and save only the toolbox (to --toolbox-output), no agent")
     chain.add_argument("--agent-output", default=None, help="also save the agent here (.keras)")
     chain.add_argument("--train-images", type=int, default=10000,
                        help="training images for the tools and the agent")
@@ -145,6 +150,8 @@ def _add_train_rl_chain(sub):
     chain.add_argument("--guidance", choices=("pixels", "logits"), default="pixels",
                        help="the tools' loss: pixel MSE to the clean image (pixels) or the classifier's "
                        "logit-guided loss (logits)")
+    chain.add_argument("--tool-clean-fraction", type=float, default=0.0, metavar="F",
+                       help="fraction of each tool's training pairs that are clean identity pairs (x, x)")
     chain.add_argument("--iterations", type=int, default=300, help="DQN collect-and-update iterations")
     chain.add_argument("--images-per-iteration", type=int, default=60, help="images rolled out per iteration")
     chain.add_argument("--updates-per-iteration", type=int, default=4, help="DQN updates per iteration")
@@ -152,6 +159,12 @@ def _add_train_rl_chain(sub):
     chain.add_argument("--reward", choices=("probability", "cross_entropy", "psnr"), default="probability",
                        help="the agent's reward per step: gain in the true class's probability, drop in "
                        "cross-entropy, or gain in PSNR to the clean image")
+    chain.add_argument("--step-cost", type=float, default=0.0, help="subtracted from the reward of each tool "
+                       "applied (so needless tools are punished)")
+    chain.add_argument("--double-dqn", action="store_true", help="double DQN targets (the online network "
+                       "picks the next action, the target network values it)")
+    chain.add_argument("--stop-bias", type=float, default=0.0, help="initial bias of the agent's 'stop' "
+                       "Q-value (> 0: stopping wins until a tool proves better)")
     chain.add_argument("--seed", type=int, default=0, help="random seed")
     add_backup_options(chain)
     add_strategy_option(chain)

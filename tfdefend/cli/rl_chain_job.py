@@ -15,8 +15,10 @@ def _check_outputs(outputs):
 
 
 def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_output=None, train_images=10000,
-                 strengths=(1, 2, 4, 8, 16), depths=(3, 8), filters=32, toolbox_epochs=2, guidance="pixels", iterations=300, images_per_iteration=60,
-                 updates_per_iteration=4, max_steps=3, reward="probability", learning_rate=1e-4, seed=0,
+                 strengths=(1, 2, 4, 8, 16), depths=(3, 8), filters=32, toolbox_epochs=2, guidance="pixels",
+                 tool_clean_fraction=0.0, toolbox=None, toolbox_only=False, iterations=300,
+                 images_per_iteration=60, updates_per_iteration=4, max_steps=3, reward="probability",
+                 step_cost=0.0, double_dqn=False, stop_bias=0.0, learning_rate=1e-4, seed=0,
                  test_images=2000, verbose=0, command=None, backup=True, backup_dir=None,
                  backup_every_steps=None, strategy="default"):
     """Trains the toolbox, then the agent, and saves the chain (and the parts) with metrics JSONs.
@@ -34,8 +36,15 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
         filters: Width of every tool.
         toolbox_epochs: Epochs per tool.
         guidance: "pixels" or "logits" (the tools' loss).
+        tool_clean_fraction: Fraction of each tool's pairs that are clean
+            identity pairs (`train_denoiser_toolbox(clean_fraction=...)`).
+        toolbox: Zoo name or `.keras` file of a trained `DenoiserToolbox` to
+            use instead of training one (the tool settings are then its own).
+        toolbox_only: Train and save only the toolbox (`toolbox_output`
+            required, `output` must be None): no agent, no chain.
         iterations, images_per_iteration, updates_per_iteration, max_steps,
-        reward, learning_rate: DQN settings (`train_rl_denoiser_chain`).
+        reward, step_cost, double_dqn, stop_bias, learning_rate: DQN
+            settings (`train_rl_denoiser_chain`).
         seed: Seed of everything.
         test_images: Test images for the metrics.
         verbose: Training output.
@@ -76,15 +85,24 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
 
     outputs = {"chain": output, "toolbox": toolbox_output, "agent": agent_output}
     _check_outputs(outputs)
+    if toolbox_only and (output is not None or toolbox_output is None or toolbox is not None):
+        raise ValueError("--toolbox-only trains and saves only the toolbox: give --toolbox-output, "
+                         "and neither --output nor --toolbox.")
+    if not toolbox_only and output is None:
+        raise ValueError("`output` (--output) is required unless --toolbox-only.")
     dist = get_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
+    tool_settings = ({"toolbox": str(toolbox)} if toolbox is not None else
+                     {"strengths": list(strengths), "depths": list(depths), "filters": filters,
+                      "toolbox_epochs": toolbox_epochs, "guidance": guidance,
+                      "tool_clean_fraction": tool_clean_fraction})
+    dqn_settings = {} if toolbox_only else {
+        "iterations": iterations, "images_per_iteration": images_per_iteration,
+        "updates_per_iteration": updates_per_iteration, "max_steps": max_steps, "reward": reward,
+        "step_cost": step_cost, "double_dqn": double_dqn, "stop_bias": stop_bias, "learning_rate": learning_rate}
     run_backup = TrainingBackup.for_output(
-        output, enabled=backup, directory=backup_dir, every_steps=backup_every_steps,
+        output or toolbox_output, enabled=backup, directory=backup_dir, every_steps=backup_every_steps,
         fingerprint={"job": "train-rl-chain", "dataset": dataset, **classifier_identity(classifier),
-                     "train_images": train_images, "strengths": list(strengths), "depths": list(depths),
-                     "filters": filters, "toolbox_epochs": toolbox_epochs, "guidance": guidance,
-                     "iterations": iterations, "images_per_iteration": images_per_iteration,
-                     "updates_per_iteration": updates_per_iteration, "max_steps": max_steps, "reward": reward,
-                     "learning_rate": learning_rate, "seed": seed})
+                     "train_images": train_images, **tool_settings, **dqn_settings, "seed": seed})
     set_global_seed(seed)
     with dist.scope():  # the models are built (and trained) in the strategy's scope
         target = models.load_model_or_pretrained(classifier)
@@ -93,40 +111,48 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
         x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=test_images)
         shape = tuple(x_train.shape[1:])
         start = time.perf_counter()
-        toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
-        train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs, guidance=guidance,
-                               seed=seed, verbose=verbose, backup_dir=run_backup.subfolder("toolbox"),
-                               backup_every_steps=backup_every_steps)
+        if toolbox is not None:
+            toolbox = models.load_model_or_pretrained(toolbox)
+            if not isinstance(toolbox, DenoiserToolbox) or toolbox.input_shape_ != shape:
+                raise ValueError(f"`toolbox` must be a DenoiserToolbox for {shape} images, got "
+                                 f"{type(toolbox).__name__} {getattr(toolbox, 'input_shape_', '')}.")
+        else:
+            toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
+            train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs, guidance=guidance,
+                                   clean_fraction=tool_clean_fraction, seed=seed, verbose=verbose,
+                                   backup_dir=run_backup.subfolder("toolbox"),
+                                   backup_every_steps=backup_every_steps)
         toolbox_seconds = time.perf_counter() - start
-        agent = DenoiserAgent(input_shape=shape, num_actions=toolbox.num_tools + 1)
-        chain, history = train_rl_denoiser_chain(target, toolbox, agent, x_train, y_train, iterations=iterations,
-                                                 images_per_iteration=images_per_iteration,
-                                                 updates_per_iteration=updates_per_iteration,
-                                                 max_steps=max_steps, reward=reward, learning_rate=learning_rate,
-                                                 strengths=toolbox.strengths, seed=seed,
-                                                 verbose=verbose, backup_dir=run_backup.subfolder("agent"))
+        if not toolbox_only:
+            agent = DenoiserAgent(input_shape=shape, num_actions=toolbox.num_tools + 1)
+            chain, history = train_rl_denoiser_chain(
+                target, toolbox, agent, x_train, y_train, iterations=iterations,
+                images_per_iteration=images_per_iteration, updates_per_iteration=updates_per_iteration,
+                max_steps=max_steps, reward=reward, step_cost=step_cost, double_dqn=double_dqn,
+                stop_bias=stop_bias, learning_rate=learning_rate, strengths=toolbox.strengths, seed=seed,
+                verbose=verbose, backup_dir=run_backup.subfolder("agent"))
     seconds = time.perf_counter() - start
-    stats = chain_choices(chain, target, x_test, y_test, toolbox.strengths)
-    error = reconstruction_error(chain, x_test)
     common = {"dataset": dataset, "classifier": str(classifier), "seed": seed, "command": command,
               "test_examples": len(x_test), "train_images": len(x_train),
-              "settings": {"strengths": list(toolbox.strengths), "depths": list(toolbox.depths), "filters": filters, "toolbox_epochs": toolbox_epochs, "guidance": guidance,
-                           "iterations": iterations, "images_per_iteration": images_per_iteration,
-                           "updates_per_iteration": updates_per_iteration, "max_steps": max_steps,
-                           "reward": reward, "learning_rate": learning_rate},
+              "settings": {**tool_settings, **dqn_settings, "strengths": list(toolbox.strengths),
+                           "depths": list(toolbox.depths), "filters": int(toolbox.filters)},
               "toolbox_seconds": round(toolbox_seconds, 1), "train_seconds": round(seconds, 1),
               "versions": {"python": platform.python_version(), "keras": keras.__version__,
                            "tensorflow": _tf_version()}}
-    metrics = {
-        "chain": {"model": "rl_denoiser_chain", "kind": "preprocessor", "test_mse": error["mse"],
-                  "test_psnr_db": error["psnr_db"], "defended_accuracy_clean": stats["clean"]["defended_accuracy"],
-                  "per_attack": stats, "final_loss": _last(history.get("loss")),
-                  "params": int(chain.count_params()), **common},
-        "toolbox": {"model": "denoiser_toolbox", "kind": "toolbox", "tool_names": list(toolbox.tool_names),
-                    "params": int(toolbox.count_params()), **common},
-        "agent": {"model": "denoiser_agent", "kind": "agent", "params": int(agent.count_params()), **common},
-    }
-    networks = {"chain": chain, "toolbox": toolbox, "agent": agent}
+    metrics = {"toolbox": {"model": "denoiser_toolbox", "kind": "toolbox", "tool_names": list(toolbox.tool_names),
+                           "params": int(toolbox.count_params()), **common}}
+    networks = {"toolbox": toolbox}
+    if not toolbox_only:
+        stats = chain_choices(chain, target, x_test, y_test, toolbox.strengths)
+        error = reconstruction_error(chain, x_test)
+        metrics["chain"] = {
+            "model": "rl_denoiser_chain", "kind": "preprocessor", "test_mse": error["mse"],
+            "test_psnr_db": error["psnr_db"], "defended_accuracy_clean": stats["clean"]["defended_accuracy"],
+            "per_attack": stats, "final_loss": _last(history.get("loss")), "params": int(chain.count_params()),
+            **common}
+        metrics["agent"] = {"model": "denoiser_agent", "kind": "agent", "params": int(agent.count_params()),
+                            **common}
+        networks.update(chain=chain, agent=agent)
     for key, path in outputs.items():
         if path is not None:
             with chief_output_path(path, dist) as worker_path:  # every worker saves; the chief's is kept
@@ -134,7 +160,7 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
             if is_chief(dist):
                 atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
     run_backup.remove()  # only once every output is saved
-    return metrics["chain"]
+    return metrics.get("chain", metrics["toolbox"])
 
 
 def _last(values):

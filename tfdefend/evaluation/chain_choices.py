@@ -30,7 +30,8 @@ def chain_choices(chain, classifier, x, y, strengths, *, top=8, batch_size=500, 
 
     Returns:
         A dict "clean" and f"fgsm{s}" -> {"undefended_accuracy",
-        "defended_accuracy", "mean_tools" (tools applied per image), "chains"
+        "defended_accuracy", "mean_tools" (tools applied per image),
+        "stop_at_once" (share of the images whose first action is "stop"), "chains"
         (the `top` most frequent chains as "tool+tool" strings, "stop" for
         none, -> share of the images; ties in alphabetical order)}.
 
@@ -41,7 +42,7 @@ def chain_choices(chain, classifier, x, y, strengths, *, top=8, batch_size=500, 
     batch_size = check_positive_int(batch_size, "batch_size")
     names = list(chain.toolbox.tool_names)
     settings = [("clean", 0.0)] + [(f"fgsm{s:g}", s / 255) for s in strengths]
-    sums = {key: {"undefended": 0, "defended": 0, "tools": 0, "chains": collections.Counter()}
+    sums = {key: {"undefended": 0, "defended": 0, "tools": 0, "stopped": 0, "chains": collections.Counter()}
             for key, _ in settings}
     n = 0
     for xb, yb in iterate_batches(as_data(x, y), batch_size, limit):
@@ -54,6 +55,7 @@ def chain_choices(chain, classifier, x, y, strengths, *, top=8, batch_size=500, 
             acc["undefended"] += int(np.sum(predict_labels(classifier, x_in) == yb))
             acc["defended"] += int(np.sum(predict_labels(classifier, denoised) == yb))
             acc["tools"] += int(np.sum((actions >= 0) & (actions < len(names))))
+            acc["stopped"] += int(np.sum(actions[:, 0] == len(names)))
             acc["chains"].update("+".join(names[a] for a in row if 0 <= a < len(names)) or "stop"
                                  for row in actions)
     if n == 0:
@@ -65,5 +67,6 @@ def chain_choices(chain, classifier, x, y, strengths, *, top=8, batch_size=500, 
         out[key] = {"undefended_accuracy": acc["undefended"] / n,
                     "defended_accuracy": acc["defended"] / n,
                     "mean_tools": acc["tools"] / n,
+                    "stop_at_once": acc["stopped"] / n,
                     "chains": {path: count / n for path, count in ranked}}
     return out

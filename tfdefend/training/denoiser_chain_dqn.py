@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tfdefend.models._checks import check_model_kwargs, check_positive_float, check_seed
 from tfdefend.utils.distribute import scale_for_replicas
-from tfdefend.utils.validation import check_batch_images, check_labels, check_positive_int
+from tfdefend.utils.validation import check_batch_images, check_float, check_labels, check_positive_int
 
 REWARDS = ("probability", "cross_entropy", "psnr")
 PSNR_MAX_DB = 60.0  # PSNR of identical images: the MSE is floored at 10 ** (-PSNR_MAX_DB / 10)
@@ -29,14 +29,17 @@ class DenoiserChainDQN(keras.Model):
     * "psnr": `PSNR(after, clean) - PSNR(before, clean)` (dB, range 1,
       capped at `PSNR_MAX_DB`).
 
+    minus `step_cost` for every tool applied, so that a tool must gain more
+    than `step_cost` to be worth it (a clean image is best left alone).
     "stop" gives reward 0 and ends the episode, which also ends after
     `max_steps` tools (done, no bootstrap).
 
     `collect` rolls out the episodes of a batch with per-image epsilon-greedy
     actions. `train_step` (via `fit` / `train_on_batch` on a dict of
     transitions after `compile(optimizer=...)`) minimizes the Huber loss
-    between `Q(s, a)` and `r + gamma * (1 - done) * max_a' Q_target(s')`,
-    updating only the agent; `update_target()` copies the agent's weights
+    between `Q(s, a)` and `r + gamma * (1 - done) * max_a' Q_target(s')`
+    (with `double_dqn`, `Q_target(s', argmax_a' Q(s'))`: van Hasselt et al.
+    2016, less overestimation), updating only the agent; `update_target()` copies the agent's weights
     into the target network. Tracked metrics: "loss" and "q_mean" (mean
     `Q(s, a)`).
 
@@ -57,6 +60,8 @@ class DenoiserChainDQN(keras.Model):
         gamma: Discount factor in [0, 1].
         max_steps: Most tools per episode (>= 1).
         reward: One of "probability", "cross_entropy", "psnr".
+        step_cost: Cost (>= 0) subtracted from the reward of each tool.
+        double_dqn: Whether the targets are double-DQN targets.
         huber_delta: Threshold of the Huber loss (> 0).
         seed: Seed (int >= 0 or None) of the exploration.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
@@ -69,7 +74,7 @@ class DenoiserChainDQN(keras.Model):
     """
 
     def __init__(self, agent, toolbox, classifier, *, gamma=0.99, max_steps=3, reward="probability",
-                 huber_delta=1.0, seed=0, **kwargs):
+                 step_cost=0.0, double_dqn=False, huber_delta=1.0, seed=0, **kwargs):
         check_model_kwargs("DenoiserChainDQN", kwargs)
         for arg, value in (("agent", agent), ("toolbox", toolbox), ("classifier", classifier)):
             if not isinstance(value, keras.Model):
@@ -89,6 +94,9 @@ class DenoiserChainDQN(keras.Model):
         if reward not in REWARDS:
             raise ValueError(f"`reward` must be one of {list(REWARDS)}, got {reward!r}.")
         huber_delta = check_positive_float(huber_delta, "huber_delta")
+        step_cost = check_float(step_cost, "step_cost", lo=0.0)
+        if not isinstance(double_dqn, bool):
+            raise TypeError(f"`double_dqn` must be a bool, got {type(double_dqn).__name__}.")
         seed = check_seed(seed)
         super().__init__(**kwargs)
         toolbox.trainable = False
@@ -99,6 +107,8 @@ class DenoiserChainDQN(keras.Model):
         self.gamma = gamma
         self.max_steps = max_steps
         self.reward = reward
+        self.step_cost = step_cost
+        self.double_dqn = double_dqn
         self.huber_delta = huber_delta
         self.seed = seed
         self.num_actions = int(agent.num_actions)
@@ -214,7 +224,7 @@ class DenoiserChainDQN(keras.Model):
             moved = self.toolbox.apply(x, tf.minimum(action, self.num_tools - 1), skip=keep)
             x_next = tf.where(keep[:, None, None, None], x, tf.cast(moved, x.dtype))
             score_next = tf.where(keep, score, self.score(x_next, labels, clean))
-            reward = tf.where(keep, tf.zeros_like(score), score_next - score)
+            reward = tf.where(keep, tf.zeros_like(score), score_next - score - self.step_cost)
             done = tf.logical_or(stop, tf.equal(t, steps - 1))
             next_state = (x_next, tf.one_hot(action, actions), tf.cast(h_new, tf.float32),
                           tf.cast(c_new, tf.float32))
@@ -248,8 +258,13 @@ class DenoiserChainDQN(keras.Model):
         action = tf.reshape(tf.cast(x["action"], tf.int32), [-1])
         not_done = 1.0 - tf.reshape(tf.cast(x["done"], tf.float32), [-1])
         q_next = tf.cast(self.target_agent(next_state, training=False)[0], tf.float32)
+        if self.double_dqn:  # the online network picks the next action, the target network values it
+            best = tf.argmax(self.agent(next_state, training=False)[0], axis=-1, output_type=tf.int32)
+            v_next = tf.gather(q_next, best, batch_dims=1)
+        else:
+            v_next = tf.reduce_max(q_next, -1)
         reward = tf.reshape(tf.cast(x["reward"], tf.float32), [-1])
-        target = tf.stop_gradient(reward + self.gamma * not_done * tf.reduce_max(q_next, -1))
+        target = tf.stop_gradient(reward + self.gamma * not_done * v_next)
         variables = self.agent.trainable_variables
         with tf.GradientTape() as tape:
             q = tf.cast(self.agent(state, training=training)[0], tf.float32)
@@ -281,6 +296,8 @@ class DenoiserChainDQN(keras.Model):
             "gamma": self.gamma,
             "max_steps": self.max_steps,
             "reward": self.reward,
+            "step_cost": self.step_cost,
+            "double_dqn": self.double_dqn,
             "huber_delta": self.huber_delta,
             "seed": self.seed,
         }

@@ -11,7 +11,7 @@ from tfdefend.models.rl_denoiser_chain import RLDenoiserChain
 from tfdefend.training.denoiser_chain_dqn import DenoiserChainDQN
 from tfdefend.training.replay_buffer import ReplayBuffer
 from tfdefend.training.resumable import TrainingBackup
-from tfdefend.utils.validation import check_batch_images, check_eps, check_labels, check_positive_int
+from tfdefend.utils.validation import check_batch_images, check_eps, check_float, check_labels, check_positive_int
 
 HISTORY_KEYS = ("epsilon", "loss", "q_mean", "episode_reward", "tools_per_image", "buffer_size")
 
@@ -28,6 +28,18 @@ def _check_epsilon(epsilon):
     if not (0.0 <= start <= 1.0 and 0.0 <= end <= 1.0):
         raise ValueError(f"`epsilon` values must be in [0, 1], got {epsilon!r}.")
     return start, end
+
+
+def _add_stop_bias(agent, stop_bias):
+    """Adds `stop_bias` to the bias of the agent's "stop" output (its last Q-value)."""
+    try:
+        layer = agent.get_layer("q_values")
+    except ValueError:
+        raise TypeError("`stop_bias` needs an agent with a Dense layer named 'q_values' "
+                        "(a DenoiserAgent).") from None
+    bias = layer.bias.numpy()
+    bias[-1] += stop_bias
+    layer.bias.assign(bias)
 
 
 def _attack_kinds(strengths, pgd_eps, include_clean):
@@ -65,8 +77,8 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
                             batch_size=64, updates_per_iteration=4, buffer_capacity=50_000,
                             epsilon=(1.0, 0.1), target_update_period=10, learning_rate=1e-4, gamma=0.99,
                             strengths=(1, 2, 4, 8, 16), pgd_eps=8 / 255, pgd_steps=10, include_clean=True,
-                            reward="probability", max_steps=3, seed=0, verbose=0, backup_dir=None,
-                            checkpoint_every=1):
+                            reward="probability", step_cost=0.0, double_dqn=False, stop_bias=0.0, max_steps=3,
+                            seed=0, verbose=0, backup_dir=None, checkpoint_every=1):
     """Trains `agent` by DQN to chain the (trained, frozen) tools of `toolbox` against `classifier`.
 
     Each iteration draws `images_per_iteration` training images and splits
@@ -104,6 +116,12 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
         pgd_steps: PGD iterations (>= 1).
         include_clean: Whether a group of the images stays clean.
         reward: "probability", "cross_entropy" or "psnr" (see `DenoiserChainDQN`).
+        step_cost: Cost (>= 0) of each tool, subtracted from its reward.
+        double_dqn: Whether to use double-DQN targets.
+        stop_bias: Added to the bias of the agent's "stop" Q-value before
+            training (a float; > 0 makes stopping the greedy choice until a
+            tool's learned value beats it). Needs the agent's "q_values"
+            Dense layer.
         max_steps: Most tools per episode (>= 1).
         seed: Int seed (>= 0) of the image draws, exploration, PGD and buffer.
         verbose: If truthy, prints one line per iteration.
@@ -144,8 +162,12 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
     y = check_labels(y, len(x), name="y").numpy()
     buffer = ReplayBuffer(check_positive_int(buffer_capacity, "buffer_capacity"), seed=seed)
     flags = (getattr(toolbox, "trainable", True), getattr(classifier, "trainable", True))
+    stop_bias = check_float(stop_bias, "stop_bias")
     trainer = DenoiserChainDQN(agent, toolbox, classifier, gamma=gamma, max_steps=max_steps, reward=reward,
-                               seed=seed)
+                               step_cost=step_cost, double_dqn=double_dqn, seed=seed)
+    if stop_bias:
+        _add_stop_bias(agent, stop_bias)
+        trainer.update_target()
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
     trainer.optimizer.build(agent.trainable_variables)  # so that a checkpoint can be restored into it
     checkpoint = TrainingBackup(backup_dir).loop_checkpoint(

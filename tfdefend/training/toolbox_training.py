@@ -7,7 +7,7 @@ from tfdefend.models._checks import check_non_negative_float, check_positive_flo
 from tfdefend.training.adversarial_pairs import _attack_fn
 from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
 from tfdefend.training.resumable import TrainingBackup
-from tfdefend.utils.validation import check_batch_images, check_labels, check_positive_int
+from tfdefend.utils.validation import check_batch_images, check_float, check_labels, check_positive_int
 
 _GUIDANCES = ("pixels", "logits")
 
@@ -43,9 +43,18 @@ def _attack_all(attack_fn, classifier, x, y, eps, chunk_size=256):
     return out
 
 
+def _with_clean_rows(x_adv, x, clean_fraction, seed):
+    """`x_adv` with a random `clean_fraction` of its rows (seeded by `seed`) put back to the clean `x`."""
+    if clean_fraction == 0.0:
+        return x_adv
+    rows = np.random.default_rng(seed).random(len(x)) < clean_fraction
+    x_adv[rows] = x[rows]
+    return x_adv
+
+
 def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_size=64, learning_rate=1e-3,
-                           guidance="pixels", pixel_weight=0.0, attack="fgsm", seed=0, verbose=0,
-                           backup_dir=None, backup_every_steps=None):
+                           guidance="pixels", pixel_weight=0.0, attack="fgsm", clean_fraction=0.0, seed=0,
+                           verbose=0, backup_dir=None, backup_every_steps=None):
     """Trains every tool of `toolbox` to undo attacks of its own strength against `classifier`.
 
     Tool k (strength `s`, in 1/255 units) is trained on pairs
@@ -57,6 +66,13 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
     * `guidance="logits"`: the logit-guided loss of HGD/UDDN
       (`GuidedDenoiserTraining`: L1 between the classifier's logits on the
       denoised and on the clean image, plus `pixel_weight` times pixel L1).
+
+    With `clean_fraction > 0` that fraction of each strength's pairs (a
+    seeded random subset, drawn once per strength) is `(x, x)`: the tool
+    also learns the identity on clean images, so that one applied to a clean
+    image changes it little (the RL chain then loses little when its agent
+    picks a tool for a clean image). The number of training steps is the
+    same: clean pairs replace adversarial ones.
 
     The classifier is only attacked and called in inference mode; its
     weights and its `trainable` flag are unchanged on return.
@@ -72,6 +88,8 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
         guidance: "pixels" or "logits".
         pixel_weight: Weight of the extra pixel L1 term with "logits" (>= 0).
         attack: "fgsm" or "ifgsmK" (I-FGSM with K steps, e.g. "ifgsm4").
+        clean_fraction: Fraction in [0, 1) of each tool's pairs that are
+            clean identity pairs `(x, x)`.
         seed: Int seed (>= 0) of Keras' shuffling and initializers.
         verbose: Passed to `fit`.
         backup_dir: Optional backup folder (`TrainingBackup`): each tool's
@@ -111,6 +129,7 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
     except ValueError:
         raise ValueError(f"`attack` must be 'fgsm' or 'ifgsmK' (K steps, e.g. 'ifgsm4'), "
                          f"got {attack!r}.") from None
+    clean_fraction = check_float(clean_fraction, "clean_fraction", lo=0.0, hi=1.0, hi_open=True)
     seed = check_seed(seed)
     if seed is not None:
         keras.utils.set_random_seed(seed)
@@ -127,7 +146,9 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
                 histories[name] = loaded["history"]
                 continue
             if strength not in adversarial:
-                adversarial[strength] = _attack_all(attack_fn, classifier, x, y, strength / 255.0)
+                adversarial[strength] = _with_clean_rows(
+                    _attack_all(attack_fn, classifier, x, y, strength / 255.0), x, clean_fraction,
+                    (seed or 0, len(adversarial)))
             x_adv = adversarial[strength]
             optimizer = keras.optimizers.Adam(learning_rate)
             if guidance == "pixels":

@@ -65,13 +65,13 @@ def _as_float(value, name):
     return value
 
 
-def check_float(value, name, *, lo=None, hi=None, lo_open=False):
-    """Checks a finite real number in [`lo`, `hi`] (`lo` excluded if `lo_open`); returns a Python float."""
+def check_float(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False):
+    """Checks a finite real number in [`lo`, `hi`] (an end excluded if `lo_open` / `hi_open`); returns a float."""
     value = _as_float(value, name)
     if lo is not None and (value < lo or (lo_open and value == lo)):
         raise ValueError(f"`{name}` must be {'>' if lo_open else '>='} {lo}, got {value}.")
-    if hi is not None and value > hi:
-        raise ValueError(f"`{name}` must be <= {hi}, got {value}.")
+    if hi is not None and (value > hi or (hi_open and value == hi)):
+        raise ValueError(f"`{name}` must be {'<' if hi_open else '<='} {hi}, got {value}.")
     return value
 
 
