@@ -96,29 +96,29 @@ PIPELINES["deep_defense_fashion_mnist"] = (
      f"--limit-test 1000 --save-zoo {_ZOO_REL} --output benchmarks/results/deep_defense_fashion_mnist_cnn"),
     {f"small_cnn_f16{tag}_fashion_mnist": ("small_cnn", "fashion_mnist") for tag in ("", "_pgd_at", "_deepdefense")},
 )
-# RL denoiser chain issue: toolbox (10 light denoisers) + DQN agent against the default classifier.
-PIPELINES["rl_chain_fashion_mnist"] = (
-    ("tfdefend train-rl-chain --dataset fashion_mnist --classifier small_cnn_fashion_mnist --train-images 10000 "
-     "--filters 32 --toolbox-epochs 2 --iterations 300 --images-per-iteration 60 --seed 0 "
-     f"--output {_ZOO_REL}/rl_chain_fashion_mnist.keras "
-     f"--toolbox-output {_ZOO_REL}/denoiser_toolbox_fashion_mnist.keras "
-     f"--agent-output {_ZOO_REL}/denoiser_agent_fashion_mnist.keras"),
-    {"rl_chain_fashion_mnist": ("rl_denoiser_chain", "fashion_mnist"),
-     "denoiser_toolbox_fashion_mnist": ("denoiser_toolbox", "fashion_mnist"),
-     "denoiser_agent_fashion_mnist": ("denoiser_agent", "fashion_mnist")},
-)
-# The colour chain (issue 8's qualitative figure on foolbox's CIFAR-10 samples): narrower tools and a
-# shorter DQN run than Fashion-MNIST's, against the photo-patch classifier.
-PIPELINES["rl_chain_photo_patches"] = (
-    ("tfdefend train-rl-chain --dataset photo_patches --classifier small_cnn_photo_patches --train-images 5400 "
-     "--filters 16 --toolbox-epochs 2 --iterations 150 --images-per-iteration 60 --seed 0 "
-     f"--output {_ZOO_REL}/rl_chain_photo_patches.keras "
-     f"--toolbox-output {_ZOO_REL}/denoiser_toolbox_photo_patches.keras "
-     f"--agent-output {_ZOO_REL}/denoiser_agent_photo_patches.keras"),
-    {"rl_chain_photo_patches": ("rl_denoiser_chain", "photo_patches"),
-     "denoiser_toolbox_photo_patches": ("denoiser_toolbox", "photo_patches"),
-     "denoiser_agent_photo_patches": ("denoiser_agent", "photo_patches")},
-)
+# RL denoiser chain issues: a toolbox of 10 light denoisers (logit-guided, 30% clean identity pairs), then a
+# DQN agent (step cost, double DQN) that chains them, against the default classifier; two commands, the
+# second reusing the first's zoo toolbox. `--only denoiser_toolbox_X rl_chain_X` rebuilds both, in order.
+_CHAIN_RECIPES = {
+    "fashion_mnist": {"train_images": 10000, "filters": 32, "iterations": 2000},
+    "photo_patches": {"train_images": 5400, "filters": 16, "iterations": 1000},
+}
+for _dataset, _recipe in _CHAIN_RECIPES.items():
+    _common = (f"tfdefend train-rl-chain --dataset {_dataset} --classifier small_cnn_{_dataset} "
+               f"--train-images {_recipe['train_images']} --seed 0 ")
+    PIPELINES[f"denoiser_toolbox_{_dataset}"] = (
+        (_common + f"--filters {_recipe['filters']} --toolbox-epochs 2 --guidance logits "
+         f"--tool-clean-fraction 0.3 --toolbox-only --toolbox-output {_ZOO_REL}/denoiser_toolbox_{_dataset}.keras"),
+        {f"denoiser_toolbox_{_dataset}": ("denoiser_toolbox", _dataset)},
+    )
+    PIPELINES[f"rl_chain_{_dataset}"] = (
+        (_common + f"--toolbox {_ZOO_REL}/denoiser_toolbox_{_dataset}.keras "
+         f"--iterations {_recipe['iterations']} --images-per-iteration 60 --updates-per-iteration 16 --lr 3e-4 "
+         f"--step-cost 0.03 --double-dqn --output {_ZOO_REL}/rl_chain_{_dataset}.keras "
+         f"--agent-output {_ZOO_REL}/denoiser_agent_{_dataset}.keras"),
+        {f"rl_chain_{_dataset}": ("rl_denoiser_chain", _dataset),
+         f"denoiser_agent_{_dataset}": ("denoiser_agent", _dataset)},
+    )
 # Classifiers that are the default of their data set (the others are students, variants, ...).
 NOT_DEFAULT = {"uddn_student_fashion_mnist", *PIPELINES["deep_defense_fashion_mnist"][1],
                *(name for name in ENTRIES if "--defense" in ENTRIES[name][4])}

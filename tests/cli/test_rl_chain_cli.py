@@ -54,7 +54,8 @@ def test_a_toolbox_trained_alone_is_reused_by_the_agent_run(tmp_path, capsys):
     assert settings["tool_clean_fraction"] == 0.5 and "iterations" not in settings
     code = main(["train-rl-chain", *tiny, "--toolbox", str(toolbox_path), "--output", str(chain_path),
                  "--iterations", "2", "--images-per-iteration", "12", "--updates-per-iteration", "1",
-                 "--max-steps", "2", "--step-cost", "0.01", "--double-dqn", "--stop-bias", "0.5"])
+                 "--max-steps", "2", "--step-cost", "0.01", "--double-dqn", "--stop-bias", "0.5",
+                 "--lr", "3e-4"])
     assert code == 0 and "accuracy through the chain" in capsys.readouterr().out
     toolbox = keras.models.load_model(toolbox_path, safe_mode=True)
     chain = keras.models.load_model(chain_path, safe_mode=True)
@@ -63,6 +64,7 @@ def test_a_toolbox_trained_alone_is_reused_by_the_agent_run(tmp_path, capsys):
     settings = json.loads((tmp_path / "chain.json").read_text())["settings"]
     assert settings["toolbox"] == str(toolbox_path) and settings["step_cost"] == 0.01
     assert settings["double_dqn"] is True and settings["stop_bias"] == 0.5
+    assert settings["learning_rate"] == 3e-4
 
 
 def test_toolbox_only_needs_a_toolbox_output_and_no_chain_output(tmp_path, capsys):

@@ -168,6 +168,17 @@ def rl_chain(row, files, options):
     return expected
 
 
+def rl_chain_choices(row, files, options):
+    """The chain's behaviour per input: accuracy through it, tools per image, share stopped at once."""
+    name = label(row["input"])
+    key = "clean" if name == "clean" else "fgsm" + name.replace("FGSM", "").replace("/255", "").strip()
+    choices = _lookup(only(files)["chain_choices"], key, "input")
+    return {"accuracy through chain": [pct(choices["defended_accuracy"])],
+            "undefended": [pct(choices["undefended_accuracy"])],
+            "tools / image": [choices["mean_tools"]],
+            "stop at once (%)": [pct(choices["stop_at_once"])]}
+
+
 def rl_colour(row, files, options):
     key = {"bare classifier": "undefended_accuracy", "through the chain": "defended_accuracy"}
     key = _lookup(key, label(row["input"]), "row")
@@ -211,6 +222,7 @@ MAPS = {
     "comdefend": comdefend,
     "uddn": uddn,
     "rl_chain": rl_chain,
+    "rl_chain_choices": rl_chain_choices,
     "rl_colour": rl_colour,
     "advmask": advmask,
     **MORE_MAPS,

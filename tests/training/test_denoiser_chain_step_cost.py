@@ -62,7 +62,8 @@ def _learned_policy(step_cost, double_dqn=False, iterations=60):
     replay = []
     for it in range(iterations):
         x, y = _images(it)
-        replay.append({k: np.asarray(v) for k, v in trainer.collect(x, y, epsilon=max(0.1, 1.0 - it / 30)).items()})
+        episodes = trainer.collect(x, y, epsilon=max(0.1, 1.0 - it / 30))
+        replay.append({k: np.asarray(v) for k, v in episodes.items()})
         pool = {k: np.concatenate([r[k] for r in replay[-20:]]) for k in replay[0]}
         for _ in range(4):
             rows = rng.choice(len(pool["action"]), 64)

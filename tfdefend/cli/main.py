@@ -97,7 +97,7 @@ def _train_rl_chain(args, argv):
         tool_clean_fraction=args.tool_clean_fraction, toolbox=args.toolbox, toolbox_only=args.toolbox_only,
         iterations=args.iterations, images_per_iteration=args.images_per_iteration,
         updates_per_iteration=args.updates_per_iteration, max_steps=args.max_steps, reward=args.reward,
-        step_cost=args.step_cost, double_dqn=args.double_dqn, stop_bias=args.stop_bias,
+        step_cost=args.step_cost, double_dqn=args.double_dqn, stop_bias=args.stop_bias, learning_rate=args.lr,
         seed=args.seed, command=jobs.command_line(argv), **backup_kwargs(args), strategy=args.strategy)
     if args.toolbox_only:
         return f"saved the toolbox {args.toolbox_output} ({len(metrics['tool_names'])} tools)"

@@ -155,6 +155,7 @@ def _add_train_rl_chain(sub):
     chain.add_argument("--iterations", type=int, default=300, help="DQN collect-and-update iterations")
     chain.add_argument("--images-per-iteration", type=int, default=60, help="images rolled out per iteration")
     chain.add_argument("--updates-per-iteration", type=int, default=4, help="DQN updates per iteration")
+    chain.add_argument("--lr", type=float, default=1e-4, help="the agent's Adam learning rate")
     chain.add_argument("--max-steps", type=int, default=3, help="most tools applied to one image")
     chain.add_argument("--reward", choices=("probability", "cross_entropy", "psnr"), default="probability",
                        help="the agent's reward per step: gain in the true class's probability, drop in "

@@ -98,7 +98,8 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
     dqn_settings = {} if toolbox_only else {
         "iterations": iterations, "images_per_iteration": images_per_iteration,
         "updates_per_iteration": updates_per_iteration, "max_steps": max_steps, "reward": reward,
-        "step_cost": step_cost, "double_dqn": double_dqn, "stop_bias": stop_bias, "learning_rate": learning_rate}
+        "step_cost": step_cost, "double_dqn": double_dqn, "stop_bias": stop_bias,
+        "learning_rate": learning_rate}
     run_backup = TrainingBackup.for_output(
         output or toolbox_output, enabled=backup, directory=backup_dir, every_steps=backup_every_steps,
         fingerprint={"job": "train-rl-chain", "dataset": dataset, **classifier_identity(classifier),
@@ -118,9 +119,9 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
                                  f"{type(toolbox).__name__} {getattr(toolbox, 'input_shape_', '')}.")
         else:
             toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
-            train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs, guidance=guidance,
-                                   clean_fraction=tool_clean_fraction, seed=seed, verbose=verbose,
-                                   backup_dir=run_backup.subfolder("toolbox"),
+            train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs,
+                                   guidance=guidance, clean_fraction=tool_clean_fraction, seed=seed,
+                                   verbose=verbose, backup_dir=run_backup.subfolder("toolbox"),
                                    backup_every_steps=backup_every_steps)
         toolbox_seconds = time.perf_counter() - start
         if not toolbox_only:
@@ -139,8 +140,9 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
               "toolbox_seconds": round(toolbox_seconds, 1), "train_seconds": round(seconds, 1),
               "versions": {"python": platform.python_version(), "keras": keras.__version__,
                            "tensorflow": _tf_version()}}
-    metrics = {"toolbox": {"model": "denoiser_toolbox", "kind": "toolbox", "tool_names": list(toolbox.tool_names),
-                           "params": int(toolbox.count_params()), **common}}
+    metrics = {"toolbox": {"model": "denoiser_toolbox", "kind": "toolbox",
+                           "tool_names": list(toolbox.tool_names), "params": int(toolbox.count_params()),
+                           **common}}
     networks = {"toolbox": toolbox}
     if not toolbox_only:
         stats = chain_choices(chain, target, x_test, y_test, toolbox.strengths)
@@ -148,8 +150,8 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
         metrics["chain"] = {
             "model": "rl_denoiser_chain", "kind": "preprocessor", "test_mse": error["mse"],
             "test_psnr_db": error["psnr_db"], "defended_accuracy_clean": stats["clean"]["defended_accuracy"],
-            "per_attack": stats, "final_loss": _last(history.get("loss")), "params": int(chain.count_params()),
-            **common}
+            "per_attack": stats, "final_loss": _last(history.get("loss")),
+            "params": int(chain.count_params()), **common}
         metrics["agent"] = {"model": "denoiser_agent", "kind": "agent", "params": int(agent.count_params()),
                             **common}
         networks.update(chain=chain, agent=agent)
@@ -158,7 +160,8 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
             with chief_output_path(path, dist) as worker_path:  # every worker saves; the chief's is kept
                 save_keras(networks[key], worker_path, include_optimizer=False)
             if is_chief(dist):
-                atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")
+                atomic_write_text(os.path.splitext(path)[0] + ".json",
+                                  json.dumps(metrics[key], indent=2) + "\n")
     run_backup.remove()  # only once every output is saved
     return metrics.get("chain", metrics["toolbox"])
 

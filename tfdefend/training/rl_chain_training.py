@@ -11,7 +11,13 @@ from tfdefend.models.rl_denoiser_chain import RLDenoiserChain
 from tfdefend.training.denoiser_chain_dqn import DenoiserChainDQN
 from tfdefend.training.replay_buffer import ReplayBuffer
 from tfdefend.training.resumable import TrainingBackup
-from tfdefend.utils.validation import check_batch_images, check_eps, check_float, check_labels, check_positive_int
+from tfdefend.utils.validation import (
+    check_batch_images,
+    check_eps,
+    check_float,
+    check_labels,
+    check_positive_int,
+)
 
 HISTORY_KEYS = ("epsilon", "loss", "q_mean", "episode_reward", "tools_per_image", "buffer_size")
 

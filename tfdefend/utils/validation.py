@@ -66,7 +66,7 @@ def _as_float(value, name):
 
 
 def check_float(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False):
-    """Checks a finite real number in [`lo`, `hi`] (an end excluded if `lo_open` / `hi_open`); returns a float."""
+    """A finite real number in [`lo`, `hi`] (ends excluded if `lo_open`, `hi_open`) as a Python float."""
     value = _as_float(value, name)
     if lo is not None and (value < lo or (lo_open and value == lo)):
         raise ValueError(f"`{name}` must be {'>' if lo_open else '>='} {lo}, got {value}.")
