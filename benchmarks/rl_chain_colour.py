@@ -71,6 +71,19 @@ def patch_numbers(chain, classifier, limit):
     return stats, len(x)
 
 
+def tool_numbers(chain, classifier, limit):
+    """Accuracy behind each single tool of the chain's toolbox, clean and per FGSM strength; the best tool."""
+    x, y = data.load("photo_patches", "test", as_numpy=True, limit=limit)
+    inputs = {"clean": x, **{f"fgsm{s}": np.asarray(fgsm(classifier, x, y, eps=s / 255)) for s in STRENGTHS}}
+    tools = {}
+    for name, tool in zip(chain.toolbox.tool_names, chain.toolbox.tools):
+        row = {key: float(np.mean(predict_labels(classifier, np.asarray(tool(x_in))) == y))
+               for key, x_in in inputs.items()}
+        row["fgsm_mean"] = float(np.mean([row[f"fgsm{s}"] for s in STRENGTHS]))
+        tools[name] = row
+    return tools, max(tools, key=lambda name: tools[name]["fgsm_mean"])
+
+
 def sample_numbers(chain, classifier, x):
     """Per strength: PSNR in/out and the share of clean predictions kept, bare and through the chain."""
     clean_pred = predict_labels(classifier, x)
@@ -125,17 +138,22 @@ def figure(chain, classifier, x, labels, cifar_names, strengths, shown, path):
     plt.close(fig)
 
 
-def markdown(patches, n_patches, samples, command, seconds):
+def markdown(patches, n_patches, samples, command, seconds, tools, best_tool):
     lines = ["# RL denoiser chain on colour images", "",
              (f"Held-out photo patches ({n_patches}, 32×32 RGB), `small_cnn_photo_patches` behind "
              "`rl_chain_photo_patches`, FGSM crafted on the bare classifier (oblivious):"), "",
-             "| input | bare accuracy | through the chain | PSNR in → out (dB) | tools / image | top chains |",
-             "|---|---|---|---|---|---|"]
+             ("| input | bare accuracy | through the chain | best single tool | PSNR in → out (dB) | tools / image "
+              "| stop at once | top chains |"),
+             "|---|---|---|---|---|---|---|---|"]
     for key, row in patches.items():
         psnr_in = "—" if row["psnr_in_db"] is None else f"{row['psnr_in_db']:.1f}"
         chains = ", ".join(f"{c} {100 * share:.0f}%" for c, share in list(row["chains"].items())[:3])
         lines.append(f"| {key} | {100 * row['undefended_accuracy']:.1f}% | {100 * row['defended_accuracy']:.1f}% "
-                     f"| {psnr_in} → {row['psnr_out_db']:.1f} | {row['mean_tools']:.2f} | {chains} |")
+                     f"| {100 * tools[best_tool][key]:.1f}% | {psnr_in} → {row['psnr_out_db']:.1f} "
+                     f"| {row['mean_tools']:.2f} | {100 * row['stop_at_once']:.0f}% | {chains} |")
+    chain_mean = np.mean([patches[f"fgsm{s}"]["defended_accuracy"] for s in STRENGTHS])
+    lines += ["", f"FGSM mean over {', '.join(map(str, STRENGTHS))} /255: chain {100 * chain_mean:.1f}%, best "
+              f"single tool ({best_tool}) {100 * tools[best_tool]['fgsm_mean']:.1f}%."]
     lines += ["", "foolbox's 20 CIFAR-10 samples (labels: the classifier's clean predictions):", "",
               "| input | PSNR in → out (dB) | prediction kept, bare | through the chain |", "|---|---|---|---|"]
     for key, row in samples.items():
@@ -165,15 +183,17 @@ def main(argv=None):
     patches, n_patches = patch_numbers(chain, classifier, args.limit)
     x, labels, cifar_names = colour_samples(32)
     samples = sample_numbers(chain, classifier, x)
+    tools, best_tool = tool_numbers(chain, classifier, args.limit)
     os.makedirs(args.output, exist_ok=True)
     figure(chain, classifier, x, labels, cifar_names, args.show_strengths, args.show,
            os.path.join(args.output, "colour_samples.png"))
     seconds = time.perf_counter() - start
-    text = markdown(patches, n_patches, samples, command, seconds)
+    text = markdown(patches, n_patches, samples, command, seconds, tools, best_tool)
     print(text)
     atomic_write_text(os.path.join(args.output, "table.md"), text)
     atomic_write_text(os.path.join(args.output, "results.json"), json.dumps({
         "photo_patches": patches, "photo_patch_images": n_patches, "colour_samples": samples,
+        "single_tools": tools, "best_tool": best_tool,
         "chain": args.chain, "classifier": args.classifier, "command": command, "seconds": round(seconds, 1),
         "versions": {"keras": keras.__version__}}, indent=2) + "\n")
     print(f"wrote {args.output}/table.md, results.json, colour_samples.png")

@@ -90,8 +90,10 @@ def command_option(command, flag):
 
 
 def _siblings(manifest, entry, **match):
-    """Entries trained by the same command as `entry` whose fields equal `match`."""
-    return sorted(n for n, e in manifest.items() if e.get("command") == entry.get("command")
+    """Entries trained by the same command as `entry`, or by a command that reads `entry`'s file (a
+    chain trained over a zoo toolbox), whose fields equal `match`."""
+    return sorted(n for n, e in manifest.items()
+                  if (e.get("command") == entry.get("command") or f"/{entry['file']}" in e.get("command", ""))
                   and all(e.get(k) == v for k, v in match.items()))
 
 

@@ -100,8 +100,8 @@ PIPELINES["deep_defense_fashion_mnist"] = (
 # DQN agent (step cost, double DQN) that chains them, against the default classifier; two commands, the
 # second reusing the first's zoo toolbox. `--only denoiser_toolbox_X rl_chain_X` rebuilds both, in order.
 _CHAIN_RECIPES = {
-    "fashion_mnist": {"train_images": 10000, "filters": 32, "iterations": 2000},
-    "photo_patches": {"train_images": 5400, "filters": 16, "iterations": 1000},
+    "fashion_mnist": {"train_images": 10000, "filters": 32, "iterations": 2000, "step_cost": 0.03},
+    "photo_patches": {"train_images": 5400, "filters": 16, "iterations": 1500, "step_cost": 0.05},
 }
 for _dataset, _recipe in _CHAIN_RECIPES.items():
     _common = (f"tfdefend train-rl-chain --dataset {_dataset} --classifier small_cnn_{_dataset} "
@@ -114,7 +114,7 @@ for _dataset, _recipe in _CHAIN_RECIPES.items():
     PIPELINES[f"rl_chain_{_dataset}"] = (
         (_common + f"--toolbox {_ZOO_REL}/denoiser_toolbox_{_dataset}.keras "
          f"--iterations {_recipe['iterations']} --images-per-iteration 60 --updates-per-iteration 16 --lr 3e-4 "
-         f"--step-cost 0.03 --double-dqn --output {_ZOO_REL}/rl_chain_{_dataset}.keras "
+         f"--step-cost {_recipe['step_cost']:g} --double-dqn --output {_ZOO_REL}/rl_chain_{_dataset}.keras "
          f"--agent-output {_ZOO_REL}/denoiser_agent_{_dataset}.keras"),
         {f"rl_chain_{_dataset}": ("rl_denoiser_chain", _dataset),
          f"denoiser_agent_{_dataset}": ("denoiser_agent", _dataset)},

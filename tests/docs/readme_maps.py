@@ -180,11 +180,22 @@ def rl_chain_choices(row, files, options):
 
 
 def rl_colour(row, files, options):
-    key = {"bare classifier": "undefended_accuracy", "through the chain": "defended_accuracy"}
-    key = _lookup(key, label(row["input"]), "row")
-    patches = only(files)["photo_patches"]
-    expected = {"clean": [pct(patches["clean"][key])]}
-    expected.update({header: [pct(patches[f"fgsm{k}"][key])] for header, k in _RL_COLUMNS.items()})
+    """Rows: bare, through the chain, best single tool (named), tools per image, % stopped at once."""
+    result, name = only(files), label(row["input"])
+    tool = re.fullmatch(r"best single tool \((\w+)\)", name)
+    if tool:
+        if result["best_tool"] != tool.group(1):
+            raise KeyError(f"the file's best tool is {result['best_tool']!r}, not {tool.group(1)!r}")
+        values = _lookup(result["single_tools"], tool.group(1), "tool")
+        return {header: [pct(values["clean" if k is None else f"fgsm{k}"])]
+                for header, k in {"clean": None, **_RL_COLUMNS}.items()}
+    key, scale = _lookup({"bare classifier": ("undefended_accuracy", pct),
+                          "through the chain": ("defended_accuracy", pct),
+                          "tools per image (chain)": ("mean_tools", float),
+                          "stopped at once (chain, %)": ("stop_at_once", pct)}, name, "row")
+    patches = result["photo_patches"]
+    expected = {"clean": [scale(patches["clean"][key])]}
+    expected.update({header: [scale(patches[f"fgsm{k}"][key])] for header, k in _RL_COLUMNS.items()})
     return expected
 
 

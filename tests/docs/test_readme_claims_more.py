@@ -64,43 +64,43 @@ def test_uddn_claims():
 
 def test_rl_chain_claims():
     data = load(RL)
-    costs, summary = data["costs"], data["results"]["small_cnn_fashion_mnist"]["summary"]
+    costs, result = data["costs"], data["results"]["small_cnn_fashion_mnist"]
+    summary, choices = result["summary"], data["chain_choices"]
     check(
-        r"executed path \((\S+) tools and (\d) agent steps per image\) is (\S+) GFLOPs, "
-        r"(\d+)% of DnCNN-17's (\S+) "
-        r"\(the seed: (\S+) vs (\S+) GFLOPs, (\d+)%\); "
-        r"the dense TFLite graph that runs every tool costs (\S+) GFLOPs",
-        [
-            costs["chain"]["mean_tools"],
-            costs["chain"]["mean_agent_calls"],
-            costs["chain"]["executed_path_flops"] / 1e9,
-            100 * costs["chain"]["executed_path_flops"] / costs["dncnn17"]["flops"],
-            costs["dncnn17"]["flops"] / 1e9,
-            costs["seed_slides"]["rl_deadv"]["gflops"],
-            costs["seed_slides"]["dncnn"]["gflops"],
-            100 * costs["seed_slides"]["rl_deadv"]["gflops"] / costs["seed_slides"]["dncnn"]["gflops"],
-            costs["chain"]["dense_flops"] / 1e9,
-        ],
+        r"executed path \((\S+) tools and (\S+) agent calls per image, averaged over clean and the five "
+        r"strengths\) is (\S+) GFLOPs at 224×224×3, (\d+)% of DnCNN-17's (\S+) \(",
+        [costs["chain"]["mean_tools"], costs["chain"]["mean_agent_calls"],
+         costs["chain"]["executed_path_flops"] / 1e9,
+         100 * costs["chain"]["executed_path_flops"] / costs["dncnn17"]["flops"],
+         costs["dncnn17"]["flops"] / 1e9],
     )
+    check(r"the dense TFLite graph that runs every tool is unchanged \((\S+) GFLOPs\)",
+          [costs["chain"]["dense_flops"] / 1e9])
+    none, chain, best = summary["none"], summary["rl_chain"], summary[result["best_tool"]]
+    clean = choices["clean"]
+    check(r"(\S+)% of clean test images get \"stop\"", [100 * clean["stop_at_once"]])
+    check(r"(\S+) tools per clean image", [clean["mean_tools"]])
     check(
-        r"chain (\d+)k at 224 px \(toolbox (\d+)k \+ agent (\d+)k, the agent's FC grows with the image\), "
-        r"DnCNN-17 (\d+)k, DnCNN-20 (\d+)k \(the seed's (\S+) is",
-        [costs["chain"][k] / 1e3 for k in ("params", "toolbox_params", "agent_params")]
-        + [
-            costs["dncnn17"]["params"] / 1e3,
-            costs["dncnn20"]["params"] / 1e3,
-            costs["seed_slides"]["dncnn"]["params"],
-        ],
+        r"clean accuracy through the chain is (\S+)% vs (\S+)% bare, (\S+) points \(",
+        [100 * chain["clean"], 100 * none["clean"], 100 * (none["clean"] - chain["clean"])],
     )
+    keys = ["clean"] + [f"fgsm{s}" for s in (1, 2, 4, 8, 16)]
+    check(r"rises with it,\s+" + r" → ".join([r"(\S+)"] * 6) + r" from clean to 16/255",
+          [choices[k]["mean_tools"] for k in keys])
+    check(r"share stopped at once falls from (\d+)% to (\d+)%",
+          [100 * clean["stop_at_once"], 100 * choices["fgsm16"]["stop_at_once"]])
+    check(r"(\d+)% of those images stop at once", [100 * choices["fgsm1"]["stop_at_once"]])
+    obl, ada = "oblivious", "adaptive"
     check(
-        r"it applies (\S+)–(\S+) tools to every input",
-        ratio_range(choice["mean_tools"] for choice in data["chain_choices"].values()),
+        r"FGSM mean (\S+) vs (\S+)\s+oblivious \((\S+)\) and (\S+) vs (\S+) with BPDA \((\S+)\); PGD-10 8/255 "
+        r"(\S+) vs\s+(\S+) oblivious and (\S+) vs (\S+) BPDA",
+        [100 * v for v in (chain[obl]["fgsm_mean"], best[obl]["fgsm_mean"],
+                           chain[obl]["fgsm_mean"] - best[obl]["fgsm_mean"],
+                           chain[ada]["fgsm_mean"], best[ada]["fgsm_mean"],
+                           chain[ada]["fgsm_mean"] - best[ada]["fgsm_mean"],
+                           chain[obl]["pgd"], best[obl]["pgd"], chain[ada]["pgd"], best[ada]["pgd"])],
     )
-    none, chain = summary["none"], summary["rl_chain"]
-    check(
-        r"Its clean-accuracy cost is (\S+) points \((\S+) → (\S+)\)",
-        [100 * (none["clean"] - chain["clean"]), 100 * none["clean"], 100 * chain["clean"]],
-    )
+    check(r"clean accuracy \(\+(\S+) over that tool\)", [100 * (chain["clean"] - best["clean"])])
     robust = data["results"]["small_cnn_f16_pgd_at_fashion_mnist"]["summary"]
     means = {name: 100 * row["oblivious"]["fgsm_mean"] for name, row in robust.items()}
     check(
@@ -127,11 +127,20 @@ def test_rl_colour_claims():
         [100 * patches["clean"]["undefended_accuracy"]],
     )
     check(
-        r"costs (\S+) points clean",
+        r"chain now costs (\S+) points clean",
         [100 * (patches["clean"]["undefended_accuracy"] - patches["clean"]["defended_accuracy"])],
     )
-    check(r"clean ones included \((\S+) per image\)", [patches["clean"]["mean_tools"]])
-    check(r"desaturated frog: (\d+) dB on clean patches\)", [patches["clean"]["psnr_out_db"]])
+    check(r"clean ones included \((\S+) per image;", [patches["clean"]["mean_tools"]])
+    check(r"(\d+)% of clean patches stop at once", [100 * patches["clean"]["stop_at_once"]])
+    check(r"rising to (\S+) at 16/255\. The tools", [patches["fgsm16"]["mean_tools"]])
+    check(r"the figure's frog: (\d+) dB on clean samples, (\d+) dB on clean patches\)",
+          [samples["clean"]["psnr_out_db"], patches["clean"]["psnr_out_db"]])
+    best = data["single_tools"][data["best_tool"]]
+    check(r"best single tool alone costs (\S+) points clean",
+          [100 * (patches["clean"]["undefended_accuracy"] - best["clean"])])
+    chain_mean = sum(patches[f"fgsm{k}"]["defended_accuracy"] for k in (1, 2, 4, 8, 16)) / 5
+    check(r"five strengths: chain (\S+) vs the best single tool \(\w+\) (\S+)\.",
+          [100 * chain_mean, 100 * best["fgsm_mean"]])
     strengths = [f"fgsm{k}" for k in (1, 2, 4, 8, 16)]
     check(
         r"chain at (\d+) / (\d+) / (\d+) / (\d+) / (\d+)% vs (\d+) / (\d+) / (\d+) / (\d+) / (\d+)% bare",
