@@ -60,21 +60,23 @@ def chain_steps(chain, x):
     return actions, steps
 
 
-def patch_numbers(chain, classifier, limit):
+def patch_inputs(classifier, limit):
+    """The held-out photo patches, clean and under FGSM at each strength (oblivious): `({key: x_in}, y)`."""
     x, y = data.load("photo_patches", "test", as_numpy=True, limit=limit)
+    return {"clean": x, **{f"fgsm{s}": np.asarray(fgsm(classifier, x, y, eps=s / 255)) for s in STRENGTHS}}, y
+
+
+def patch_numbers(chain, classifier, inputs, y):
+    x = inputs["clean"]
     stats = chain_choices(chain, classifier, x, y, STRENGTHS, top=5)
-    for strength in (0,) + STRENGTHS:
-        key = "clean" if strength == 0 else f"fgsm{strength}"
-        x_in = np.asarray(fgsm(classifier, x, y, eps=strength / 255)) if strength else x
-        stats[key]["psnr_in_db"] = float(np.mean(psnr(x_in, x))) if strength else None
+    for key, x_in in inputs.items():
+        stats[key]["psnr_in_db"] = None if key == "clean" else float(np.mean(psnr(x_in, x)))
         stats[key]["psnr_out_db"] = float(np.mean(psnr(np.asarray(chain(x_in)), x)))
     return stats, len(x)
 
 
-def tool_numbers(chain, classifier, limit):
+def tool_numbers(chain, classifier, inputs, y):
     """Accuracy behind each single tool of the chain's toolbox, clean and per FGSM strength; the best tool."""
-    x, y = data.load("photo_patches", "test", as_numpy=True, limit=limit)
-    inputs = {"clean": x, **{f"fgsm{s}": np.asarray(fgsm(classifier, x, y, eps=s / 255)) for s in STRENGTHS}}
     tools = {}
     for name, tool in zip(chain.toolbox.tool_names, chain.toolbox.tools):
         row = {key: float(np.mean(predict_labels(classifier, np.asarray(tool(x_in))) == y))
@@ -180,10 +182,11 @@ def main(argv=None):
     start = time.perf_counter()
     chain = models.load_model_or_pretrained(args.chain)
     classifier = models.load_model_or_pretrained(args.classifier)
-    patches, n_patches = patch_numbers(chain, classifier, args.limit)
+    inputs, y = patch_inputs(classifier, args.limit)
+    patches, n_patches = patch_numbers(chain, classifier, inputs, y)
+    tools, best_tool = tool_numbers(chain, classifier, inputs, y)
     x, labels, cifar_names = colour_samples(32)
     samples = sample_numbers(chain, classifier, x)
-    tools, best_tool = tool_numbers(chain, classifier, args.limit)
     os.makedirs(args.output, exist_ok=True)
     figure(chain, classifier, x, labels, cifar_names, args.show_strengths, args.show,
            os.path.join(args.output, "colour_samples.png"))

@@ -27,10 +27,10 @@ class DenoiserChainDQN(keras.Model):
     * "probability": `p_y(after) - p_y(before)` (softmax probability);
     * "cross_entropy": `CE(before) - CE(after)`;
     * "psnr": `PSNR(after, clean) - PSNR(before, clean)` (dB, range 1,
-      capped at `PSNR_MAX_DB`).
+      capped at `PSNR_MAX_DB`);
 
-    minus `step_cost` for every tool applied, so that a tool must gain more
-    than `step_cost` to be worth it (a clean image is best left alone).
+    minus `step_cost` for every tool, so that a tool must gain more than
+    `step_cost` to be worth it (a clean image is best left alone).
     "stop" gives reward 0 and ends the episode, which also ends after
     `max_steps` tools (done, no bootstrap).
 
@@ -39,8 +39,8 @@ class DenoiserChainDQN(keras.Model):
     transitions after `compile(optimizer=...)`) minimizes the Huber loss
     between `Q(s, a)` and `r + gamma * (1 - done) * max_a' Q_target(s')`
     (with `double_dqn`, `Q_target(s', argmax_a' Q(s'))`: van Hasselt et al.
-    2016, less overestimation), updating only the agent; `update_target()` copies the agent's weights
-    into the target network. Tracked metrics: "loss" and "q_mean" (mean
+    2016, less overestimation), updating only the agent; `update_target()`
+    copies the agent's weights into the target network. Tracked metrics: "loss" and "q_mean" (mean
     `Q(s, a)`).
 
     Under a `tf.distribute` strategy (built in its scope) the DQN runs but
