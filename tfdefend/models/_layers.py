@@ -17,40 +17,79 @@ def _normal_like(x, stddev, seed_generator):
                                                       dtype=x.dtype, seed=seed_generator), ops.shape(x)[0])
 
 
+def _hard_bits(code):
+    """`1[sigmoid(code) > 0.5]` in the code's dtype (exactly 0 or 1)."""
+    return ops.cast(ops.greater(ops.sigmoid(code), 0.5), code.dtype)
+
+
 @keras.saving.register_keras_serializable(package="tfdefend")
 class CodeBinarizer(keras.layers.Layer):
-    """ComDefend's code quantizer: noisy sigmoid in training, hard bits at inference.
+    """ComDefend's code quantizer: soft bits in training, hard bits at inference.
 
-    Training: `sigmoid(code - n)` with `n ~ N(0, noise_std)` drawn from the
-    layer's `keras.random.SeedGenerator`, which pushes the encoder towards
-    large-magnitude codes that survive binarization. Inference (no noise):
-    `1[sigmoid(code) > 0.5]`, exactly 0 or 1; its gradient is zero almost
-    everywhere, so gradient attacks need BPDA.
+    Inference (either quantizer): `1[sigmoid(code) > 0.5]`, exactly 0 or 1;
+    its gradient is zero almost everywhere, so gradient attacks need BPDA.
+
+    Training, `quantizer="noisy_sigmoid"` (the paper): `sigmoid(code - n)`
+    with `n ~ N(0, noise_std)` drawn from the layer's
+    `keras.random.SeedGenerator`, which pushes the encoder towards
+    large-magnitude codes that survive binarization. The decoder then learns
+    to read noisy soft bits, which the inference bits do not resemble when
+    the codes stay small next to `noise_std`.
+
+    Training, `quantizer="straight_through"`: the forward output is hard
+    bits `1[sigmoid(code - n) > 0.5]` of the noisy code, the backward pass
+    the gradient of `sigmoid(code - n)` (a straight-through estimator).
+    The decoder reads bits as at inference; with `noise_std > 0` some are
+    flipped where `|code|` is small next to the noise, which rewards codes
+    with a margin; with `noise_std = 0` the forward output is exactly the
+    inference's.
 
     Args:
         noise_std: Standard deviation of the training noise (>= 0).
         seed: Optional int seed of the noise.
+        quantizer: "noisy_sigmoid" or "straight_through" (training only).
         **kwargs: Passed to `keras.layers.Layer`.
+
+    Raises:
+        ValueError: If `quantizer` is unknown or `noise_std` is negative.
     """
 
-    def __init__(self, noise_std=20.0, seed=None, **kwargs):
+    def __init__(self, noise_std=20.0, seed=None, quantizer="noisy_sigmoid", **kwargs):
         super().__init__(**kwargs)
         self.noise_std = check_non_negative_float(noise_std, "noise_std")
         self.seed = check_seed(seed)
+        self.quantizer = check_quantizer(quantizer)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def call(self, code, training=None):
-        if training:
-            if self.noise_std > 0:
-                code = code - _normal_like(code, self.noise_std, self.seed_generator)
-            return ops.sigmoid(code)
-        return ops.cast(ops.greater(ops.sigmoid(code), 0.5), code.dtype)
+        if not training:
+            return _hard_bits(code)
+        noisy = code
+        if self.noise_std > 0:
+            noisy = code - _normal_like(code, self.noise_std, self.seed_generator)
+        soft = ops.sigmoid(noisy)
+        if self.quantizer == "straight_through":
+            return soft + ops.stop_gradient(_hard_bits(noisy) - soft)
+        return soft
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "noise_std": self.noise_std, "seed": self.seed}
+        return {**super().get_config(), "noise_std": self.noise_std, "seed": self.seed,
+                "quantizer": self.quantizer}
+
+
+QUANTIZERS = ("noisy_sigmoid", "straight_through")
+
+
+def check_quantizer(quantizer):
+    """Returns `quantizer` if it names a `CodeBinarizer` training quantizer; raises otherwise."""
+    if not isinstance(quantizer, str):
+        raise TypeError(f"`quantizer` must be a string, one of {QUANTIZERS}; got {type(quantizer).__name__}.")
+    if quantizer not in QUANTIZERS:
+        raise ValueError(f"`quantizer` must be one of {QUANTIZERS}, got {quantizer!r}.")
+    return quantizer
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")

@@ -35,9 +35,13 @@ _DEFAULTS = {"input_shape": (28, 28, 1)}
 class ComDefend(keras.Model):
     """ComDefend preprocessor: compress to a binary code, then reconstruct.
 
-    `code = comcnn(x)` (a `ComCNN`); in training the code is quantized
-    softly as `sigmoid(code - n)`, `n ~ N(0, noise_std)`; at inference it is
-    binarized as `1[sigmoid(code) > 0.5]`, exactly {0, 1}, without noise.
+    `code = comcnn(x)` (a `ComCNN`); at inference it is binarized as
+    `1[sigmoid(code) > 0.5]`, exactly {0, 1}, without noise. In training,
+    `quantizer="noisy_sigmoid"` (the paper) quantizes softly as
+    `sigmoid(code - n)`, `n ~ N(0, noise_std)`; `quantizer="straight_through"`
+    feeds the decoder the inference's hard bits and back-propagates through
+    that noisy sigmoid (see `CodeBinarizer`), so training sees what
+    inference sees.
     `rescnn` (a `ResCNN`) maps the result back to an image in [0, 1].
 
     Training: `model.compile(optimizer="adam"); model.fit(x_clean)` (or
@@ -63,6 +67,8 @@ class ComDefend(keras.Model):
             None means the widest.
         noise_std: Standard deviation of the training noise on the code (>= 0).
         code_weight: Weight lambda of the code penalty `mean(code ** 2)` (>= 0).
+        quantizer: Training quantizer, "noisy_sigmoid" (the paper) or
+            "straight_through"; inference is the same for both.
         seed: Optional int seed of the training noise.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
@@ -73,7 +79,7 @@ class ComDefend(keras.Model):
 
     def __init__(self, input_shape=(28, 28, 1), code_channels=12, comcnn_filters=COMCNN_FILTERS,
                  rescnn_filters=RESCNN_FILTERS, encoder="plain", residual_blocks=2, residual_after=None,
-                 noise_std=20.0, code_weight=1e-4, seed=None, **kwargs):
+                 noise_std=20.0, code_weight=1e-4, quantizer="noisy_sigmoid", seed=None, **kwargs):
         check_model_kwargs("ComDefend", kwargs)
         input_shape = check_input_shape(input_shape)
         noise_std = check_non_negative_float(noise_std, "noise_std")
@@ -85,7 +91,7 @@ class ComDefend(keras.Model):
         rescnn = ResCNN((*input_shape[:2], comcnn.code_channels), output_channels=input_shape[-1],
                         filters=rescnn_filters, name="rescnn")
         penalty = MeanSquarePenalty(code_weight, name="code_penalty")
-        binarizer = CodeBinarizer(noise_std, seed=seed, name="binarizer")
+        binarizer = CodeBinarizer(noise_std, seed=seed, quantizer=quantizer, name="binarizer")
 
         inputs = keras.Input(shape=input_shape, name="images")
         code = penalty(comcnn(inputs))
@@ -106,6 +112,7 @@ class ComDefend(keras.Model):
         self.residual_after = comcnn.residual_after
         self.noise_std = noise_std
         self.code_weight = code_weight
+        self.quantizer = binarizer.quantizer
         self.seed = seed
 
     def encode(self, x):
@@ -164,6 +171,7 @@ class ComDefend(keras.Model):
             "residual_after": self.residual_after,
             "noise_std": self.noise_std,
             "code_weight": self.code_weight,
+            "quantizer": self.quantizer,
             "seed": self.seed,
         }
 

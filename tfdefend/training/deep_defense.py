@@ -145,10 +145,13 @@ class DeepDefense(keras.Model):
         """
         x = ops.cast(x, "float32")
         y = ops.reshape(ops.cast(y, "int32"), (-1,))
-        pred = ops.argmax(self.classifier(x, training=False), axis=-1)
-        correct = ops.equal(ops.cast(pred, "int32"), y)
+        logits = ops.stop_gradient(self.classifier(x, training=False))
+        correct = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y)
+        # Under XLA (`jit_compile=True`) shapes must be static: no gathering of the active rows.
+        compact = not bool(getattr(self, "jit_compile", False))
         r = deepfool_perturbation(self.classifier, x, steps=self.deepfool_steps, overshoot=self.overshoot,
-                                  num_candidates=self.num_candidates, clip=None, labels=y)
+                                  num_candidates=self.num_candidates, clip=None, labels=y,
+                                  clean_logits=logits, compact=compact)
         ratio = _per_sample_l2(r) / _per_sample_l2(x)
         return ratio, correct
 

@@ -1,0 +1,96 @@
+"""`deepfool_perturbation`'s fast paths give the textbook algorithm's result and gradients.
+
+The fast paths: gradients of the logit differences (`num_candidates - 1`
+backward passes instead of `num_candidates`), the active rows only
+(`compact=True`), and a Python loop of `tf.cond`s when `steps` is an int.
+The reference below is the plain algorithm: one gradient per candidate class
+in a Python loop, every row every iteration, masked updates.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfdefend.attacks import deepfool_perturbation
+
+
+def _reference(model, x, steps, overshoot=0.02, num_candidates=10, labels=None):
+    """Textbook batched DeepFool: per-class gradients (grad z_k - grad z_0), masked updates."""
+    x = tf.constant(x)
+    logits0 = model(x, training=False)
+    k = min(num_candidates, logits0.shape[-1])
+    cand0 = tf.math.top_k(logits0, k=k).indices
+    label0 = cand0[:, 0]
+    wrong = None if labels is None else tf.not_equal(label0, labels)
+    r_tot = tf.zeros_like(x)
+    active = tf.ones([x.shape[0]], tf.bool)
+    for _ in range(steps):
+        x_i = x + (1 + overshoot) * r_tot
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x_i)
+            logits = model(x_i, training=False)
+            pred = tf.argmax(logits, -1, output_type=tf.int32)
+            cand = cand0
+            if wrong is not None:
+                targeted = tf.concat([pred[:, None], tf.tile(labels[:, None], [1, k - 1])], axis=1)
+                cand = tf.where(wrong[:, None], targeted, cand0)
+            picked = tf.gather(logits, cand, batch_dims=1)
+            per_class = [tf.reduce_sum(picked[:, j]) for j in range(k)]
+        grads = tf.stack([tape.gradient(p, x_i) for p in per_class], axis=1)
+        still = tf.equal(pred, label0) if wrong is None else tf.where(
+            wrong, tf.not_equal(pred, labels), tf.equal(pred, label0))
+        active = tf.logical_and(active, still)
+        w = grads[:, 1:] - grads[:, :1]
+        f = picked[:, 1:] - picked[:, :1]
+        w_norm = tf.sqrt(tf.maximum(tf.reduce_sum(tf.square(w), axis=[2, 3, 4]), 1e-16))
+        best = tf.argmin(tf.abs(f) / (w_norm + 1e-8), axis=1, output_type=tf.int32)
+        w_l, f_l, n_l = (tf.gather(t, best, batch_dims=1) for t in (w, f, w_norm))
+        step = ((tf.abs(f_l) + 1e-4) / (tf.square(n_l) + 1e-8))[:, None, None, None] * w_l
+        r_tot = r_tot + tf.cast(active, tf.float32)[:, None, None, None] * step
+    return ((1 + overshoot) * r_tot).numpy()
+
+
+@pytest.mark.parametrize("num_candidates", [2, 4, 10])
+def test_fast_paths_equal_the_textbook_algorithm(digits_model, num_candidates):
+    model, x, _, _ = digits_model
+    x = x[:24]
+    expected = _reference(model, x, steps=4, num_candidates=num_candidates)
+    for compact in (True, False):
+        for steps in (4, tf.constant(4)):  # Python int: unrolled; tensor: while loop
+            got = deepfool_perturbation(model, x, steps=steps, num_candidates=num_candidates,
+                                        compact=compact).numpy()
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_all_classes_as_candidates_is_the_full_version(digits_model):
+    model, x, y, _ = digits_model
+    x, labels = x[:16], (y[:16] + np.arange(16) % 2) % 10  # half "misclassified": targeted rows
+    labels = tf.constant(labels.astype(np.int32))
+    full = _reference(model, x, steps=3, num_candidates=10, labels=labels)
+    np.testing.assert_allclose(deepfool_perturbation(model, x, steps=3, num_candidates=10, labels=labels),
+                               full, rtol=1e-4, atol=1e-6)
+    # More candidates than classes is clamped to all classes.
+    np.testing.assert_allclose(deepfool_perturbation(model, x, steps=3, num_candidates=50, labels=labels),
+                               full, rtol=1e-4, atol=1e-6)
+
+
+def test_compact_rows_give_the_same_weight_gradients(digits_model):
+    model, x, y, _ = digits_model
+    x = tf.constant(x[:16])
+    grads = {}
+    for compact in (True, False):
+        with tf.GradientTape() as tape:
+            r = deepfool_perturbation(model, x, steps=5, num_candidates=3, compact=compact)
+            loss = tf.reduce_mean(tf.exp(-25.0 * tf.norm(tf.reshape(r, [16, -1]), axis=1)))
+        grads[compact] = [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
+    for a, b in zip(grads[True], grads[False]):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-7)
+    assert sum(np.abs(g).sum() for g in grads[True]) > 0
+
+
+def test_clean_logits_given_equal_clean_logits_computed(digits_model):
+    model, x, _, _ = digits_model
+    x = tf.constant(x[:8])
+    np.testing.assert_array_equal(
+        deepfool_perturbation(model, x, steps=3, clean_logits=model(x, training=False)).numpy(),
+        deepfool_perturbation(model, x, steps=3).numpy())
