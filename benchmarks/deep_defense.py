@@ -8,7 +8,8 @@ halved at 80% of `--finetune-epochs`, batch `--batch-size`):
 * Par. Train: Parseval constraint (beta 3e-4) on every kernel, plain loss;
 * Adv. Train I: FGSM adversarial training, ratio 0.5, eps `--adv-eps`;
 * PGD-AT: PGD-7 adversarial training (Madry), ratio 1, eps `--adv-eps`;
-* Deep Defense: `DeepDefense` with the paper's lam=15, c=25, d=5, 5 DeepFool steps.
+* Deep Defense: `DeepDefense` with the paper's lam=15 (`--lam`), c=25, d=5, 5 DeepFool steps over
+  `--num-candidates` classes (default 2; 10 is the paper's full DeepFool).
 
 Columns: clean accuracy, rho2 (DeepFool, correctly classified test
 images), FGSM accuracy at 0.2 / 0.5 / 1.0 x eps_ref (eps_ref: the FGSM
@@ -107,7 +108,8 @@ def train_all(arch, seed, args, spec, train, tune):
             trainer = apply_parseval(classifier, beta=3e-4)
             trainer.compile(optimizer=finetune_optimizer(args, len(x)), loss=ce)
         elif method == "deep_defense":
-            trainer = DeepDefense(classifier, lam=15.0, c=25.0, d=5.0, deepfool_steps=5)
+            trainer = DeepDefense(classifier, lam=args.lam, c=25.0, d=5.0, deepfool_steps=5,
+                                  num_candidates=args.num_candidates)
             trainer.compile(optimizer=finetune_optimizer(args, len(x)))
         else:
             attack = "fgsm" if method == "adv_train" else "pgd"
@@ -293,7 +295,8 @@ def save_zoo(trained, rows, arch, args, directory, command):
 
 
 SAME_SETTINGS = ("dataset", "epochs", "finetune_epochs", "batch_size", "lr", "adv_eps", "cnn_filters",
-                 "pretrained", "limit_train", "limit_finetune", "limit_test", "rho2_steps", "pgd_steps")
+                 "pretrained", "limit_train", "limit_finetune", "limit_test", "rho2_steps", "pgd_steps",
+                 "num_candidates", "lam")
 
 
 def load_earlier(path, args):
@@ -327,6 +330,9 @@ def main(argv=None):
     parser.add_argument("--limit-test", type=int, default=1000, help="test images evaluated")
     parser.add_argument("--rho2-steps", type=int, default=50)
     parser.add_argument("--pgd-steps", type=int, default=40)
+    parser.add_argument("--num-candidates", type=int, default=2,
+                        help="Deep Defense's DeepFool candidate classes (10: the paper's full version)")
+    parser.add_argument("--lam", type=float, default=15.0, help="Deep Defense's lambda (paper: 15)")
     parser.add_argument("--output", default=None)
     parser.add_argument("--save-zoo", default=None, metavar="DIR")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),

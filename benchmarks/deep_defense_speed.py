@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 
 import keras
@@ -107,7 +108,7 @@ def main(argv=None):
         "device": (tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("CPU"))[0].name,
         "cpu_count": os.cpu_count(), "platform": platform.platform(),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
-        "command": "python benchmarks/deep_defense_speed.py " + " ".join(argv or []),
+        "command": "python benchmarks/deep_defense_speed.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     atomic_write_text(args.output, json.dumps(result, indent=2) + "\n")

@@ -41,7 +41,8 @@ def test_in_graph_perturbation_matches_public_deepfool(digits_model):
     fn = tf.function(lambda t, lab: deepfool_perturbation(model, t, steps=5, overshoot=0.02, labels=lab))
     r = fn(tf.constant(x), tf.constant(y[:32])).numpy()  # all correctly classified: the untargeted branch
     np.testing.assert_allclose(x + r, deepfool(model, x, steps=5, clip=None), atol=1e-4)
-    ratio, correct = DeepDefense(model, freeze_batch_norm=False).perturbation_ratio(x, y[:32])
+    full = DeepDefense(model, num_candidates=10, freeze_batch_norm=False)  # the public attack's 10 classes
+    ratio, correct = full.perturbation_ratio(x, y[:32])
     assert np.all(np.asarray(correct))
     np.testing.assert_allclose(np.asarray(ratio), _ratios_by_hand(model, x, 5), rtol=1e-3, atol=1e-5)
 
@@ -50,7 +51,8 @@ def test_loss_matches_the_paper_formula_on_mixed_batch(digits_model):
     model, x, y, _ = digits_model
     x, y = x[:20], y[:20].copy()
     y[:6] = (y[:6] + 1) % 10  # six misclassified samples
-    dd = DeepDefense(model, lam=2.0, c=10.0, d=3.0, deepfool_steps=4, freeze_batch_norm=False)
+    dd = DeepDefense(model, lam=2.0, c=10.0, d=3.0, deepfool_steps=4, num_candidates=10,
+                     freeze_batch_norm=False)
     terms = dd.compute_losses(x, y, training=False)
     ratio, correct = (np.asarray(terms[k]) for k in ("ratio", "correct"))
     np.testing.assert_array_equal(correct, np.arange(20) >= 6)
