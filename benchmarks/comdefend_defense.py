@@ -4,9 +4,10 @@ Loads the zoo classifier and the zoo defenses of one data set (ComDefend,
 ComDefend-residual, DAE) plus the parameter-free baselines (JPEG, bit-depth
 reduction, median smoothing), then reports:
 
-1. reconstruction error (MSE, PSNR) on the clean test set for each defense,
-   which answers the seed's claim "the residual encoder reconstructs better
-   at equal code size";
+1. reconstruction error (MSE, PSNR) and the classifier's accuracy on the
+   reconstructions of the whole clean test split for each defense, which
+   answers the seed's claim "the residual encoder reconstructs better at
+   equal code size" and gives each defense's clean cost;
 2. clean accuracy and accuracy under FGSM / PGD-10 (L-inf, several eps) in the
    three threat models of `tfdefend.evaluation.defense_table`: oblivious,
    gray-box (plain gradients through the defense) and adaptive (BPDA);
@@ -24,12 +25,25 @@ import json
 import os
 import time
 
+import numpy as np
+
 from tfdefend import data, models
 from tfdefend.evaluation import attack_suite, defense_table, format_defense_table, plot_defense_table
 from tfdefend.training import reconstruction_error
 from tfdefend.utils import atomic_write_text
 
 ZOO_DEFENSES = ("comdefend", "comdefend_residual", "dae")
+
+
+def accuracy_through(defense, classifier, x, y, batch_size=500):
+    """Accuracy of `classifier(defense(x))` (of `classifier(x)` when `defense` is None), batch by batch."""
+    correct = 0
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size]
+        if defense is not None:
+            batch = defense(batch, training=False)
+        correct += int(np.sum(np.argmax(classifier(batch, training=False), axis=1) == y[start:start + batch_size]))
+    return correct / len(x)
 
 
 def build_defenses(dataset, jpeg_quality, bits, median_size):
@@ -66,9 +80,10 @@ def main(argv=None):
     defenses = build_defenses(args.dataset, args.jpeg_quality, args.bits, args.median_size)
 
     x_test, y_test = data.load(args.dataset, "test", as_numpy=True)
-    reconstruction = {}
+    reconstruction = {"none": {"clean_accuracy_full_split": accuracy_through(None, classifier, x_test, y_test)}}
     for name, defense in defenses.items():
-        entry = {**reconstruction_error(defense, x_test), "params": int(defense.count_params())}
+        entry = {**reconstruction_error(defense, x_test), "params": int(defense.count_params()),
+                 "clean_accuracy_full_split": accuracy_through(defense, classifier, x_test, y_test)}
         if hasattr(defense, "code_channels"):
             entry["code_bits_per_image"] = int(spec.image_shape[0] * spec.image_shape[1] * defense.code_channels)
         reconstruction[name] = entry
@@ -81,10 +96,15 @@ def main(argv=None):
              f"Classifier: `{classifier_name}`; {args.limit} test images for attacks; "
              f"PGD-{args.pgd_steps} step 2.5·eps/{args.pgd_steps}; accuracy in %.", "",
              "## Reconstruction of clean test images", "",
-             "| defense | params | code bits / image | MSE | PSNR (dB) |", "|---|---|---|---|---|"]
+             f"| defense | params | code bits / image | MSE | PSNR (dB) | clean % ({len(x_test):,} images) |",
+             "|---|---|---|---|---|---|"]
     for name, entry in reconstruction.items():
+        if name == "none":
+            lines.append(f"| none | | | | | {100 * entry['clean_accuracy_full_split']:.2f} |")
+            continue
         lines.append(f"| {name} | {entry['params']:,} | {entry.get('code_bits_per_image', '')} | "
-                     f"{entry['mse']:.5f} | {entry['psnr_db']:.2f} |")
+                     f"{entry['mse']:.5f} | {entry['psnr_db']:.2f} | "
+                     f"{100 * entry['clean_accuracy_full_split']:.2f} |")
     lines += ["", "## Accuracy (oblivious / gray_box / adaptive = BPDA)", "", format_defense_table(rows), ""]
     text = "\n".join(lines)
     print(text)

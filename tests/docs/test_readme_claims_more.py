@@ -150,7 +150,7 @@ def test_rl_colour_claims():
 
 
 def test_speed_and_scale_claims():
-    mlp, cnn = (load(f"benchmarks/results/deep_defense_speed_{m}.json") for m in ("mlp", "small_cnn"))
+    mlp, cnn = (load(f"benchmarks/results/deep_defense_speed_{m}_before_issue23.json") for m in ("mlp", "small_cnn"))
     check(
         r"MLP plain (\S+) ms, PGD-7 AT (\S+) ms \((\S+)×\), "
         r"Deep Defense (\d+) ms \((\d+)× plain, (\S+)× PGD-7\); "

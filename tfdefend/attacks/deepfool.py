@@ -125,8 +125,11 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
             mask = tf.reshape(tf.cast(tf.stop_gradient(active), tf.float32),
                               tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0))
             return i + 1, r_tot + mask * r_i, active
-        rows = tf.reshape(tf.where(active), [-1])  # non-empty: `cond` ends the loop first
+        rows = tf.reshape(tf.where(active), [-1])
+        # Row 0 (masked out below) when no row is active: the model never runs on an empty batch.
+        rows = tf.concat([rows, tf.zeros([1], rows.dtype)], 0)[:tf.maximum(tf.size(rows), 1)]
         still, r_i = step(tf.gather(x_i, rows), rows)
+        still = tf.logical_and(still, tf.gather(active, rows))
         kept = tf.boolean_mask(rows, still)
         r_tot = tf.tensor_scatter_nd_add(r_tot, kept[:, None], tf.boolean_mask(r_i, still))
         active = tf.tensor_scatter_nd_update(tf.zeros_like(active), kept[:, None], tf.ones_like(kept, tf.bool))
@@ -134,10 +137,13 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
 
     state = (tf.constant(0), tf.zeros_like(x), tf.ones(tf.shape(x)[:1], tf.bool))
     if unroll is not None:
-        # A Python loop of `tf.cond`s: its gradient keeps each iteration's tensors as they are, where a
-        # while loop's gradient stacks them (and does not run the skipped iterations either way).
+        # A Python loop: its gradient keeps each iteration's tensors as they are, where a while loop's
+        # gradient stacks them. Compact iterations need no `tf.cond` (an idle one costs one row).
         for _ in range(unroll):
-            state = tf.cond(cond(*state), lambda s=state: body(*s), lambda s=state: s)
+            if compact:
+                state = body(*state)
+            else:
+                state = tf.cond(cond(*state), lambda s=state: body(*s), lambda s=state: s)
         return (1.0 + overshoot) * state[1]
     # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
     _, r_tot, _ = tf.while_loop(cond, body, state, maximum_iterations=steps)
