@@ -6,6 +6,7 @@ from tfdefend.attacks import _core
 from tfdefend.utils import validation as V
 
 _EPS = 1e-8
+_MAX_UNROLL = 8  # Python-int `steps` up to this are unrolled (Deep Defense's 5); more: a while loop.
 _R_EPS = 1e-4  # Carried over from the reference implementation: step a hair past the boundary.
 
 
@@ -32,7 +33,9 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     `compact=True` each iteration runs the model on the still-active rows
     only (gathered, then scattered back): the same result at the cost of the
     rows that still need it (on Fashion-MNIST about half of 5 iterations'
-    rows). `compact=False` keeps static shapes, which XLA needs.
+    rows). `compact=False` keeps static shapes, which XLA needs. A Python
+    int `steps` of at most 8 is unrolled (cheaper to differentiate than a
+    while loop); more, or a tensor, runs a `tf.while_loop`.
 
     With `labels`, a sample whose clean prediction differs from its label is
     instead pushed towards its label (targeted DeepFool, as Deep Defense
@@ -64,7 +67,8 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     """
     x = tf.convert_to_tensor(x, tf.float32)
     overshoot = tf.cast(overshoot, tf.float32)
-    unroll = steps if isinstance(steps, int) and not isinstance(steps, bool) else None
+    small = isinstance(steps, int) and not isinstance(steps, bool) and steps <= _MAX_UNROLL
+    unroll = steps if small else None
     steps = tf.cast(steps, tf.int32)
     logits0 = _core.logits_of(model, x) if clean_logits is None else tf.cast(clean_logits, tf.float32)
     k = min(int(num_candidates), int(logits0.shape[-1]))
