@@ -162,3 +162,13 @@ def test_bad_step_size(tiny_model, rand_images, kwargs, word):
 def test_bad_hyperparameters(tiny_model, rand_images, name, kwargs, word):
     with pytest.raises((ValueError, TypeError), match=word):
         ATTACKS[name](tiny_model, rand_images, **kwargs)
+
+
+def test_check_choice():
+    from tfdefend.utils.validation import check_choice
+
+    assert check_choice("ce", "loss", ("ce", "margin")) == "ce"
+    with pytest.raises(ValueError, match="`loss` must be one of"):
+        check_choice("CE", "loss", ("ce", "margin"))
+    with pytest.raises(TypeError, match="`loss` must be a str"):
+        check_choice(1, "loss", ("ce", "margin"))

@@ -47,11 +47,7 @@ def _build_margin(model, targeted):
 
 
 def _check_loss(loss):
-    if not isinstance(loss, str):
-        raise TypeError(f"`loss` must be a str, one of {LOSSES}, got {type(loss).__name__}.")
-    if loss not in LOSSES:
-        raise ValueError(f"`loss` must be one of {LOSSES}, got {loss!r}.")
-    return loss
+    return V.check_choice(loss, "loss", LOSSES)
 
 
 def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip=(0.0, 1.0), loss="ce"):

@@ -9,6 +9,7 @@ from keras import ops
 
 from tfdefend.models._checks import check_non_negative_float, check_seed
 from tfdefend.utils.distribute import replica_rows
+from tfdefend.utils.validation import check_choice
 
 
 def _normal_like(x, stddev, seed_generator):
@@ -85,11 +86,7 @@ QUANTIZERS = ("noisy_sigmoid", "straight_through")
 
 def check_quantizer(quantizer):
     """Returns `quantizer` if it names a `CodeBinarizer` training quantizer; raises otherwise."""
-    if not isinstance(quantizer, str):
-        raise TypeError(f"`quantizer` must be a string, one of {QUANTIZERS}; got {type(quantizer).__name__}.")
-    if quantizer not in QUANTIZERS:
-        raise ValueError(f"`quantizer` must be one of {QUANTIZERS}, got {quantizer!r}.")
-    return quantizer
+    return check_choice(quantizer, "quantizer", QUANTIZERS)
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")

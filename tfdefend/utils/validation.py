@@ -101,6 +101,20 @@ def check_eps(eps, *, name="eps", norm="inf", clip=(0.0, 1.0), allow_zero=True):
 MAX_INT32 = 2 ** 31 - 1
 
 
+def check_choice(value, name, choices):
+    """Returns `value` if it is one of the strings `choices`.
+
+    Raises:
+        TypeError: If `value` is not a string.
+        ValueError: If it is not one of `choices`.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a str, one of {tuple(choices)}, got {type(value).__name__}.")
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}.")
+    return value
+
+
 def check_positive_int(value, name, *, minimum=1, maximum=MAX_INT32):
     """Checks an int in [`minimum`, `maximum`]; returns it as a Python int."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral,)):
