@@ -107,3 +107,15 @@ def test_unrolled_iterations_after_every_row_crossed_change_nothing(digits_model
         loss = tf.reduce_sum(tf.square(r))
     grads = tape.gradient(loss, model.trainable_variables)
     assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+
+
+def test_perturbation_and_logits_share_the_first_forward_pass(digits_model):
+    from tfdefend.attacks.deepfool import deepfool_perturbation_and_logits
+
+    model, x, y, _ = digits_model
+    x, labels = tf.constant(x[:12]), tf.constant(((y[:12] + np.arange(12) % 2) % 10).astype(np.int32))
+    for steps, compact in ((5, True), (5, False), (20, True)):  # fused; and the two unfused paths
+        r, logits = deepfool_perturbation_and_logits(model, x, steps=steps, labels=labels, compact=compact)
+        np.testing.assert_allclose(logits.numpy(), model(x, training=False).numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(r.numpy(), deepfool_perturbation(model, x, steps=steps, labels=labels,
+                                                                    compact=compact).numpy(), rtol=1e-5, atol=1e-7)

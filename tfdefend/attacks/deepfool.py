@@ -11,7 +11,7 @@ _R_EPS = 1e-4  # Carried over from the reference implementation: step a hair pas
 
 
 def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10, clip=None, labels=None,
-                          clean_logits=None, compact=True):
+                          clean_logits=None, compact=True, _found=None):
     """The DeepFool perturbation as a pure, differentiable TF computation.
 
     Tensors in, tensor out; usable eagerly, inside `tf.function`, and inside a
@@ -70,24 +70,36 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     small = isinstance(steps, int) and not isinstance(steps, bool) and steps <= _MAX_UNROLL
     unroll = steps if small else None
     steps = tf.cast(steps, tf.int32)
-    logits0 = _core.logits_of(model, x) if clean_logits is None else tf.cast(clean_logits, tf.float32)
-    k = min(int(num_candidates), int(logits0.shape[-1]))
-    candidates = tf.stop_gradient(tf.math.top_k(logits0, k=k).indices)  # [N, k]
-    label0 = candidates[:, 0]
-    if labels is None:
-        wrong = None
-    else:
+    if labels is not None:
         labels = tf.reshape(tf.cast(tf.stop_gradient(labels), tf.int32), [-1])
-        wrong = tf.not_equal(label0, labels)  # [N]: these samples are pushed towards `labels`
+    # The clean ranking: candidates [N, k], label0 [N], wrong [N] (None without labels), logits0.
+    found = {} if _found is None else _found
+
+    def rank(logits0):
+        k = min(int(num_candidates), int(logits0.shape[-1]))
+        found["candidates"] = tf.stop_gradient(tf.math.top_k(logits0, k=k).indices)
+        found["label0"] = found["candidates"][:, 0]
+        # `wrong`: these samples are pushed towards `labels`.
+        found["wrong"] = None if labels is None else tf.not_equal(found["label0"], labels)
+        found["logits0"] = tf.stop_gradient(logits0)
+
+    # The first unrolled iteration runs the model on `x` itself (no clip): its logits are the clean ones.
+    fuse = clean_logits is None and clip is None and unroll is not None and compact
+    if not fuse:
+        rank(_core.logits_of(model, x) if clean_logits is None else tf.cast(clean_logits, tf.float32))
 
     def step(x_i, rows):
         """One DeepFool step on the rows `rows` of the batch (all rows when None): (still active, r_i)."""
         def take(t):
             return t if rows is None or t is None else tf.gather(t, rows)
-        cand_all, label0_r, labels_r, wrong_r = take(candidates), take(label0), take(labels), take(wrong)
-        with tf.GradientTape(persistent=k > 2) as tape:
+        with tf.GradientTape(persistent=int(num_candidates) > 2) as tape:
             tape.watch(x_i)
             logits = _core.logits_of(model, x_i)
+            if not found:  # the fused first iteration: every row, in order, at x
+                rank(logits)
+            k, wrong = int(found["candidates"].shape[-1]), found["wrong"]
+            cand_all, label0_r, labels_r, wrong_r = (take(found["candidates"]), take(found["label0"]),
+                                                     take(labels), take(wrong))
             pred = tf.stop_gradient(tf.argmax(logits, -1, output_type=tf.int32))
             if wrong is None:
                 cand = cand_all
@@ -152,6 +164,22 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
     _, r_tot, _ = tf.while_loop(cond, body, state, maximum_iterations=steps)
     return (1.0 + overshoot) * r_tot
+
+
+def deepfool_perturbation_and_logits(model, x, steps=5, overshoot=0.02, num_candidates=10, labels=None,
+                                     compact=True):
+    """`(deepfool_perturbation(model, x, ..., clip=None), clean logits)`.
+
+    The clean logits (inference mode, no gradient) are those DeepFool ranks
+    its candidates by. With an int `steps` <= 8 and `compact=True` they come
+    from DeepFool's first iteration, which runs the model on `x` anyway, so
+    a caller that needs both (Deep Defense's regularizer) saves a forward
+    pass; otherwise the model runs once more.
+    """
+    found = {}
+    r = deepfool_perturbation(model, x, steps=steps, overshoot=overshoot, num_candidates=num_candidates,
+                              labels=labels, compact=compact, _found=found)
+    return r, found["logits0"]
 
 
 def _build(model, num_candidates):

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks.deepfool import deepfool_perturbation
+from tfdefend.attacks.deepfool import deepfool_perturbation_and_logits
 from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
 from tfdefend.training._losses import batch_mean
 from tfdefend.utils.distribute import scale_for_replicas
@@ -154,13 +154,12 @@ class DeepDefense(keras.Model):
         """
         x = ops.cast(x, "float32")
         y = ops.reshape(ops.cast(y, "int32"), (-1,))
-        logits = ops.stop_gradient(self.classifier(x, training=False))
-        correct = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y)
         # Under XLA (`jit_compile=True`) shapes must be static: no gathering of the active rows.
         compact = not bool(getattr(self, "jit_compile", False))
-        r = deepfool_perturbation(self.classifier, x, steps=self.deepfool_steps, overshoot=self.overshoot,
-                                  num_candidates=self.num_candidates, clip=None, labels=y,
-                                  clean_logits=logits, compact=compact)
+        r, logits = deepfool_perturbation_and_logits(
+            self.classifier, x, steps=self.deepfool_steps, overshoot=self.overshoot,
+            num_candidates=self.num_candidates, labels=y, compact=compact)
+        correct = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y)
         ratio = _per_sample_l2(r) / _per_sample_l2(x)
         return ratio, correct
 
