@@ -76,7 +76,10 @@ def test_leaderboard_claims():
     check(r"The retrained ComDefends keep (\d+)% and (\d+)% \(residual\) at L∞ 0\.1 \((\d+)% and (\d+)% before\)",
           [linf["comdefend_fashion_mnist"], linf["comdefend_residual_fashion_mnist"],
            retired[("comdefend_fashion_mnist", "inf")], retired[("comdefend_residual_fashion_mnist", "inf")]])
-    assert not any("comdefend" in name for name in l2)  # "their L2 rows are pending"
+    check(r"and the residual encoder its L2 row \((\d+)%\)", [l2["comdefend_residual_fashion_mnist"]])
+    check(r"At L2 1\.5 the residual encoder keeps (\d+)% \((\d+)% before\)",
+          [l2["comdefend_residual_fashion_mnist"], retired[("comdefend_residual_fashion_mnist", "l2")]])
+    assert "comdefend_fashion_mnist" not in l2  # "the plain ComDefend's L2 row is pending"
     denoisers = [board[name] for board in (linf, l2) for name in
                  ("uddn_fashion_mnist", "uddn_fashion_mnist + uddn_student_fashion_mnist", "dae_fashion_mnist")]
     check(r"the DAE fall to (\d+)–(\d+)% under AutoAttack", [min(denoisers), max(denoisers)])
