@@ -25,25 +25,12 @@ import json
 import os
 import time
 
-import numpy as np
-
 from tfdefend import data, models
-from tfdefend.evaluation import attack_suite, defense_table, format_defense_table, plot_defense_table
+from tfdefend.evaluation import accuracy, attack_suite, defense_table, format_defense_table, plot_defense_table
 from tfdefend.training import reconstruction_error
 from tfdefend.utils import atomic_write_text
 
 ZOO_DEFENSES = ("comdefend", "comdefend_residual", "dae")
-
-
-def accuracy_through(defense, classifier, x, y, batch_size=500):
-    """Accuracy of `classifier(defense(x))` (of `classifier(x)` when `defense` is None), batch by batch."""
-    correct = 0
-    for start in range(0, len(x), batch_size):
-        batch = x[start:start + batch_size]
-        if defense is not None:
-            batch = defense(batch, training=False)
-        correct += int(np.sum(np.argmax(classifier(batch, training=False), axis=1) == y[start:start + batch_size]))
-    return correct / len(x)
 
 
 def build_defenses(dataset, jpeg_quality, bits, median_size):
@@ -80,10 +67,11 @@ def main(argv=None):
     defenses = build_defenses(args.dataset, args.jpeg_quality, args.bits, args.median_size)
 
     x_test, y_test = data.load(args.dataset, "test", as_numpy=True)
-    reconstruction = {"none": {"clean_accuracy_full_split": accuracy_through(None, classifier, x_test, y_test)}}
+    reconstruction = {"none": {"clean_accuracy_full_split": accuracy(classifier, x_test, y_test, batch_size=500)}}
     for name, defense in defenses.items():
         entry = {**reconstruction_error(defense, x_test), "params": int(defense.count_params()),
-                 "clean_accuracy_full_split": accuracy_through(defense, classifier, x_test, y_test)}
+                 "clean_accuracy_full_split": accuracy(models.DefendedClassifier(defense, classifier), x_test, y_test,
+                                                       batch_size=500)}
         if hasattr(defense, "code_channels"):
             entry["code_bits_per_image"] = int(spec.image_shape[0] * spec.image_shape[1] * defense.code_channels)
         reconstruction[name] = entry

@@ -30,17 +30,12 @@ import tensorflow as tf
 
 from tfdefend import data, models
 from tfdefend.attacks import pgd
+from tfdefend.evaluation import accuracy
 from tfdefend.training import reconstruction_error
 from tfdefend.utils import atomic_write_text
 
 WIDTHS = {"code_channels": 4, "comcnn_filters": [4, 8, 16, 32, 64, 32, 16, 8],
           "rescnn_filters": [8, 16, 32, 64, 32, 16, 8, 4]}
-
-
-def accuracy_through(defense, classifier, x, y):
-    """Accuracy of `classifier(defense(x))` (of `classifier(x)` when `defense` is None)."""
-    cleaned = x if defense is None else defense.predict(x, batch_size=500, verbose=0)
-    return float(np.mean(np.argmax(classifier.predict(cleaned, batch_size=500, verbose=0), 1) == y))
 
 
 def bit_agreement(model, x):
@@ -73,8 +68,8 @@ def main(argv=None):
     n = args.limit_attack
     x_adv = np.asarray(pgd(classifier, tf.constant(x_test[:n]), tf.constant(y_test[:n]), eps=args.eps,
                            step_size=args.eps / 4, steps=10, random_start=True, seed=args.seed))
-    bare = {"clean": accuracy_through(None, classifier, x_test, y_test),
-            "oblivious": accuracy_through(None, classifier, x_adv, y_test[:n])}
+    bare = {"clean": accuracy(classifier, x_test, y_test, batch_size=500),
+            "oblivious": accuracy(classifier, x_adv, y_test[:n], batch_size=500)}
     rows = []
     for text in args.variants:
         quantizer, _, noise = text.partition(":")
@@ -82,6 +77,7 @@ def main(argv=None):
         model = models.ComDefend(input_shape=spec.image_shape, encoder=args.encoder, quantizer=quantizer,
                                  noise_std=float(noise), seed=args.seed, **WIDTHS)
         model.compile(optimizer="adam")
+        defended = models.DefendedClassifier(model, classifier)
         for epoch in range(1, args.epochs + 1):
             start = time.perf_counter()
             history = model.fit(x_train, x_train, epochs=1, batch_size=64, verbose=0).history
@@ -90,8 +86,8 @@ def main(argv=None):
                    "binarized_test_mse": reconstruction_error(model, x_test)["mse"],
                    "code_rms": float(np.sqrt(np.mean(np.square(model.encode(x_test[:n]))))),
                    "bit_agreement": bit_agreement(model, x_test[:n]),
-                   "clean": accuracy_through(model, classifier, x_test, y_test),
-                   "oblivious": accuracy_through(model, classifier, x_adv, y_test[:n])}
+                   "clean": accuracy(defended, x_test, y_test, batch_size=500),
+                   "oblivious": accuracy(defended, x_adv, y_test[:n], batch_size=500)}
             rows.append(row)
             print(json.dumps(row), flush=True)
 

@@ -21,10 +21,9 @@ import sys
 import time
 
 import keras
-import numpy as np
 
 from tfdefend import data, models
-from tfdefend.evaluation import rho2
+from tfdefend.evaluation import accuracy, rho2
 from tfdefend.training import DeepDefense
 from tfdefend.utils import atomic_write_text
 
@@ -73,13 +72,13 @@ def main(argv=None):
     x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=args.limit_test)
     reference = models.load_pretrained(args.reference)
     rows = [{"variant": "reference (no fine-tuning)", "settings": None, "seconds": 0.0,
-             "clean_accuracy": float(np.mean(np.argmax(reference.predict(x_test, verbose=0), 1) == y_test)),
+             "clean_accuracy": accuracy(reference, x_test, y_test),
              "rho2": float(rho2(reference, x_test, y_test))}]
     print(f"{rows[0]['variant']}: clean {rows[0]['clean_accuracy']:.4f}, rho2 {rows[0]['rho2']:.4f}")
     for text in args.variants:
         variant = parse_variant(text)
         classifier, seconds = fine_tune(args.reference, variant, x, y, args.batch_size, args.seed)
-        clean = float(np.mean(np.argmax(classifier.predict(x_test, verbose=0), 1) == y_test))
+        clean = accuracy(classifier, x_test, y_test)
         rows.append({"variant": text, "settings": variant, "seconds": round(seconds, 1),
                      "clean_accuracy": clean, "rho2": float(rho2(classifier, x_test, y_test))})
         print(f"{text}: clean {clean:.4f}, rho2 {rows[-1]['rho2']:.4f}, {seconds:.0f} s", flush=True)

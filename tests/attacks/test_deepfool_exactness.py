@@ -88,14 +88,6 @@ def test_compact_rows_give_the_same_weight_gradients(digits_model):
     assert sum(np.abs(g).sum() for g in grads[True]) > 0
 
 
-def test_clean_logits_given_equal_clean_logits_computed(digits_model):
-    model, x, _, _ = digits_model
-    x = tf.constant(x[:8])
-    np.testing.assert_array_equal(
-        deepfool_perturbation(model, x, steps=3, clean_logits=model(x, training=False)).numpy(),
-        deepfool_perturbation(model, x, steps=3).numpy())
-
-
 def test_unrolled_iterations_after_every_row_crossed_change_nothing(digits_model):
     model, x, _, _ = digits_model
     x = x[:16]

@@ -11,7 +11,7 @@ _R_EPS = 1e-4  # Carried over from the reference implementation: step a hair pas
 
 
 def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10, clip=None, labels=None,
-                          clean_logits=None, compact=True, _found=None):
+                          compact=True):
     """The DeepFool perturbation as a pure, differentiable TF computation.
 
     Tensors in, tensor out; usable eagerly, inside `tf.function`, and inside a
@@ -56,15 +56,17 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
         clip: Optional `(lo, hi)` (floats or tensors); when given, iterates are
             clipped into it before being fed to the model.
         labels: Optional int labels [N] (tensor or array); see above.
-        clean_logits: Optional inference-mode logits of `x` [N, classes] the
-            caller already has (only their ranking is used); None runs the
-            model once more.
         compact: Static bool; whether iterations run on the active rows only.
 
     Returns:
         The perturbation `(1 + overshoot) * r_total`, float32, shape of `x`
         (not clipped; the caller clips `x + perturbation`).
     """
+    return _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact)[0]
+
+
+def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact):
+    """`deepfool_perturbation`'s computation; returns `(perturbation, clean logits without gradient)`."""
     x = tf.convert_to_tensor(x, tf.float32)
     overshoot = tf.cast(overshoot, tf.float32)
     small = isinstance(steps, int) and not isinstance(steps, bool) and steps <= _MAX_UNROLL
@@ -72,8 +74,7 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     steps = tf.cast(steps, tf.int32)
     if labels is not None:
         labels = tf.reshape(tf.cast(tf.stop_gradient(labels), tf.int32), [-1])
-    # The clean ranking: candidates [N, k], label0 [N], wrong [N] (None without labels), logits0.
-    found = {} if _found is None else _found
+    found = {}  # the clean ranking: candidates [N, k], label0 [N], wrong [N] (None without labels), logits0
 
     def rank(logits0):
         k = min(int(num_candidates), int(logits0.shape[-1]))
@@ -84,9 +85,12 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
         found["logits0"] = tf.stop_gradient(logits0)
 
     # The first unrolled iteration runs the model on `x` itself (no clip): its logits are the clean ones.
-    fuse = clean_logits is None and clip is None and unroll is not None and compact
-    if not fuse:
-        rank(_core.logits_of(model, x) if clean_logits is None else tf.cast(clean_logits, tf.float32))
+    if not (clip is None and unroll is not None and compact):
+        rank(_core.logits_of(model, x))
+
+    def per_row(v):
+        """A per-row vector [n] shaped to broadcast against images [n, ...]."""
+        return tf.reshape(v, tf.concat([tf.shape(v), tf.ones([x.shape.rank - 1], tf.int32)], 0))
 
     def step(x_i, rows):
         """One DeepFool step on the rows `rows` of the batch (all rows when None): (still active, r_i)."""
@@ -124,8 +128,7 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
         w_l = tf.gather(w, best, batch_dims=1)
         f_l = tf.gather(f, best, batch_dims=1)
         n_l = tf.gather(w_norm, best, batch_dims=1)
-        bshape = tf.concat([tf.shape(w_l)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0)
-        r_i = tf.reshape((tf.abs(f_l) + _R_EPS) / (tf.square(n_l) + _EPS), bshape) * w_l
+        r_i = per_row((tf.abs(f_l) + _R_EPS) / (tf.square(n_l) + _EPS)) * w_l
         return still, r_i
 
     def cond(i, r_tot, active):
@@ -138,9 +141,7 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
         if not compact:
             still, r_i = step(x_i, None)
             active = tf.logical_and(active, still)
-            mask = tf.reshape(tf.cast(tf.stop_gradient(active), tf.float32),
-                              tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0))
-            return i + 1, r_tot + mask * r_i, active
+            return i + 1, r_tot + per_row(tf.cast(tf.stop_gradient(active), tf.float32)) * r_i, active
         rows = tf.reshape(tf.where(active), [-1])
         # Row 0 (masked out below) when no row is active: the model never runs on an empty batch.
         rows = tf.concat([rows, tf.zeros([1], rows.dtype)], 0)[:tf.maximum(tf.size(rows), 1)]
@@ -160,10 +161,10 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
                 state = body(*state)
             else:
                 state = tf.cond(cond(*state), lambda s=state: body(*s), lambda s=state: s)
-        return (1.0 + overshoot) * state[1]
-    # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
-    _, r_tot, _ = tf.while_loop(cond, body, state, maximum_iterations=steps)
-    return (1.0 + overshoot) * r_tot
+        r_tot = state[1]
+    else:  # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
+        _, r_tot, _ = tf.while_loop(cond, body, state, maximum_iterations=steps)
+    return (1.0 + overshoot) * r_tot, found["logits0"]
 
 
 def deepfool_perturbation_and_logits(model, x, steps=5, overshoot=0.02, num_candidates=10, labels=None,
@@ -176,10 +177,7 @@ def deepfool_perturbation_and_logits(model, x, steps=5, overshoot=0.02, num_cand
     a caller that needs both (Deep Defense's regularizer) saves a forward
     pass; otherwise the model runs once more.
     """
-    found = {}
-    r = deepfool_perturbation(model, x, steps=steps, overshoot=overshoot, num_candidates=num_candidates,
-                              labels=labels, compact=compact, _found=found)
-    return r, found["logits0"]
+    return _deepfool(model, x, steps, overshoot, num_candidates, None, labels, compact)
 
 
 def _build(model, num_candidates):

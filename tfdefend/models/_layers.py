@@ -18,6 +18,9 @@ def _normal_like(x, stddev, seed_generator):
                                                       dtype=x.dtype, seed=seed_generator), ops.shape(x)[0])
 
 
+QUANTIZERS = ("noisy_sigmoid", "straight_through")  # CodeBinarizer's training quantizers
+
+
 def _hard_bits(code):
     """`1[sigmoid(code) > 0.5]` in the code's dtype (exactly 0 or 1)."""
     return ops.cast(ops.greater(ops.sigmoid(code), 0.5), code.dtype)
@@ -59,7 +62,7 @@ class CodeBinarizer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.noise_std = check_non_negative_float(noise_std, "noise_std")
         self.seed = check_seed(seed)
-        self.quantizer = check_quantizer(quantizer)
+        self.quantizer = check_choice(quantizer, "quantizer", QUANTIZERS)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def call(self, code, training=None):
@@ -79,14 +82,6 @@ class CodeBinarizer(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "noise_std": self.noise_std, "seed": self.seed,
                 "quantizer": self.quantizer}
-
-
-QUANTIZERS = ("noisy_sigmoid", "straight_through")
-
-
-def check_quantizer(quantizer):
-    """Returns `quantizer` if it names a `CodeBinarizer` training quantizer; raises otherwise."""
-    return check_choice(quantizer, "quantizer", QUANTIZERS)
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")

@@ -35,7 +35,8 @@ class DeepDefense(keras.Model):
 
     Each training step computes the DeepFool perturbation `r(x)` of the
     batch with `deepfool_steps` unrolled, batched iterations of
-    `tfdefend.attacks.deepfool_perturbation` *inside* the gradient tape and
+    `tfdefend.attacks.deepfool_perturbation` (whose first iteration also
+    gives the clean logits) *inside* the gradient tape and
     without `stop_gradient`, so the regularizer's gradient flows through
     `r(x)` into the weights (the paper's "recursive network"). An iteration
     runs on the rows that have not crossed yet only (the same result; under
@@ -58,8 +59,8 @@ class DeepDefense(keras.Model):
     Paper recipe (fine-tuning a pretrained model): lam=15, c=25, d=5, at
     most 5 DeepFool iterations over all classes (`num_candidates=10`),
     learning rate 5e-4 halved at 80% of 5 epochs, batch 100, batch norm
-    frozen. The reference code used SGD with
-    momentum 0.9 and weight decay 5e-4.
+    frozen. The reference code used SGD with momentum 0.9 and weight decay
+    5e-4.
 
     Usage: `DeepDefense(classifier).compile(optimizer=keras.optimizers.Adam(5e-4))`,
     then `fit(x, y, batch_size=100, epochs=5)`; a loss or metrics given to
