@@ -279,6 +279,8 @@ def zoo_base(arch, args):
 def save_zoo(trained, rows, arch, args, directory, command):
     base = zoo_base(arch, args)
     for method, (defense, tag) in ZOO_DEFENSES.items():
+        if method not in trained:  # not among --methods
+            continue
         classifier, row, stem = trained[method][0], rows[method], f"{base}{tag}_{args.dataset}"
         save_keras(classifier, os.path.join(directory, f"{stem}.keras"), include_optimizer=False)
         info = {"model": type(classifier).__name__, "kind": "classifier", "arch": arch, "dataset": args.dataset,

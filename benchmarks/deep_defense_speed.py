@@ -8,8 +8,11 @@ hits them alike. The model is first trained `--pretrain-epochs` on
 many DeepFool iterations a sample needs depends on it). Deep Defense
 unrolls `--deepfool-steps` DeepFool iterations of `num_candidates - 1`
 input gradients each, on the rows not yet across, and back-propagates
-through them (second-order); one row per `--num-candidates` value. Run by
-hand:
+through them (second-order); one row per `--num-candidates` value and
+`--second-order-steps` value ("all": the exact gradient; an int n: only the
+first n iterations' boundary normals carry gradient, an approximation, see
+`DeepDefense(second_order_steps=...)`).
+Run by hand:
 
     python benchmarks/deep_defense_speed.py --model small_cnn --filters 16 --num-candidates 10 3 2 \
         --output benchmarks/results/deep_defense_speed_small_cnn.json
@@ -60,6 +63,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--deepfool-steps", type=int, default=5)
     parser.add_argument("--num-candidates", type=int, nargs="+", default=[10, 2])
+    parser.add_argument("--second-order-steps", nargs="+", default=["all"],
+                        help='"all" (exact) or ints: DeepDefense(second_order_steps=...) per row')
     parser.add_argument("--pretrain-epochs", type=int, default=1)
     parser.add_argument("--pretrain-images", type=int, default=10000)
     parser.add_argument("--pgd-steps", type=int, default=7)
@@ -83,9 +88,14 @@ def main(argv=None):
     trainers = {"plain": compile_classifier(_copy(base), learning_rate=5e-4),
                 pgd_name: AdversarialTraining(_copy(base), attack="pgd", eps=spec.attack_eps,
                                               steps=args.pgd_steps, ratio=1.0, seed=0)}
+    deep_defense = {}
     for k in args.num_candidates:
-        trainers[f"deep_defense_k{k}"] = DeepDefense(_copy(base), deepfool_steps=args.deepfool_steps,
-                                                     num_candidates=k)
+        for n in args.second_order_steps:
+            n = None if n == "all" else int(n)
+            deep_defense[f"deep_defense_k{k}" + ("" if n is None else f"_so{n}")] = (k, n)
+    for name, (k, n) in deep_defense.items():
+        trainers[name] = DeepDefense(_copy(base), deepfool_steps=args.deepfool_steps, num_candidates=k,
+                                     second_order_steps=n)
     for name, trainer in trainers.items():
         if name != "plain":
             trainer.compile(optimizer=keras.optimizers.Adam(5e-4))
@@ -94,13 +104,14 @@ def main(argv=None):
     for name, value in seconds.items():
         print(f"{name:>16}: {1000 * value:8.1f} ms / step")
     ratios = {f"{name}_over_plain": seconds[name] / seconds["plain"] for name in seconds if name != "plain"}
-    for k in args.num_candidates:
-        ratios[f"deep_defense_k{k}_over_{pgd_name}"] = seconds[f"deep_defense_k{k}"] / seconds[pgd_name]
+    for name in deep_defense:
+        ratios[f"{name}_over_{pgd_name}"] = seconds[name] / seconds[pgd_name]
     for name, value in ratios.items():
         print(f"{name}: {value:.2f}x")
     result = {
         "dataset": args.dataset, "model": args.model, "filters": args.filters, "batch_size": args.batch_size,
         "deepfool_steps": args.deepfool_steps, "num_candidates": args.num_candidates,
+        "second_order_steps": args.second_order_steps,
         "pgd_steps": args.pgd_steps, "repeats": args.repeats, "pretrain_epochs": args.pretrain_epochs,
         "pretrain_images": args.pretrain_images,
         "seconds_per_step": {k: round(v, 5) for k, v in seconds.items()},

@@ -7,7 +7,9 @@ schedule (Adam `--lr`, halved at 80% of `--epochs`, batch 100), then
 reports clean accuracy and rho2 (DeepFool, 50 steps, correctly classified
 images) on the first `--limit-test` test images, and the training time.
 A variant is `key=value` pairs joined by commas, keys among
-`num_candidates`, `lam`, `c`, `d`, `deepfool_steps`, `lr`, `epochs`;
+`num_candidates`, `lam`, `c`, `d`, `deepfool_steps`, `lr`, `epochs`,
+`second_order_steps` (-1: all, the exact gradient; n: the approximation
+with the first n iterations' normals carrying gradient);
 unset keys keep the paper's values (num_candidates 10, the full DeepFool).
 
     python benchmarks/deep_defense_variants.py --variants num_candidates=10 num_candidates=3 \\
@@ -27,7 +29,8 @@ from tfdefend.evaluation import accuracy, rho2
 from tfdefend.training import DeepDefense
 from tfdefend.utils import atomic_write_text
 
-PAPER = {"num_candidates": 10, "lam": 15.0, "c": 25.0, "d": 5.0, "deepfool_steps": 5, "lr": 5e-4, "epochs": 5}
+PAPER = {"num_candidates": 10, "lam": 15.0, "c": 25.0, "d": 5.0, "deepfool_steps": 5, "lr": 5e-4, "epochs": 5,
+         "second_order_steps": -1}
 
 
 def parse_variant(text):
@@ -46,7 +49,9 @@ def fine_tune(reference, variant, x, y, batch_size, seed):
     keras.utils.set_random_seed(seed)
     classifier = models.load_pretrained(reference)
     trainer = DeepDefense(classifier, lam=variant["lam"], c=variant["c"], d=variant["d"],
-                          deepfool_steps=variant["deepfool_steps"], num_candidates=variant["num_candidates"])
+                          deepfool_steps=variant["deepfool_steps"], num_candidates=variant["num_candidates"],
+                          second_order_steps=None if variant["second_order_steps"] < 0
+                          else variant["second_order_steps"])
     steps = variant["epochs"] * -(-len(x) // batch_size)
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
         [int(0.8 * steps)], [variant["lr"], variant["lr"] / 2])

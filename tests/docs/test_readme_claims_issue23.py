@@ -36,3 +36,30 @@ def test_deep_defense_variant_claims():
           [more["num_candidates=2,epochs=2"]["rho2"]])
     cleanest = max(row["clean_accuracy"] for name, row in {**rows, **more}.items() if name != ref["variant"])
     assert ref["clean_accuracy"] - cleanest > 0.01  # "missed": no variant within a point
+
+
+def test_deep_defense_second_order_steps_claims():
+    rows = {**_variants("deep_defense_variants_second_order.json"),
+            **_variants("deep_defense_variants_first_order_lam.json")}
+    exact = rows["num_candidates=2"]["rho2"]
+
+    def below(variant):
+        return 100 * (1 - rows[variant]["rho2"] / exact)
+
+    check(r"without them \(`=0`\) ρ₂ falls by\s+(\S+)% at the paper's λ \((\S+)% at λ 25\); with them "
+          r"\(`=2`, `=1`\) it stays within (\S+)% and (\S+)%",
+          [below("num_candidates=2,second_order_steps=0"), below("num_candidates=2,second_order_steps=0,lam=25"),
+           below("num_candidates=2,second_order_steps=2"), below("num_candidates=2,second_order_steps=1")])
+    speed = {m: load(RESULTS + f"deep_defense_speed_{m}_second_order.json")["ratios"] for m in ("mlp", "small_cnn")}
+    check(r"keeps the CNN above PGD-7 \((\S+)×, (\S+)×\)",
+          [speed["small_cnn"]["deep_defense_k2_so1_over_pgd7_at"], speed["small_cnn"]["deep_defense_k2_so2_over_pgd7_at"]])
+    fast = rows["num_candidates=2,second_order_steps=0,lam=40"]
+    check(r"`DeepDefense\(second_order_steps=0, lam=40\)`, (\S+)×\s+\(CNN\) and (\S+)× \(MLP\) a PGD-7 step,\s+ρ₂ "
+          r"(\S+)% below the exact version's, at\s+the same clean accuracy \((\S+)% vs (\S+)%\)",
+          [speed["small_cnn"]["deep_defense_k2_so0_over_pgd7_at"], speed["mlp"]["deep_defense_k2_so0_over_pgd7_at"],
+           below("num_candidates=2,second_order_steps=0,lam=40"), 100 * fast["clean_accuracy"],
+           100 * rows["num_candidates=2"]["clean_accuracy"]])
+    # The words: met by that option (both models <= 1.0x, rho2 within 5%), missed by = 1 and = 2 on the CNN.
+    assert max(speed[m]["deep_defense_k2_so0_over_pgd7_at"] for m in speed) <= 1.0
+    assert below("num_candidates=2,second_order_steps=0,lam=40") <= 5.0
+    assert min(speed["small_cnn"][f"deep_defense_k2_so{n}_over_pgd7_at"] for n in (1, 2)) > 1.0

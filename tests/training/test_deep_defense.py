@@ -137,12 +137,12 @@ def test_evaluate_is_plain_cross_entropy(digits_model):
 def test_config_round_trip_and_keras_file(tmp_path):
     x, y = _images(32), np.arange(32) % 10
     dd = DeepDefense(_mlp(batch_norm=True), lam=3.0, c=20.0, d=4.0, deepfool_steps=2, overshoot=0.05,
-                     num_candidates=4, freeze_batch_norm=True)
+                     num_candidates=4, second_order_steps=1, freeze_batch_norm=True)
     dd.compile(optimizer=keras.optimizers.Adam(1e-3))
     dd.optimizer.build(dd.trainable_variables)
     clone = DeepDefense.from_config(dd.get_config())
     assert (clone.lam, clone.c, clone.d, clone.deepfool_steps, clone.overshoot, clone.num_candidates,
-            clone.freeze_batch_norm) == (3.0, 20.0, 4.0, 2, 0.05, 4, True)
+            clone.second_order_steps, clone.freeze_batch_norm) == (3.0, 20.0, 4.0, 2, 0.05, 4, 1, True)
     assert not clone.classifier.layers[-2].trainable
     clone.set_weights(dd.get_weights())
     np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(dd(x)))
@@ -165,6 +165,13 @@ def test_rejects_bad_arguments():
         DeepDefense(lambda t: t)
     with pytest.raises(TypeError, match="freeze_batch_norm"):
         DeepDefense(model, freeze_batch_norm="yes")
+    with pytest.raises(TypeError, match="second_order_steps"):
+        DeepDefense(model, second_order_steps=True)
+    for bad in (-1, 6):  # more than deepfool_steps (5)
+        with pytest.raises(ValueError, match="second_order_steps"):
+            DeepDefense(model, second_order_steps=bad)
+    with pytest.raises(ValueError, match="deepfool_steps"):
+        DeepDefense(model, deepfool_steps=12, second_order_steps=3)  # a while loop: all or none
     with pytest.raises(TypeError, match="deepfool_steps"):
         DeepDefense(model, deepfool_steps=2.5)
     with pytest.raises(TypeError, match="unexpected"):

@@ -6,12 +6,12 @@ from tfdefend.attacks import _core
 from tfdefend.utils import validation as V
 
 _EPS = 1e-8
-_MAX_UNROLL = 8  # Python-int `steps` up to this are unrolled (Deep Defense's 5); more: a while loop.
+MAX_UNROLLED_STEPS = 8  # Python-int `steps` up to this are unrolled (Deep Defense's 5); more: a while loop.
 _R_EPS = 1e-4  # Carried over from the reference implementation: step a hair past the boundary.
 
 
 def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10, clip=None, labels=None,
-                          compact=True):
+                          compact=True, second_order_steps=None):
     """The DeepFool perturbation as a pure, differentiable TF computation.
 
     Tensors in, tensor out; usable eagerly, inside `tf.function`, and inside a
@@ -57,20 +57,38 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
             clipped into it before being fed to the model.
         labels: Optional int labels [N] (tensor or array); see above.
         compact: Static bool; whether iterations run on the active rows only.
+        second_order_steps: Static int or None. None (exact): the
+            perturbation's gradient flows through the boundary normals `w`
+            of every iteration, i.e. through input gradients (a double
+            backward pass per iteration). An int `n`: only the first `n`
+            iterations' normals carry gradient, later ones are held
+            constant (`stop_gradient`; their gradient flows through the
+            logit differences `f` and the iterates only) -- an approximation
+            that skips those double backward passes; the value is
+            unchanged. Between 1 and `steps - 1` it needs an unrolled loop
+            (an int `steps` <= 8).
 
     Returns:
         The perturbation `(1 + overshoot) * r_total`, float32, shape of `x`
         (not clipped; the caller clips `x + perturbation`).
     """
-    return _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact)[0]
+    return _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact, second_order_steps)[0]
 
 
-def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact):
+def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact, second_order_steps=None):
     """`deepfool_perturbation`'s computation; returns `(perturbation, clean logits without gradient)`."""
     x = tf.convert_to_tensor(x, tf.float32)
     overshoot = tf.cast(overshoot, tf.float32)
-    small = isinstance(steps, int) and not isinstance(steps, bool) and steps <= _MAX_UNROLL
+    small = isinstance(steps, int) and not isinstance(steps, bool) and steps <= MAX_UNROLLED_STEPS
     unroll = steps if small else None
+    if second_order_steps is not None:
+        second_order_steps = int(second_order_steps)
+        if isinstance(steps, int) and second_order_steps >= steps:
+            second_order_steps = None  # every iteration
+        elif unroll is None and second_order_steps != 0:
+            raise ValueError("`second_order_steps` other than None or 0 needs an int `steps` <= "
+                             f"{MAX_UNROLLED_STEPS} (an unrolled loop), got steps={steps!r}.")
+    exact_all = second_order_steps is None
     steps = tf.cast(steps, tf.int32)
     if labels is not None:
         labels = tf.reshape(tf.cast(tf.stop_gradient(labels), tf.int32), [-1])
@@ -92,7 +110,7 @@ def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact)
         """A per-row vector [n] shaped to broadcast against images [n, ...]."""
         return tf.reshape(v, tf.concat([tf.shape(v), tf.ones([x.shape.rank - 1], tf.int32)], 0))
 
-    def step(x_i, rows):
+    def step(x_i, rows, exact):
         """One DeepFool step on the rows `rows` of the batch (all rows when None): (still active, r_i)."""
         def take(t):
             return t if rows is None or t is None else tf.gather(t, rows)
@@ -116,6 +134,8 @@ def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact)
         w = tf.stack([tape.gradient(per_class[j], x_i, unconnected_gradients=_core.ZERO)
                       for j in range(k - 1)], axis=1)  # [n, k-1, ...]
         del tape
+        if not exact:
+            w = tf.stop_gradient(w)
         if wrong is None:
             still = tf.equal(pred, label0_r)
         else:
@@ -134,18 +154,18 @@ def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact)
     def cond(i, r_tot, active):
         return tf.logical_and(i < steps, tf.reduce_any(active))
 
-    def body(i, r_tot, active):
+    def body(i, r_tot, active, exact=exact_all or second_order_steps > 0):
         x_i = x + (1.0 + overshoot) * r_tot
         if clip is not None:
             x_i = tf.clip_by_value(x_i, clip[0], clip[1])
         if not compact:
-            still, r_i = step(x_i, None)
+            still, r_i = step(x_i, None, exact)
             active = tf.logical_and(active, still)
             return i + 1, r_tot + per_row(tf.cast(tf.stop_gradient(active), tf.float32)) * r_i, active
         rows = tf.reshape(tf.where(active), [-1])
         # Row 0 (masked out below) when no row is active: the model never runs on an empty batch.
         rows = tf.concat([rows, tf.zeros([1], rows.dtype)], 0)[:tf.maximum(tf.size(rows), 1)]
-        still, r_i = step(tf.gather(x_i, rows), rows)
+        still, r_i = step(tf.gather(x_i, rows), rows, exact)
         still = tf.logical_and(still, tf.gather(active, rows))
         kept = tf.boolean_mask(rows, still)
         r_tot = tf.tensor_scatter_nd_add(r_tot, kept[:, None], tf.boolean_mask(r_i, still))
@@ -156,11 +176,12 @@ def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact)
     if unroll is not None:
         # A Python loop: its gradient keeps each iteration's tensors as they are, where a while loop's
         # gradient stacks them. Compact iterations need no `tf.cond` (an idle one costs one row).
-        for _ in range(unroll):
+        for it in range(unroll):
+            exact = exact_all or it < second_order_steps
             if compact:
-                state = body(*state)
+                state = body(*state, exact=exact)
             else:
-                state = tf.cond(cond(*state), lambda s=state: body(*s), lambda s=state: s)
+                state = tf.cond(cond(*state), lambda s=state, e=exact: body(*s, exact=e), lambda s=state: s)
         r_tot = state[1]
     else:  # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
         _, r_tot, _ = tf.while_loop(cond, body, state, maximum_iterations=steps)
@@ -168,7 +189,7 @@ def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact)
 
 
 def deepfool_perturbation_and_logits(model, x, steps=5, overshoot=0.02, num_candidates=10, labels=None,
-                                     compact=True):
+                                     compact=True, second_order_steps=None):
     """`(deepfool_perturbation(model, x, ..., clip=None), clean logits)`.
 
     The clean logits (inference mode, no gradient) are those DeepFool ranks
@@ -177,7 +198,7 @@ def deepfool_perturbation_and_logits(model, x, steps=5, overshoot=0.02, num_cand
     a caller that needs both (Deep Defense's regularizer) saves a forward
     pass; otherwise the model runs once more.
     """
-    return _deepfool(model, x, steps, overshoot, num_candidates, None, labels, compact)
+    return _deepfool(model, x, steps, overshoot, num_candidates, None, labels, compact, second_order_steps)
 
 
 def _build(model, num_candidates):

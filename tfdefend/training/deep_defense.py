@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks.deepfool import deepfool_perturbation_and_logits
+from tfdefend.attacks.deepfool import MAX_UNROLLED_STEPS, deepfool_perturbation_and_logits
 from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
 from tfdefend.training._losses import batch_mean
 from tfdefend.utils.distribute import scale_for_replicas
@@ -87,6 +87,15 @@ class DeepDefense(keras.Model):
             Fashion-MNIST CNN to a rho2 within 2% of all 10 classes in a
             quarter of the time (`benchmarks/deep_defense_variants.py`);
             10 is the paper's full DeepFool.
+        second_order_steps: None (the paper's exact gradient): the
+            regularizer's gradient flows through the boundary normals of
+            every DeepFool iteration, i.e. through input gradients (double
+            backward passes). An int `n` <= `deepfool_steps`: only the
+            first `n` iterations' normals carry gradient, later ones are
+            held constant -- an approximation of the gradient (the loss
+            value is the same) that skips those double backward passes;
+            see `deepfool_perturbation` (between 1 and `deepfool_steps` - 1
+            it needs `deepfool_steps` <= 8).
         freeze_batch_norm: If True (the paper's setting), the constructor
             sets every `BatchNormalization` layer of the classifier to
             `trainable=False` (it mutates the model passed in). A frozen
@@ -102,7 +111,7 @@ class DeepDefense(keras.Model):
     """
 
     def __init__(self, classifier, *, lam=15.0, c=25.0, d=5.0, deepfool_steps=5, overshoot=0.02,
-                 num_candidates=2, freeze_batch_norm=True, **kwargs):
+                 num_candidates=2, second_order_steps=None, freeze_batch_norm=True, **kwargs):
         check_model_kwargs("DeepDefense", kwargs)
         if not isinstance(classifier, keras.Model):
             raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
@@ -112,6 +121,14 @@ class DeepDefense(keras.Model):
         deepfool_steps = check_positive_int(deepfool_steps, "deepfool_steps")
         overshoot = check_non_negative_float(overshoot, "overshoot")
         num_candidates = check_positive_int(num_candidates, "num_candidates", minimum=2)
+        if second_order_steps is not None:
+            second_order_steps = check_positive_int(second_order_steps, "second_order_steps", minimum=0)
+            if second_order_steps > deepfool_steps:
+                raise ValueError(f"`second_order_steps` must be None or at most `deepfool_steps` "
+                                 f"({deepfool_steps}), got {second_order_steps}.")
+            if 0 < second_order_steps < deepfool_steps and deepfool_steps > MAX_UNROLLED_STEPS:
+                raise ValueError(f"`second_order_steps` between 1 and `deepfool_steps` - 1 needs "
+                                 f"`deepfool_steps` <= {MAX_UNROLLED_STEPS}, got {deepfool_steps}.")
         if not isinstance(freeze_batch_norm, bool):
             raise TypeError(f"`freeze_batch_norm` must be a bool, got {type(freeze_batch_norm).__name__}.")
         super().__init__(**kwargs)
@@ -124,6 +141,7 @@ class DeepDefense(keras.Model):
         self.deepfool_steps = deepfool_steps
         self.overshoot = overshoot
         self.num_candidates = num_candidates
+        self.second_order_steps = second_order_steps
         self.freeze_batch_norm = freeze_batch_norm
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.ce_loss_tracker = keras.metrics.Mean(name="ce_loss")
@@ -159,7 +177,8 @@ class DeepDefense(keras.Model):
         compact = not bool(getattr(self, "jit_compile", False))
         r, logits = deepfool_perturbation_and_logits(
             self.classifier, x, steps=self.deepfool_steps, overshoot=self.overshoot,
-            num_candidates=self.num_candidates, labels=y, compact=compact)
+            num_candidates=self.num_candidates, labels=y, compact=compact,
+            second_order_steps=self.second_order_steps)
         correct = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y)
         ratio = _per_sample_l2(r) / _per_sample_l2(x)
         return ratio, correct
@@ -239,6 +258,7 @@ class DeepDefense(keras.Model):
             "deepfool_steps": self.deepfool_steps,
             "overshoot": self.overshoot,
             "num_candidates": self.num_candidates,
+            "second_order_steps": self.second_order_steps,
             "freeze_batch_norm": self.freeze_batch_norm,
         }
 
