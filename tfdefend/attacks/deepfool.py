@@ -78,7 +78,6 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
 def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact, second_order_steps=None):
     """`deepfool_perturbation`'s computation; returns `(perturbation, clean logits without gradient)`."""
     x = tf.convert_to_tensor(x, tf.float32)
-    overshoot = tf.cast(overshoot, tf.float32)
     small = isinstance(steps, int) and not isinstance(steps, bool) and steps <= MAX_UNROLLED_STEPS
     unroll = steps if small else None
     if second_order_steps is not None:
@@ -88,46 +87,90 @@ def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact,
         elif unroll is None and second_order_steps != 0:
             raise ValueError("`second_order_steps` other than None or 0 needs an int `steps` <= "
                              f"{MAX_UNROLLED_STEPS} (an unrolled loop), got steps={steps!r}.")
-    exact_all = second_order_steps is None
-    steps = tf.cast(steps, tf.int32)
     if labels is not None:
         labels = tf.reshape(tf.cast(tf.stop_gradient(labels), tf.int32), [-1])
-    found = {}  # the clean ranking: candidates [N, k], label0 [N], wrong [N] (None without labels), logits0
-
-    def rank(logits0):
-        k = min(int(num_candidates), int(logits0.shape[-1]))
-        found["candidates"] = tf.stop_gradient(tf.math.top_k(logits0, k=k).indices)
-        found["label0"] = found["candidates"][:, 0]
-        # `wrong`: these samples are pushed towards `labels`.
-        found["wrong"] = None if labels is None else tf.not_equal(found["label0"], labels)
-        found["logits0"] = tf.stop_gradient(logits0)
-
+    loop = _DeepFoolLoop(model, x, overshoot, num_candidates, clip, labels, compact)
     # The first unrolled iteration runs the model on `x` itself (no clip): its logits are the clean ones.
     if not (clip is None and unroll is not None and compact):
-        rank(_core.logits_of(model, x))
+        loop.rank(_core.logits_of(model, x))
+    state = (tf.constant(0), tf.zeros_like(x), tf.ones(tf.shape(x)[:1], tf.bool))
+    steps = tf.cast(steps, tf.int32)
 
-    def per_row(v):
+    def cond(i, r_tot, active):
+        return tf.logical_and(i < steps, tf.reduce_any(active))
+
+    if unroll is not None:
+        # A Python loop: its gradient keeps each iteration's tensors as they are, where a while loop's
+        # gradient stacks them. Compact iterations need no `tf.cond` (an idle one costs one row).
+        for it in range(unroll):
+            exact = second_order_steps is None or it < second_order_steps
+            if compact:
+                state = loop.body(*state, exact=exact)
+            else:
+                state = tf.cond(cond(*state), lambda s=state, e=exact: loop.body(*s, exact=e), lambda s=state: s)
+        r_tot = state[1]
+    else:  # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
+        exact = second_order_steps is None or second_order_steps > 0
+        _, r_tot, _ = tf.while_loop(cond, lambda *s: loop.body(*s, exact=exact), state,
+                                    maximum_iterations=steps)
+    return loop.overshoot_factor * r_tot, loop.found["logits0"]
+
+
+def _closest_boundary_step(f, w, per_row):
+    """DeepFool's step `r_i` of each row to its closest linearized boundary among the candidates.
+
+    `f` [n, k-1] are the logit differences, `w` [n, k-1, ...] their input
+    gradients; the floor keeps the gradient finite where w = 0 (e.g. a
+    misclassified row that reached its label).
+    """
+    w_sq = tf.reduce_sum(tf.square(w), axis=list(range(2, w.shape.rank)))  # [n, k-1]
+    w_norm = tf.sqrt(tf.maximum(w_sq, _EPS * _EPS))
+    best = tf.argmin(tf.abs(f) / (w_norm + _EPS), axis=1, output_type=tf.int32)
+    w_l = tf.gather(w, best, batch_dims=1)
+    f_l = tf.gather(f, best, batch_dims=1)
+    n_l = tf.gather(w_norm, best, batch_dims=1)
+    return per_row((tf.abs(f_l) + _R_EPS) / (tf.square(n_l) + _EPS)) * w_l
+
+
+class _DeepFoolLoop:
+    """One DeepFool run's state: the clean ranking (`found`) and the loop body over the batch rows."""
+
+    def __init__(self, model, x, overshoot, num_candidates, clip, labels, compact):
+        self.model, self.x, self.clip, self.labels, self.compact = model, x, clip, labels, compact
+        self.overshoot_factor = 1.0 + tf.cast(overshoot, tf.float32)
+        self.num_candidates = int(num_candidates)
+        # The clean ranking: candidates [N, k], label0 [N], wrong [N] (None without labels), logits0.
+        self.found = {}
+
+    def rank(self, logits0):
+        k = min(self.num_candidates, int(logits0.shape[-1]))
+        self.found["candidates"] = tf.stop_gradient(tf.math.top_k(logits0, k=k).indices)
+        self.found["label0"] = self.found["candidates"][:, 0]
+        # `wrong`: these samples are pushed towards `labels`.
+        self.found["wrong"] = None if self.labels is None else tf.not_equal(self.found["label0"], self.labels)
+        self.found["logits0"] = tf.stop_gradient(logits0)
+
+    def per_row(self, v):
         """A per-row vector [n] shaped to broadcast against images [n, ...]."""
-        return tf.reshape(v, tf.concat([tf.shape(v), tf.ones([x.shape.rank - 1], tf.int32)], 0))
+        return tf.reshape(v, tf.concat([tf.shape(v), tf.ones([self.x.shape.rank - 1], tf.int32)], 0))
 
-    def step(x_i, rows, exact):
+    def step(self, x_i, rows, exact):
         """One DeepFool step on the rows `rows` of the batch (all rows when None): (still active, r_i)."""
         def take(t):
             return t if rows is None or t is None else tf.gather(t, rows)
-        with tf.GradientTape(persistent=int(num_candidates) > 2) as tape:
+        found = self.found
+        with tf.GradientTape(persistent=self.num_candidates > 2) as tape:
             tape.watch(x_i)
-            logits = _core.logits_of(model, x_i)
+            logits = _core.logits_of(self.model, x_i)
             if not found:  # the fused first iteration: every row, in order, at x
-                rank(logits)
+                self.rank(logits)
             k, wrong = int(found["candidates"].shape[-1]), found["wrong"]
-            cand_all, label0_r, labels_r, wrong_r = (take(found["candidates"]), take(found["label0"]),
-                                                     take(labels), take(wrong))
+            cand, label0_r, labels_r, wrong_r = (take(found["candidates"]), take(found["label0"]),
+                                                 take(self.labels), take(wrong))
             pred = tf.stop_gradient(tf.argmax(logits, -1, output_type=tf.int32))
-            if wrong is None:
-                cand = cand_all
-            else:  # misclassified rows: [current prediction, label, label, ...]
+            if wrong is not None:  # misclassified rows: [current prediction, label, label, ...]
                 targeted = tf.concat([pred[:, None], tf.tile(labels_r[:, None], [1, k - 1])], axis=1)
-                cand = tf.where(wrong_r[:, None], targeted, cand_all)
+                cand = tf.where(wrong_r[:, None], targeted, cand)
             cand_logits = tf.gather(logits, cand, batch_dims=1)  # [n, k]
             f = cand_logits[:, 1:] - cand_logits[:, :1]  # [n, k-1]
             per_class = [tf.reduce_sum(f[:, j]) for j in range(k - 1)]
@@ -140,52 +183,25 @@ def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact,
             still = tf.equal(pred, label0_r)
         else:
             still = tf.where(wrong_r, tf.not_equal(pred, labels_r), tf.equal(pred, label0_r))
-        # The floor keeps the gradient finite where w = 0 (e.g. a misclassified row that reached its label).
-        w_sq = tf.reduce_sum(tf.square(w), axis=list(range(2, w.shape.rank)))  # [n, k-1]
-        w_norm = tf.sqrt(tf.maximum(w_sq, _EPS * _EPS))
-        dist = tf.abs(f) / (w_norm + _EPS)
-        best = tf.argmin(dist, axis=1, output_type=tf.int32)
-        w_l = tf.gather(w, best, batch_dims=1)
-        f_l = tf.gather(f, best, batch_dims=1)
-        n_l = tf.gather(w_norm, best, batch_dims=1)
-        r_i = per_row((tf.abs(f_l) + _R_EPS) / (tf.square(n_l) + _EPS)) * w_l
-        return still, r_i
+        return still, _closest_boundary_step(f, w, self.per_row)
 
-    def cond(i, r_tot, active):
-        return tf.logical_and(i < steps, tf.reduce_any(active))
-
-    def body(i, r_tot, active, exact=exact_all or second_order_steps > 0):
-        x_i = x + (1.0 + overshoot) * r_tot
-        if clip is not None:
-            x_i = tf.clip_by_value(x_i, clip[0], clip[1])
-        if not compact:
-            still, r_i = step(x_i, None, exact)
+    def body(self, i, r_tot, active, exact=True):
+        x_i = self.x + self.overshoot_factor * r_tot
+        if self.clip is not None:
+            x_i = tf.clip_by_value(x_i, self.clip[0], self.clip[1])
+        if not self.compact:
+            still, r_i = self.step(x_i, None, exact)
             active = tf.logical_and(active, still)
-            return i + 1, r_tot + per_row(tf.cast(tf.stop_gradient(active), tf.float32)) * r_i, active
+            return i + 1, r_tot + self.per_row(tf.cast(tf.stop_gradient(active), tf.float32)) * r_i, active
         rows = tf.reshape(tf.where(active), [-1])
         # Row 0 (masked out below) when no row is active: the model never runs on an empty batch.
         rows = tf.concat([rows, tf.zeros([1], rows.dtype)], 0)[:tf.maximum(tf.size(rows), 1)]
-        still, r_i = step(tf.gather(x_i, rows), rows, exact)
+        still, r_i = self.step(tf.gather(x_i, rows), rows, exact)
         still = tf.logical_and(still, tf.gather(active, rows))
         kept = tf.boolean_mask(rows, still)
         r_tot = tf.tensor_scatter_nd_add(r_tot, kept[:, None], tf.boolean_mask(r_i, still))
         active = tf.tensor_scatter_nd_update(tf.zeros_like(active), kept[:, None], tf.ones_like(kept, tf.bool))
         return i + 1, r_tot, active
-
-    state = (tf.constant(0), tf.zeros_like(x), tf.ones(tf.shape(x)[:1], tf.bool))
-    if unroll is not None:
-        # A Python loop: its gradient keeps each iteration's tensors as they are, where a while loop's
-        # gradient stacks them. Compact iterations need no `tf.cond` (an idle one costs one row).
-        for it in range(unroll):
-            exact = exact_all or it < second_order_steps
-            if compact:
-                state = body(*state, exact=exact)
-            else:
-                state = tf.cond(cond(*state), lambda s=state, e=exact: body(*s, exact=e), lambda s=state: s)
-        r_tot = state[1]
-    else:  # `maximum_iterations` bounds the loop statically, which XLA needs to differentiate it.
-        _, r_tot, _ = tf.while_loop(cond, body, state, maximum_iterations=steps)
-    return (1.0 + overshoot) * r_tot, found["logits0"]
 
 
 def deepfool_perturbation_and_logits(model, x, steps=5, overshoot=0.02, num_candidates=10, labels=None,
