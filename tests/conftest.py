@@ -84,10 +84,10 @@ def digits_model():
 @pytest.fixture(scope="session")
 def tiny_model():
     """An untrained small_cnn on random 8x8 inputs, for shape/validation tests."""
-    from tfdefend.models import create_model
+    from tests import harness
 
     keras.utils.set_random_seed(1)
-    return create_model("small_cnn", input_shape=(8, 8, 1), num_classes=10, filters=4, dense_units=16)
+    return harness.tiny_model("small_cnn", input_shape=(8, 8, 1), num_classes=10)
 
 
 @pytest.fixture

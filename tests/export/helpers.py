@@ -1,15 +1,13 @@
 """Helpers of the export tests: tiny registered models and a LiteRT runner."""
 
-import inspect
-
 import keras
 import numpy as np
 
-from tests.models.conftest import TINY_OVERRIDES
-from tfdefend.models import DefendedClassifier, create_model, list_models, model_info
+from tests.harness import TINY_CLASSES, TINY_SHAPE, tiny_model
+from tfdefend.models import DefendedClassifier, list_models, model_info
 
-SHAPE = (16, 16, 1)
-CLASSES = 3
+SHAPE = TINY_SHAPE
+CLASSES = TINY_CLASSES
 # Every registered classifier and preprocessor, plus one defended classifier (one graph).
 EXPORT_MODELS = list_models(kind="classifier") + list_models(kind="preprocessor") + ["defended_comdefend"]
 
@@ -18,14 +16,7 @@ def build_tiny(name, input_shape=SHAPE):
     """A tiny version of registered model `name` (or "defended_comdefend": tiny ComDefend + small_cnn)."""
     if name == "defended_comdefend":
         return DefendedClassifier(build_tiny("comdefend", input_shape), build_tiny("small_cnn", input_shape))
-    info = model_info(name)
-    params = inspect.signature(info["cls"]).parameters
-    overrides = dict(TINY_OVERRIDES.get(name, {}))
-    if "input_shape" in params:
-        overrides["input_shape"] = input_shape
-    if info["kind"] == "classifier":
-        overrides["num_classes"] = CLASSES
-    return create_model(name, **overrides)
+    return tiny_model(name, input_shape, num_classes=CLASSES)
 
 
 def is_classifier(name):

@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 from tests.export.helpers import LiteRT, assert_builtin_only
-from tests.models.test_rl_denoiser_chain import images, random_chain
+from tests.harness import images
+from tests.models.test_rl_denoiser_chain import IMAGE_SEED, SHAPE, random_chain
 from tfdefend.export import saved_model, tflite
 
 MODES = ["gather", "dense"]
@@ -25,7 +26,7 @@ def _check_policy_varies(chain, x):
 @pytest.mark.parametrize("mode", MODES)
 def test_saved_model_reproduces_the_chain(mode, tmp_path):
     chain = random_chain(tool_execution=mode)
-    x = images()
+    x = images(16, SHAPE, seed=IMAGE_SEED)
     _check_policy_varies(chain, x)
     expected = np.asarray(chain(x))
     saved_model(chain, tmp_path / "sm", bytes_signature=False)
@@ -38,7 +39,7 @@ def test_saved_model_reproduces_the_chain(mode, tmp_path):
 @pytest.mark.parametrize("mode", MODES)
 def test_float_tflite_reproduces_the_chain(mode, tmp_path):
     chain = random_chain(tool_execution=mode)
-    x = images()
+    x = images(16, SHAPE, seed=IMAGE_SEED)
     _check_policy_varies(chain, x)
     expected = np.asarray(chain(x))
     if mode == "gather":

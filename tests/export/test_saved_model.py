@@ -9,14 +9,9 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.export.helpers import CLASSES, EXPORT_MODELS, SHAPE, build_tiny, is_classifier, keras_outputs
+from tests.harness import images
 from tfdefend.export import saved_model
 from tfdefend.models import create_model
-
-
-def _images(n=4, shape=SHAPE, seed=0):
-    """Images on the 8-bit grid, so PNG round trips are exact."""
-    x = np.random.default_rng(seed).uniform(size=(n, *shape))
-    return (np.round(x * 255) / 255).astype(np.float32)
 
 
 def _png_batch(x):
@@ -30,7 +25,7 @@ def test_signatures_reproduce_the_keras_model(name, tmp_path):
     assert saved_model(model, path, input_shape=SHAPE) == str(path)
     loaded = tf.saved_model.load(str(path))
     assert set(loaded.signatures) == {"serving_default", "serving_bytes"}
-    x = _images()
+    x = images(4, SHAPE, levels=255)
     expected = keras_outputs(model, x, is_classifier(name))
 
     serving = loaded.signatures["serving_default"]
@@ -123,7 +118,7 @@ def test_overwrite_is_refused_unless_asked(tmp_path):
     saved_model(first, path)
     with pytest.raises(FileExistsError, match="overwrite"):
         saved_model(second, path)
-    x = _images()
+    x = images(4, SHAPE, levels=255)
     loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
     np.testing.assert_allclose(loaded(images=tf.constant(x))["logits"].numpy(), first(x), atol=1e-5)
     saved_model(second, path, overwrite=True)
@@ -160,7 +155,7 @@ def test_a_failed_save_leaves_nothing_at_the_path(tmp_path, monkeypatch):
         saved_model(build_tiny("small_cnn"), tmp_path / "sm", overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["sm"] and sorted(os.listdir(tmp_path / "sm")) == before
     monkeypatch.undo()
-    x = _images()
+    x = images(4, SHAPE, levels=255)
     loaded = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
     np.testing.assert_allclose(loaded(images=tf.constant(x))["logits"].numpy(), model(x), atol=1e-5)
 

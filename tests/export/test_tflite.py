@@ -14,16 +14,13 @@ from tests.export.helpers import (
     is_classifier,
     keras_outputs,
 )
+from tests.harness import images
 from tfdefend.data import load
 from tfdefend.export import tflite
 from tfdefend.models import DefendedClassifier, create_model
 
 # Preprocessors built from TF ops that have no TFLite builtin kernel.
 NOT_BUILTIN = {"jpeg": "JPEGCompression", "median": "MedianSmoothing"}
-
-
-def _images(n=3, shape=SHAPE, seed=0):
-    return np.random.default_rng(seed).uniform(size=(n, *shape)).astype(np.float32)
 
 
 @pytest.mark.parametrize("name", EXPORT_MODELS)
@@ -39,7 +36,7 @@ def test_float_export_matches_keras(name, tmp_path):
     runtime = LiteRT(path)
     assert_builtin_only(runtime)
     assert runtime.inputs["images"]["shape"].tolist() == [1, *SHAPE]
-    x = _images()
+    x = images(3, SHAPE)
     expected = keras_outputs(model, x, is_classifier(name))
     out = runtime(x)
     assert set(out) == set(expected)
@@ -145,7 +142,7 @@ def test_defended_classifier_exports_as_one_graph(defended_digits, calibration, 
 
 def test_argument_errors(tmp_path):
     model = build_tiny("small_cnn")
-    x = _images(4)
+    x = images(4, SHAPE)
     with pytest.raises(ValueError, match="`quantization`"):
         tflite(model, tmp_path / "m.tflite", quantization="int4")
     with pytest.raises(ValueError, match="`representative_data` is required"):

@@ -1,7 +1,7 @@
 """The shared harness every registered classifier must pass.
 
 Parametrized over `list_models(kind="classifier")`, so a newly registered
-classifier joins automatically (give it tiny overrides in `conftest.py` if its
+classifier joins automatically (give it tiny overrides in `tests/harness.py` if its
 defaults are large).
 """
 
@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import images, perturb_weights, run_model_test, run_saving_test, tiny_model
 from tfdefend.models import create_model, list_models, model_info
 from tfdefend.models._checks import check_input_shape, check_units
 
@@ -51,10 +52,6 @@ BAD_COMMON_ARGS = [
 ]
 
 
-def _images(n, shape, seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
-
-
 def _predict(model, x):
     return np.asarray(model(x, training=False))
 
@@ -63,41 +60,31 @@ def _architecture(model):
     return [(type(layer).__name__, tuple(w.shape for w in layer.weights)) for layer in model.layers]
 
 
-def _perturb_weights(model, seed=1):
-    """Moves every weight (BN statistics included) off its initial value."""
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + np.abs(0.05 * rng.standard_normal(w.shape)).astype(w.dtype)
-                       for w in model.get_weights()])
-
-
 def test_every_classifier_has_a_case_in_the_per_model_tables():
     covered = {name for name, *_ in BAD_MODEL_ARGS}
     assert set(CLASSIFIERS) >= covered
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_tiny_model_is_small(name, tiny_overrides):
-    model = create_model(name, **tiny_overrides(name))
+def test_tiny_model_is_small(name):
+    model = tiny_model(name)
     assert model.count_params() < 50_000, (
         f"{name} with the tiny test overrides has {model.count_params()} params; "
-        "add an entry to TINY_OVERRIDES in tests/models/conftest.py."
+        "add an entry to TINY_OVERRIDES in tests/harness.py."
     )
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
 @pytest.mark.parametrize("shape", [(16, 16, 1), (8, 8, 1), (9, 7, 3)])
-def test_outputs_logits(name, shape, tiny_overrides):
-    model = create_model(name, **tiny_overrides(name, input_shape=shape, num_classes=5))
-    out = _predict(model, _images(4, shape))
-    assert out.shape == (4, 5)
-    assert out.dtype == np.float32
-    assert np.all(np.isfinite(out))
+def test_outputs_logits(name, shape):
+    _, out = run_model_test(tiny_model, {"name": name, "input_shape": shape, "num_classes": 5},
+                            images(4, shape), (4, 5), "float32")
     assert not np.allclose(out.sum(axis=-1), 1.0, atol=1e-3), "outputs look like probabilities"
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_config_round_trip(name, tiny_overrides):
-    model = create_model(name, **tiny_overrides(name))
+def test_config_round_trip(name):
+    model = tiny_model(name)
     config = model.get_config()
     json.dumps(config)  # plain JSON-serializable values only
     clone = type(model).from_config(config)
@@ -105,36 +92,28 @@ def test_config_round_trip(name, tiny_overrides):
     assert clone.get_config() == config
     assert _architecture(clone) == _architecture(model)
     assert clone.count_params() == model.count_params()
-    _perturb_weights(model)
+    perturb_weights(model)
     clone.set_weights(model.get_weights())
-    x = _images(3, model.input_shape[1:])
+    x = images(3, model.input_shape[1:])
     np.testing.assert_allclose(_predict(clone, x), _predict(model, x), atol=1e-6)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_keras_save_and_load(name, tiny_overrides, tmp_path):
-    model = create_model(name, **tiny_overrides(name))
-    _perturb_weights(model)
-    path = tmp_path / f"{name}.keras"
-    model.save(path)
-    x = _images(3, model.input_shape[1:])
-    expected = _predict(model, x)
-    for kwargs in ({}, {"safe_mode": True}):
-        reloaded = keras.models.load_model(path, **kwargs)
-        assert type(reloaded) is type(model)
-        assert reloaded.get_config() == model.get_config()
-        np.testing.assert_allclose(_predict(reloaded, x), expected, atol=1e-6)
+def test_keras_save_and_load(name, tmp_path):
+    model = tiny_model(name)
+    perturb_weights(model)
+    run_saving_test(model, images(3, model.input_shape[1:]), tmp_path, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_fit_lowers_the_loss(name, tiny_overrides):
+def test_fit_lowers_the_loss(name):
     # Learnable: the class is the brightness bin of a noisy constant image.
     num_classes, n = 3, 96
     rng = np.random.default_rng(0)
     y = rng.integers(0, num_classes, size=n)
     levels = (np.arange(num_classes) + 0.5) / num_classes
     x = np.clip(levels[y, None, None, None] + 0.05 * rng.standard_normal((n, 8, 8, 1)), 0, 1)
-    model = create_model(name, **tiny_overrides(name, input_shape=(8, 8, 1), num_classes=num_classes))
+    model = tiny_model(name, input_shape=(8, 8, 1), num_classes=num_classes)
     model.compile(optimizer=keras.optimizers.Adam(5e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=False)  # XLA compilation would dominate the run time on CPU
@@ -144,32 +123,32 @@ def test_fit_lowers_the_loss(name, tiny_overrides):
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
 @pytest.mark.parametrize("kwargs, error, arg", BAD_COMMON_ARGS)
-def test_bad_common_args(name, kwargs, error, arg, tiny_overrides):
+def test_bad_common_args(name, kwargs, error, arg):
     with pytest.raises(error, match=arg):
-        create_model(name, **{**tiny_overrides(name), **kwargs})
+        tiny_model(name, **kwargs)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
 @pytest.mark.parametrize("dropout", [-0.1, 1.0, "0.5"])
-def test_bad_dropout(name, dropout, tiny_overrides):
+def test_bad_dropout(name, dropout):
     if "dropout" not in inspect.signature(model_info(name)["cls"]).parameters:
         pytest.skip(f"{name} has no dropout argument")
     with pytest.raises((ValueError, TypeError), match="dropout"):
-        create_model(name, dropout=dropout, **tiny_overrides(name))
+        tiny_model(name, dropout=dropout)
 
 
 @pytest.mark.parametrize("name, kwargs, error, arg",
                          [case for case in BAD_MODEL_ARGS if case[0] in CLASSIFIERS])
-def test_bad_model_args(name, kwargs, error, arg, tiny_overrides):
+def test_bad_model_args(name, kwargs, error, arg):
     with pytest.raises(error, match=arg):
-        create_model(name, **{**tiny_overrides(name), **kwargs})
+        tiny_model(name, **kwargs)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_dropout_is_used_when_set(name, tiny_overrides):
+def test_dropout_is_used_when_set(name):
     if "dropout" not in inspect.signature(model_info(name)["cls"]).parameters:
         pytest.skip(f"{name} has no dropout argument")
-    model = create_model(name, dropout=0.5, **tiny_overrides(name))
+    model = tiny_model(name, dropout=0.5)
     assert any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
     assert model.get_config()["dropout"] == 0.5
 

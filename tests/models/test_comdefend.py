@@ -4,14 +4,11 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import images
 from tfdefend.data import load
 from tfdefend.models import ComCNN, ComDefend, ResCNN, create_model, model_info
 
 TINY = {"code_channels": 4, "comcnn_filters": (4, 8), "rescnn_filters": (8, 4)}
-
-
-def _images(n, shape=(8, 8, 1), seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
 
 
 def _tiny(**kwargs):
@@ -20,7 +17,7 @@ def _tiny(**kwargs):
 
 def test_binary_code_is_exactly_zero_or_one():
     model = _tiny()
-    x = _images(4)
+    x = images(4)
     bits = np.asarray(model.binary_code(x))
     assert bits.shape == (4, 8, 8, 4)
     assert set(np.unique(bits)) <= {0.0, 1.0}
@@ -30,7 +27,7 @@ def test_binary_code_is_exactly_zero_or_one():
 
 def test_inference_reconstructs_the_binary_code_without_noise():
     model = _tiny()
-    x = _images(4)
+    x = images(4)
     out = np.asarray(model(x, training=False))
     np.testing.assert_allclose(out, np.asarray(model.decode(model.binary_code(x))), atol=1e-6)
     np.testing.assert_array_equal(out, np.asarray(model(x, training=False)))
@@ -38,7 +35,7 @@ def test_inference_reconstructs_the_binary_code_without_noise():
 
 def test_training_output_is_noisy():
     model = _tiny(seed=1)
-    x = _images(4)
+    x = images(4)
     first, second = (np.asarray(model(x, training=True)) for _ in range(2))
     assert not np.allclose(first, np.asarray(model(x, training=False)))
     assert not np.allclose(first, second)
@@ -46,7 +43,7 @@ def test_training_output_is_noisy():
 
 def test_zero_noise_training_uses_the_soft_code():
     model = _tiny(noise_std=0.0)
-    x = _images(2)
+    x = images(2)
     soft = keras.ops.sigmoid(model.encode(x))
     np.testing.assert_allclose(np.asarray(model(x, training=True)), np.asarray(model.decode(soft)), atol=1e-6)
 
@@ -54,13 +51,13 @@ def test_zero_noise_training_uses_the_soft_code():
 @pytest.mark.parametrize("training", [True, False])
 def test_loss_is_mse_plus_weighted_code_penalty(training):
     model = _tiny(code_weight=0.05, seed=2)
-    x = _images(4)
+    x = images(4)
     y_pred = model(x, training=training)
     loss = float(model.compute_loss(x, y_pred=y_pred, training=training))
     code = np.asarray(model.encode(x))
     expected = np.mean((np.asarray(y_pred) - x) ** 2) + 0.05 * np.mean(code ** 2)
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
-    y = _images(4, seed=5)
+    y = images(4, seed=5)
     loss_y = float(model.compute_loss(x, y, y_pred=model(x, training=False), training=False))
     expected_y = np.mean((np.asarray(model(x)) - y) ** 2) + 0.05 * np.mean(code ** 2)
     np.testing.assert_allclose(loss_y, expected_y, rtol=1e-5)
@@ -69,7 +66,7 @@ def test_loss_is_mse_plus_weighted_code_penalty(training):
 def test_evaluate_reports_the_loss_and_its_parts():
     model = _tiny(code_weight=0.05)
     model.compile(optimizer="adam", jit_compile=False)
-    x = _images(8)
+    x = images(8)
     logs = model.evaluate(x, batch_size=8, verbose=0, return_dict=True)
     code = np.asarray(model.encode(x))
     mse = np.mean((np.asarray(model(x)) - x) ** 2)
@@ -98,7 +95,7 @@ def test_residual_encoder_has_the_blocks_and_the_same_code_shape():
     assert not any(n.startswith("res") for n in (layer.name for layer in plain.comcnn.layers))
     # The blocks follow the widest convolution.
     assert residual.comcnn.get_layer("res1_conv1").input.shape[-1] == 8
-    x = _images(2)
+    x = images(2)
     assert residual.encode(x).shape == plain.encode(x).shape == (2, 8, 8, 4)
     assert residual.count_params() == plain.count_params() + 3 * 2 * (9 * 8 * 8 + 8)
     assert create_model("comdefend_residual", **TINY, input_shape=(8, 8, 1)).encoder == "residual"
@@ -174,7 +171,7 @@ def test_differentiable_approximation_matches_forward_and_has_gradient():
 
 def test_straight_through_forward_is_the_hard_binarization():
     model = _tiny(quantizer="straight_through", noise_std=0.0)
-    x = _images(4)
+    x = images(4)
     np.testing.assert_array_equal(np.asarray(model(x, training=True)), np.asarray(model(x, training=False)))
     code = model.encode(x)
     np.testing.assert_array_equal(np.asarray(model.binarizer(code, training=True)),
@@ -185,7 +182,7 @@ def test_straight_through_noisy_bits_are_binary_and_pass_gradients():
     import tensorflow as tf
 
     model = _tiny(quantizer="straight_through", noise_std=2.0, seed=3)
-    x = tf.constant(_images(4))
+    x = tf.constant(images(4))
     with tf.GradientTape() as tape:
         bits = model.binarizer(model.comcnn(x), training=True)
         loss = tf.reduce_mean(model.rescnn(bits))

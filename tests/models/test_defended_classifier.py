@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import images, perturb_weights, run_saving_test
 from tfdefend.models import (
     BitDepthReduction,
     ComDefend,
@@ -18,10 +19,6 @@ from tfdefend.models import (
 SHAPE = (8, 8, 1)
 
 
-def _images(n, seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *SHAPE)).astype("float32")
-
-
 def _classifier():
     return SmallCNN(SHAPE, num_classes=3, filters=4, dense_units=8)
 
@@ -30,18 +27,12 @@ def _comdefend():
     return ComDefend(SHAPE, code_channels=4, comcnn_filters=(4,), rescnn_filters=(4,))
 
 
-def _perturb(model):
-    rng = np.random.default_rng(1)
-    model.set_weights([w + np.abs(0.05 * rng.standard_normal(w.shape)).astype(w.dtype)
-                       for w in model.get_weights()])
-
-
 @pytest.mark.parametrize("make_preprocessor", [_comdefend, JPEGCompression, BitDepthReduction])
 def test_logits_are_classifier_of_preprocessed(make_preprocessor):
     preprocessor, classifier = make_preprocessor(), _classifier()
     model = DefendedClassifier(preprocessor, classifier)
     assert model.preprocessor is preprocessor and model.classifier is classifier
-    x = _images(4)
+    x = images(4, SHAPE)
     expected = np.asarray(classifier(preprocessor(x)))
     np.testing.assert_allclose(np.asarray(model(x)), expected, atol=1e-6)
     assert model.output_shape == (None, 3)
@@ -51,22 +42,18 @@ def test_logits_are_classifier_of_preprocessed(make_preprocessor):
 @pytest.mark.parametrize("make_preprocessor", [_comdefend, JPEGCompression])
 def test_round_trips(make_preprocessor, tmp_path):
     model = DefendedClassifier(make_preprocessor(), _classifier())
-    _perturb(model)
-    x = _images(3)
+    perturb_weights(model)
+    x = images(3, SHAPE)
     expected = np.asarray(model(x))
     config = model.get_config()
     json.dumps(config)
     clone = DefendedClassifier.from_config(config)
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(np.asarray(clone(x)), expected, atol=1e-6)
-    path = tmp_path / "defended.keras"
-    model.save(path)
-    reloaded = keras.models.load_model(path, safe_mode=True)
+    reloaded = run_saving_test(model, x, tmp_path, outputs=lambda m, x: [m(x), m.classifier(x)], atol=1e-6)
     assert type(reloaded) is DefendedClassifier
     assert type(reloaded.preprocessor) is type(model.preprocessor)
     assert type(reloaded.classifier) is SmallCNN
-    np.testing.assert_allclose(np.asarray(reloaded(x)), expected, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(reloaded.classifier(x)), np.asarray(model.classifier(x)), atol=1e-6)
 
 
 @pytest.mark.parametrize("kwargs, arg", [
@@ -89,7 +76,7 @@ def test_input_shape_is_required_when_no_sub_model_has_one():
     with pytest.raises(ValueError, match="input_shape"):
         DefendedClassifier(JPEGCompression(), Logits())
     model = DefendedClassifier(JPEGCompression(), Logits(), input_shape=SHAPE)
-    assert model(_images(2)).shape == (2, 1)
+    assert model(images(2, SHAPE)).shape == (2, 1)
 
 
 def test_not_registered():

@@ -7,14 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import images, run_saving_test
 from tfdefend.models import DenoiserAgent, create_model, model_info
 
 SHAPE = (8, 8, 1)
 TINY = {"num_actions": 5, "conv_filters": (4, 4), "kernel_sizes": (3, 3), "fc_units": 8, "lstm_units": 6}
-
-
-def _images(n, shape=SHAPE, seed=0):
-    return tf.constant(np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32"))
 
 
 def _random_agent(shape=SHAPE, seed=1, **kwargs):
@@ -52,21 +49,21 @@ def test_one_step_shapes_and_zero_initial_state(shape):
     h, c = agent.initial_state(3)
     assert h.shape == c.shape == (3, 6)
     assert not np.any(np.asarray(h)) and not np.any(np.asarray(c))
-    q, h, c = _step(agent, _images(3, shape))
+    q, h, c = _step(agent, tf.constant(images(3, shape)))
     assert q.shape == (3, 5) and h.shape == c.shape == (3, 6)
     assert np.all(np.isfinite(q)) and np.abs(h).max() > 0
 
 
 def test_q_values_are_a_dense_layer_of_the_new_state():
     agent = _random_agent()
-    q, h, _ = _step(agent, _images(4))
+    q, h, _ = _step(agent, tf.constant(images(4, SHAPE)))
     kernel, bias = agent.get_layer("q_values").get_weights()
     np.testing.assert_allclose(q, h @ kernel + bias, atol=1e-5)
 
 
 def test_previous_action_and_state_change_the_q_values():
     agent = _random_agent()
-    x = _images(2)
+    x = tf.constant(images(2, SHAPE))
     q0, h, c = _step(agent, x)
     q_prev, *_ = _step(agent, x, prev=np.eye(5, dtype="float32")[[1, 3]])
     q_state, *_ = _step(agent, x, state=(tf.constant(h), tf.constant(c)))
@@ -82,7 +79,7 @@ def test_initial_state_in_a_tf_function_with_a_dynamic_batch():
         h, c = agent.initial_state(tf.shape(images)[0])
         return agent([images, tf.zeros((tf.shape(images)[0], agent.num_actions)), h, c])[0]
 
-    x = _images(3)
+    x = tf.constant(images(3, SHAPE))
     np.testing.assert_allclose(q_values(x).numpy(), _step(agent, x)[0], atol=1e-6)
 
 
@@ -93,16 +90,12 @@ def test_config_round_trip_and_keras_save_and_load(tmp_path):
     clone = DenoiserAgent.from_config(config)
     assert clone.get_config() == config
     clone.set_weights(agent.get_weights())
-    x, prev = _images(3), np.eye(5, dtype="float32")[[0, 4, 2]]
+    x, prev = tf.constant(images(3, SHAPE)), np.eye(5, dtype="float32")[[0, 4, 2]]
     expected = _step(agent, x, prev)
     for got, want in zip(_step(clone, x, prev), expected):
         np.testing.assert_allclose(got, want, atol=1e-6)
-    agent.save(tmp_path / "agent.keras")
-    for kwargs in ({}, {"safe_mode": True}):
-        reloaded = keras.saving.load_model(tmp_path / "agent.keras", **kwargs)
-        assert type(reloaded) is DenoiserAgent and reloaded.get_config() == config
-        for got, want in zip(_step(reloaded, x, prev), expected):
-            np.testing.assert_array_equal(got, want)
+    reloaded = run_saving_test(agent, x, tmp_path, outputs=lambda model, x: _step(model, x, prev))
+    assert type(reloaded) is DenoiserAgent and reloaded.get_config() == config
 
 
 @pytest.mark.parametrize("kwargs, error, arg", [

@@ -2,19 +2,15 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import images, run_saving_test
 from tfdefend.models import DenoiserToolbox, LightDenoiser, create_model, model_info
 
 SHAPE = (8, 8, 1)
 TINY = {"strengths": (1, 4), "depths": (2, 3), "filters": 4}
-
-
-def _images(n, shape=SHAPE, seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
 
 
 def _random_toolbox(shape=SHAPE, seed=3):
@@ -55,7 +51,7 @@ def test_tools_are_strength_major():
 @pytest.mark.parametrize("shape", [(8, 8, 1), (9, 7, 3)])
 def test_untrained_tools_are_the_identity(shape):
     toolbox = DenoiserToolbox(shape, **TINY)
-    x = _images(3, shape)
+    x = images(3, shape)
     stacked = np.asarray(toolbox(x, training=False))
     assert stacked.shape == (3, 4, *shape)
     np.testing.assert_allclose(stacked, np.broadcast_to(x[:, None], stacked.shape), atol=1e-7)
@@ -64,7 +60,7 @@ def test_untrained_tools_are_the_identity(shape):
 
 def test_call_stacks_every_tool():
     toolbox = _random_toolbox()
-    x = _images(3)
+    x = images(3, SHAPE)
     stacked = np.asarray(toolbox(x, training=False))
     for k, tool in enumerate(toolbox.tools):
         np.testing.assert_allclose(stacked[:, k], np.asarray(tool(x, training=False)), atol=1e-6)
@@ -74,7 +70,7 @@ def test_call_stacks_every_tool():
 @pytest.mark.parametrize("index", [[0, 3, 1, 2, 3, 0], [2, 2, 2, 2, 2, 2], [1], [3]])
 def test_gather_equals_dense_equals_by_hand(index):
     toolbox = _random_toolbox()
-    x = _images(len(index))
+    x = images(len(index), SHAPE)
     expected = _by_hand(toolbox, x, index)
     gather = np.asarray(toolbox.apply(x, np.array(index, "int32")))
     dense = np.asarray(toolbox.apply(x, tf.constant(index), mode="dense"))
@@ -87,7 +83,7 @@ def test_gather_equals_dense_equals_by_hand(index):
 def test_apply_in_a_tf_function(mode, batch):
     toolbox = _random_toolbox()
     index = [3, 1, 0, 1] if batch is None else [2]
-    x = _images(len(index))
+    x = images(len(index), SHAPE)
     run = tf.function(lambda images, k: toolbox.apply(images, k, mode),
                       input_signature=[tf.TensorSpec((batch, *SHAPE)), tf.TensorSpec((batch,), tf.int32)])
     np.testing.assert_allclose(run(x, tf.constant(index)).numpy(), _by_hand(toolbox, x, index), atol=1e-6)
@@ -96,7 +92,7 @@ def test_apply_in_a_tf_function(mode, batch):
 @pytest.mark.parametrize("mode", ["gather", "dense"])
 def test_skipped_images_are_unchanged(mode):
     toolbox = _random_toolbox()
-    x, index = _images(4), [1, 2, 3, 0]
+    x, index = images(4, SHAPE), [1, 2, 3, 0]
     skip = np.array([True, False, True, False])
     out = np.asarray(toolbox.apply(x, index, mode, skip=skip))
     np.testing.assert_array_equal(out[skip], x[skip])
@@ -105,7 +101,7 @@ def test_skipped_images_are_unchanged(mode):
 
 def test_gradient_flows_through_the_chosen_tool():
     toolbox = _random_toolbox()
-    x = tf.constant(_images(2))
+    x = tf.constant(images(2, SHAPE))
     with tf.GradientTape() as tape:
         tape.watch(x)
         out = tf.reduce_sum(toolbox.apply(x, [0, 3]))
@@ -121,7 +117,7 @@ def test_tools_that_no_image_chose_are_not_run_on_an_empty_batch(graph):
     on an empty sub-batch broke the concat/scatter; such a tool must not run at all.
     """
     toolbox = _random_toolbox(shape=(8, 8, 3))
-    x = _images(6, (8, 8, 3))
+    x = images(6, (8, 8, 3))
     index = np.array([2, 2, 2, 2, 2, 2], np.int32)  # tools 0, 1 and 3 get no image
     skip = np.array([False, True, False, False, True, False])
     gather = toolbox.apply if not graph else tf.function(lambda x, i, s: toolbox.apply(x, i, skip=s))
@@ -136,7 +132,7 @@ def test_tools_that_no_image_chose_are_not_run_on_an_empty_batch(graph):
 @pytest.mark.parametrize("index", [[0, 4], [-1, 0]])
 def test_out_of_range_index_is_refused(index):
     with pytest.raises(ValueError, match=r"tool_index.*\[0, 4\)"):
-        _random_toolbox().apply(_images(2), index)
+        _random_toolbox().apply(images(2, SHAPE), index)
 
 
 @pytest.mark.parametrize("batch", [None, 1])
@@ -145,15 +141,15 @@ def test_out_of_range_index_in_a_graph_gives_zeros(mode, batch):
     toolbox = _random_toolbox()
     run = tf.function(lambda images, k: toolbox.apply(images, k, mode),
                       input_signature=[tf.TensorSpec((batch, *SHAPE)), tf.TensorSpec((batch,), tf.int32)])
-    np.testing.assert_array_equal(run(_images(1), tf.constant([4])).numpy(), np.zeros((1, *SHAPE)))
+    np.testing.assert_array_equal(run(images(1, SHAPE), tf.constant([4])).numpy(), np.zeros((1, *SHAPE)))
 
 
 def test_bad_apply_args():
     toolbox = _random_toolbox()
     with pytest.raises(ValueError, match="mode"):
-        toolbox.apply(_images(1), [0], mode="loop")
+        toolbox.apply(images(1, SHAPE), [0], mode="loop")
     with pytest.raises(ValueError, match="images"):
-        toolbox.apply(_images(1, (9, 8, 1)), [0])
+        toolbox.apply(images(1, (9, 8, 1)), [0])
 
 
 def test_config_holds_only_hyperparameters_and_round_trips():
@@ -164,24 +160,19 @@ def test_config_holds_only_hyperparameters_and_round_trips():
     clone = DenoiserToolbox.from_config(config)
     assert clone.get_config() == config and clone.tool_names == toolbox.tool_names
     clone.set_weights(toolbox.get_weights())
-    x = _images(3)
+    x = images(3, SHAPE)
     np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(toolbox(x)), atol=1e-7)
 
 
 def test_keras_save_and_load_restores_every_tool(tmp_path):
     toolbox = _random_toolbox()
-    x = _images(4)
-    toolbox.save(tmp_path / "toolbox.keras")
-    for kwargs in ({}, {"safe_mode": True}):
-        reloaded = keras.saving.load_model(tmp_path / "toolbox.keras", **kwargs)
-        assert type(reloaded) is DenoiserToolbox
-        assert reloaded.get_config() == toolbox.get_config()
-        for tool, original in zip(reloaded.tools, toolbox.tools):
-            for w, v in zip(tool.get_weights(), original.get_weights()):
-                np.testing.assert_array_equal(w, v)
-        np.testing.assert_array_equal(np.asarray(reloaded(x)), np.asarray(toolbox(x)))
-        np.testing.assert_array_equal(np.asarray(reloaded.apply(x, [0, 1, 2, 3])),
-                                      np.asarray(toolbox.apply(x, [0, 1, 2, 3])))
+    reloaded = run_saving_test(toolbox, images(4, SHAPE), tmp_path,
+                               outputs=lambda m, x: [m(x), m.apply(x, [0, 1, 2, 3])])
+    assert type(reloaded) is DenoiserToolbox
+    assert len(reloaded.tools) == len(toolbox.tools)
+    for tool, original in zip(reloaded.tools, toolbox.tools):
+        for w, v in zip(tool.get_weights(), original.get_weights(), strict=True):
+            np.testing.assert_array_equal(w, v)
 
 
 @pytest.mark.parametrize("kwargs, error, arg", [

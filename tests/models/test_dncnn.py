@@ -4,11 +4,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import images, perturb_weights, run_saving_test
 from tfdefend.models import DnCNN, create_model, model_info
-
-
-def _images(n, shape=(8, 8, 1), seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
 
 
 def _trainable(model):
@@ -59,7 +56,7 @@ def test_parameter_count_at_224x224x3():
 @pytest.mark.parametrize("shape", [(8, 8, 1), (9, 7, 3)])
 def test_untrained_dncnn_is_the_identity(shape):
     model = DnCNN(shape, depth=4, filters=4)
-    x = _images(3, shape)
+    x = images(3, shape)
     np.testing.assert_allclose(np.asarray(model(x, training=False)), x, atol=1e-7)
 
 
@@ -69,7 +66,7 @@ def test_output_is_the_input_minus_the_predicted_noise_clipped():
     rng = np.random.default_rng(3)
     layer.set_weights([0.3 * rng.standard_normal(w.shape).astype("float32") for w in layer.get_weights()])
     noise_net = keras.Model(model.input, layer.output)
-    x = _images(4)
+    x = images(4)
     noise = np.asarray(noise_net(x, training=False))
     assert np.abs(noise).max() > 1e-2
     np.testing.assert_allclose(np.asarray(model(x, training=False)), np.clip(x - noise, 0, 1), atol=1e-6)
@@ -77,7 +74,7 @@ def test_output_is_the_input_minus_the_predicted_noise_clipped():
 
 def test_loss_is_the_squared_error_to_the_target():
     model = DnCNN((8, 8, 1), depth=3, filters=4)
-    x, y = _images(4), _images(4, seed=1)
+    x, y = images(4), images(4, seed=1)
     y_pred = model(x, training=False)
     expected = ((np.asarray(y_pred) - y) ** 2).mean()
     np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=False)), expected, rtol=1e-5)
@@ -97,15 +94,9 @@ def test_fit_on_noisy_clean_pairs_lowers_the_loss():
 
 def test_keras_save_and_load(tmp_path):
     model = DnCNN((8, 8, 1), depth=4, filters=4)
-    rng = np.random.default_rng(1)
-    model.set_weights([w + np.abs(0.1 * rng.standard_normal(w.shape)).astype("float32")
-                       for w in model.get_weights()])
-    x = _images(3)
-    model.save(tmp_path / "dncnn.keras")
-    reloaded = keras.saving.load_model(tmp_path / "dncnn.keras")
-    assert type(reloaded) is DnCNN and reloaded.get_config() == model.get_config()
-    np.testing.assert_array_equal(np.asarray(reloaded(x, training=False)),
-                                  np.asarray(model(x, training=False)))
+    perturb_weights(model, scale=0.1)
+    reloaded = run_saving_test(model, images(3), tmp_path)
+    assert type(reloaded) is DnCNN
 
 
 @pytest.mark.parametrize("kwargs, error, arg", [

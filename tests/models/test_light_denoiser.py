@@ -4,11 +4,8 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import images, run_saving_test
 from tfdefend.models import LightDenoiser, create_model, model_info
-
-
-def _images(n, shape=(8, 8, 1), seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
 
 
 def _randomize_correction(model, scale=0.3, seed=2):
@@ -40,7 +37,7 @@ def test_depth_counts_the_convolutions(depth):
 @pytest.mark.parametrize("shape, depth", [((8, 8, 1), 2), ((9, 7, 3), 3), ((12, 10, 1), 8)])
 def test_untrained_tool_is_the_identity(shape, depth):
     model = LightDenoiser(shape, depth=depth, filters=4)
-    x = _images(3, shape)
+    x = images(3, shape)
     np.testing.assert_allclose(np.asarray(model(x, training=False)), x, atol=1e-7)
 
 
@@ -48,7 +45,7 @@ def test_output_is_the_input_plus_the_correction_clipped():
     model = LightDenoiser((8, 8, 2), depth=3, filters=4)
     _randomize_correction(model)
     correction = keras.Model(model.input, model.get_layer("correction").output)
-    x = _images(4, (8, 8, 2))
+    x = images(4, (8, 8, 2))
     delta = np.asarray(correction(x))
     assert np.abs(delta).max() > 0.1
     expected = np.clip(x + delta, 0, 1)
@@ -59,7 +56,7 @@ def test_output_is_the_input_plus_the_correction_clipped():
 def test_loss_is_the_weighted_squared_error():
     model = LightDenoiser((8, 8, 1), depth=2, filters=4)
     _randomize_correction(model)
-    x, y = _images(4), _images(4, seed=1)
+    x, y = images(4), images(4, seed=1)
     y_pred = model(x, training=False)
     per_image = ((np.asarray(y_pred) - y) ** 2).mean(axis=(1, 2, 3))
     np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=False)), per_image.mean(),
@@ -89,12 +86,8 @@ def test_fit_on_noisy_clean_pairs_lowers_the_loss():
 def test_keras_save_and_load(tmp_path):
     model = LightDenoiser((8, 8, 1), depth=3, filters=4, name="tool")
     _randomize_correction(model)
-    x = _images(3)
-    model.save(tmp_path / "tool.keras")
-    reloaded = keras.saving.load_model(tmp_path / "tool.keras")
+    reloaded = run_saving_test(model, images(3), tmp_path, outputs=lambda m, x: m(x))
     assert type(reloaded) is LightDenoiser and reloaded.name == "tool"
-    assert reloaded.get_config() == model.get_config()
-    np.testing.assert_array_equal(np.asarray(reloaded(x)), np.asarray(model(x)))
 
 
 @pytest.mark.parametrize("kwargs, error, arg", [

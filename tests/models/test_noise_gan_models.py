@@ -2,11 +2,11 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import images, perturb_weights, run_saving_test
 from tfdefend.models import NoiseCritic, NoiseGenerator, create_model, model_info
 
 TINY_GENERATOR = {"latent_dim": 8, "filters": (8, 4)}
@@ -15,16 +15,6 @@ TINY_CRITIC = {"filters": (4, 8)}
 
 def _latent(n, dim=8, seed=0):
     return np.random.default_rng(seed).standard_normal((n, dim)).astype("float32")
-
-
-def _images(n, shape=(8, 8, 1), seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
-
-
-def _perturb_weights(model, seed=1):
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + np.abs(0.05 * rng.standard_normal(w.shape)).astype(w.dtype)
-                       for w in model.get_weights()])
 
 
 def _generator(shape=(8, 8, 1), **kwargs):
@@ -37,7 +27,7 @@ def _critic(shape=(8, 8, 1), **kwargs):
 
 def _pairs():
     """(model, input) for each model, tiny, with non-default weights."""
-    return [(_generator(), _latent(3)), (_critic(), _images(3))]
+    return [(_generator(), _latent(3)), (_critic(), images(3))]
 
 
 @pytest.mark.parametrize("name, kind, cls, key", [
@@ -86,7 +76,7 @@ def test_generator_differs_across_latents():
 @pytest.mark.parametrize("shape", [(8, 8, 1), (9, 7, 3), (5, 5, 1)])
 def test_critic_gives_one_unbounded_score_per_image(shape):
     model = _critic(shape)
-    x = _images(4, shape)
+    x = images(4, shape)
     out = np.asarray(model(x, training=False))
     assert out.shape == (4, 1) and out.dtype == np.float32
     score = model.get_layer("score")
@@ -100,7 +90,7 @@ def test_critic_gives_one_unbounded_score_per_image(shape):
 @pytest.mark.parametrize("normalization", ["layer", "none"])
 def test_critic_scores_each_sample_independently_in_training(normalization):
     model = _critic(normalization=normalization)
-    x = _images(6)
+    x = images(6)
     batch = np.asarray(model(x, training=True))
     alone = np.concatenate([np.asarray(model(x[i:i + 1], training=True)) for i in range(6)])
     np.testing.assert_allclose(batch, alone, atol=1e-5)
@@ -109,7 +99,7 @@ def test_critic_scores_each_sample_independently_in_training(normalization):
 def test_critic_input_gradient_is_per_sample():
     """The WGAN-GP penalty needs d score_i / d x_i, untouched by the other samples."""
     model = _critic()
-    x = tf.constant(_images(4))
+    x = tf.constant(images(4))
     with tf.GradientTape() as tape:
         tape.watch(x)
         scores = model(x, training=True)
@@ -133,7 +123,7 @@ def test_config_round_trip(index):
     json.dumps(config)
     clone = type(model).from_config(config)
     assert type(clone) is type(model) and clone.get_config() == config
-    _perturb_weights(model)
+    perturb_weights(model)
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(model(x)), atol=1e-6)
 
@@ -141,15 +131,8 @@ def test_config_round_trip(index):
 @pytest.mark.parametrize("index", [0, 1])
 def test_keras_save_and_load(index, tmp_path):
     model, x = _pairs()[index]
-    _perturb_weights(model)
-    expected = np.asarray(model(x, training=False))
-    path = tmp_path / "model.keras"
-    model.save(path)
-    for kwargs in ({}, {"safe_mode": True}):
-        reloaded = keras.models.load_model(path, **kwargs)
-        assert type(reloaded) is type(model)
-        assert reloaded.get_config() == model.get_config()
-        np.testing.assert_allclose(np.asarray(reloaded(x, training=False)), expected, atol=1e-6)
+    perturb_weights(model)
+    run_saving_test(model, x, tmp_path, atol=1e-6)
 
 
 def test_tiny_models_are_small():

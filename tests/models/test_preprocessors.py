@@ -3,7 +3,7 @@
 Parametrized over `list_models(kind="preprocessor")` (images in [0, 1] ->
 images of the same shape in [0, 1]); the serialization checks also run over
 the "encoder" and "decoder" models. A newly registered preprocessor joins
-automatically (give it tiny overrides in `conftest.py` if its defaults are large).
+automatically (give it tiny overrides in `tests/harness.py` if its defaults are large).
 """
 
 import json
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import images, perturb_weights, run_model_test, run_saving_test, tiny_model
 from tfdefend.models import (
     BitDepthReduction,
     JPEGCompression,
@@ -51,10 +52,6 @@ BAD_ARGS = [
 ]
 
 
-def _images(n, shape, seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
-
-
 def _predict(model, x):
     return np.asarray(model(x, training=False))
 
@@ -64,82 +61,65 @@ def _input_shape(model):
     return tuple(shape)
 
 
-def _perturb_weights(model, seed=1):
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + np.abs(0.05 * rng.standard_normal(w.shape)).astype(w.dtype)
-                       for w in model.get_weights()])
-
-
 def test_every_preprocessor_is_tested():
     assert {"comdefend", "comdefend_residual", "dae", "jpeg", "bit_depth", "median", "uddn"} <= set(PREPROCESSORS)
     assert {name for name, *_ in BAD_ARGS} | set(LEARNED) >= set(PREPROCESSORS)
 
 
 @pytest.mark.parametrize("name", IMAGE_MODELS)
-def test_tiny_model_is_small(name, tiny_image_model):
-    model = tiny_image_model(name)
-    assert model.count_params() < 50_000, f"add an entry for {name} to TINY_OVERRIDES in conftest.py"
+def test_tiny_model_is_small(name):
+    model = tiny_model(name)
+    assert model.count_params() < 50_000, f"add an entry for {name} to TINY_OVERRIDES in tests/harness.py"
 
 
 @pytest.mark.parametrize("name", PREPROCESSORS)
 @pytest.mark.parametrize("shape", [(8, 8, 1), (9, 7, 3)])
-def test_outputs_images_of_the_input_shape(name, shape, tiny_image_model):
-    model = tiny_image_model(name, input_shape=shape)
-    x = _images(4, shape)
-    out = _predict(model, x)
-    assert out.shape == x.shape
-    assert out.dtype == np.float32
+def test_outputs_images_of_the_input_shape(name, shape):
+    x = images(4, shape)
+    _, out = run_model_test(tiny_model, {"name": name, "input_shape": shape}, x, x.shape, "float32")
     assert np.all(out >= 0.0) and np.all(out <= 1.0)
 
 
 @pytest.mark.parametrize("name", IMAGE_MODELS)
-def test_config_round_trip(name, tiny_image_model):
-    model = tiny_image_model(name, input_shape=(8, 8, 1))
+def test_config_round_trip(name):
+    model = tiny_model(name, input_shape=(8, 8, 1))
     config = model.get_config()
     json.dumps(config)
     clone = type(model).from_config(config)
     assert type(clone) is type(model)
     assert clone.get_config() == config
     assert clone.count_params() == model.count_params()
-    _perturb_weights(model)
+    perturb_weights(model)
     clone.set_weights(model.get_weights())
-    x = _images(3, _input_shape(model))
+    x = images(3, _input_shape(model))
     np.testing.assert_allclose(_predict(clone, x), _predict(model, x), atol=1e-6)
 
 
 @pytest.mark.parametrize("name", IMAGE_MODELS)
-def test_keras_save_and_load(name, tiny_image_model, tmp_path):
-    model = tiny_image_model(name, input_shape=(8, 8, 1))
-    _perturb_weights(model)
-    x = _images(3, _input_shape(model))
-    expected = _predict(model, x)
-    path = tmp_path / f"{name}.keras"
-    model.save(path)
-    for kwargs in ({}, {"safe_mode": True}):
-        reloaded = keras.models.load_model(path, **kwargs)
-        assert type(reloaded) is type(model)
-        assert reloaded.get_config() == model.get_config()
-        np.testing.assert_allclose(_predict(reloaded, x), expected, atol=1e-6)
+def test_keras_save_and_load(name, tmp_path):
+    model = tiny_model(name, input_shape=(8, 8, 1))
+    perturb_weights(model)
+    run_saving_test(model, images(3, _input_shape(model)), tmp_path, atol=1e-6)
 
 
 @pytest.mark.parametrize("name, kwargs, error, arg", BAD_ARGS)
-def test_bad_args(name, kwargs, error, arg, tiny_image_model):
+def test_bad_args(name, kwargs, error, arg):
     with pytest.raises(error, match=arg):
-        tiny_image_model(name, **kwargs)
+        tiny_model(name, **kwargs)
 
 
-def test_dae_fit_lowers_the_loss(tiny_image_model):
+def test_dae_fit_lowers_the_loss():
     x = np.clip(np.linspace(0, 1, 8)[None, :, None, None] * np.ones((64, 8, 8, 1))
                 + 0.05 * np.random.default_rng(0).standard_normal((64, 8, 8, 1)), 0, 1).astype("float32")
-    model = tiny_image_model("dae", input_shape=(8, 8, 1), seed=3)
+    model = tiny_model("dae", input_shape=(8, 8, 1), seed=3)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
     losses = model.fit(x, batch_size=16, epochs=8, verbose=0).history["loss"]
     assert losses[-1] < 0.7 * losses[0], losses
 
 
-def test_dae_noise_only_in_training(tiny_image_model):
-    model = tiny_image_model("dae", input_shape=(8, 8, 1), noise_std=0.5)
-    x = _images(2, (8, 8, 1))
+def test_dae_noise_only_in_training():
+    model = tiny_model("dae", input_shape=(8, 8, 1), noise_std=0.5)
+    x = images(2, (8, 8, 1))
     np.testing.assert_array_equal(_predict(model, x), _predict(model, x))
     assert not np.allclose(np.asarray(model(x, training=True)), _predict(model, x))
 
@@ -147,7 +127,7 @@ def test_dae_noise_only_in_training(tiny_image_model):
 @pytest.mark.parametrize("bits", [1, 4, 8])
 def test_bit_depth_output_is_on_the_grid(bits):
     levels = 2 ** bits - 1
-    x = _images(2, (8, 8, 3))
+    x = images(2, (8, 8, 3))
     out = _predict(BitDepthReduction(bits), x)
     np.testing.assert_allclose(out * levels, np.round(out * levels), atol=1e-5)
     assert np.abs(out - x).max() <= 0.5 / levels + 1e-6
@@ -168,7 +148,7 @@ def test_median_removes_a_salt_pixel(size):
 
 
 def test_median_matches_a_sorted_window_reference():
-    x = _images(1, (5, 4, 1))
+    x = images(1, (5, 4, 1))
     out = _predict(MedianSmoothing(3), x)[0, ..., 0]
     padded = np.pad(x[0, ..., 0], 1, mode="symmetric")
     expected = np.array([[np.median(padded[i:i + 3, j:j + 3]) for j in range(4)] for i in range(5)])
@@ -196,19 +176,19 @@ def test_jpeg_works_in_a_tf_function_on_any_batch_size():
     run = tf.function(lambda images: model(images),
                       input_signature=[tf.TensorSpec((None, 8, 8, 1), tf.float32)])
     for n in (1, 5):
-        x = _images(n, (8, 8, 1))
+        x = images(n, (8, 8, 1))
         np.testing.assert_allclose(run(tf.constant(x)).numpy(), _predict(model, x), atol=1e-6)
 
 
 def test_jpeg_refuses_two_channels():
     with pytest.raises(ValueError, match="1 or 3 channels"):
-        JPEGCompression()(_images(1, (8, 8, 2)))
+        JPEGCompression()(images(1, (8, 8, 2)))
 
 
 @pytest.mark.parametrize("cls", [JPEGCompression, BitDepthReduction])
 def test_non_differentiable_defenses_have_no_gradient(cls):
     model = cls()
-    x = tf.constant(_images(2, (8, 8, 1)))
+    x = tf.constant(images(2, (8, 8, 1)))
     with tf.GradientTape() as tape:
         tape.watch(x)
         out = tf.reduce_sum(model(x))
@@ -216,7 +196,7 @@ def test_non_differentiable_defenses_have_no_gradient(cls):
 
 
 def test_median_is_differentiable():
-    x = tf.constant(_images(2, (8, 8, 1)))
+    x = tf.constant(images(2, (8, 8, 1)))
     with tf.GradientTape() as tape:
         tape.watch(x)
         out = tf.reduce_sum(MedianSmoothing(3)(x))

@@ -3,6 +3,7 @@
 import pytest
 
 import tfdefend.models as models
+from tests.harness import tiny_kwargs
 from tfdefend.models import create_model, list_models, model_info
 
 EXPECTED_CLASSIFIERS = {
@@ -56,8 +57,8 @@ def test_duplicate_registration_is_refused():
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_create_model_applies_overrides(name, tiny_overrides):
-    overrides = tiny_overrides(name, input_shape=(12, 10, 2), num_classes=4)
+def test_create_model_applies_overrides(name):
+    overrides = tiny_kwargs(name, input_shape=(12, 10, 2), num_classes=4)
     model = create_model(name, **overrides)
     assert isinstance(model, model_info(name)["cls"])
     assert model.input_shape == (None, 12, 10, 2)
@@ -68,12 +69,12 @@ def test_create_model_applies_overrides(name, tiny_overrides):
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_create_model_with_name_override(name, tiny_overrides):
-    model = create_model(name, name="my_model", **tiny_overrides(name))
+def test_create_model_with_name_override(name):
+    model = create_model(name, name="my_model", **tiny_kwargs(name))
     assert model.name == "my_model"
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_unknown_override_raises_type_error(name, tiny_overrides):
+def test_unknown_override_raises_type_error(name):
     with pytest.raises(TypeError, match="no_such_arg"):
-        create_model(name, no_such_arg=1, **tiny_overrides(name))
+        create_model(name, no_such_arg=1, **tiny_kwargs(name))

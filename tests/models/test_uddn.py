@@ -4,13 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import images
 from tfdefend.models import UDDN, create_model, model_info
 
 TINY = {"filters": (4, 8)}
-
-
-def _images(n, shape=(8, 8, 1), seed=0):
-    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *shape)).astype("float32")
 
 
 def _zero_noise_head(model):
@@ -32,7 +29,7 @@ def test_registered_as_a_preprocessor():
 def test_zero_noise_head_is_the_identity(shape, filters):
     model = UDDN(shape, filters=filters)
     _zero_noise_head(model)
-    x = _images(3, shape)
+    x = images(3, shape)
     np.testing.assert_allclose(np.asarray(model(x, training=False)), x, atol=1e-7)
     np.testing.assert_allclose(np.asarray(model.noise(x)), 0.0, atol=1e-7)
 
@@ -43,7 +40,7 @@ def test_output_is_the_input_minus_the_predicted_noise_clipped(shape):
     head = model.noise_net.get_layer("negative_noise")  # zero at init: give it random weights
     rng = np.random.default_rng(2)
     head.set_weights([0.3 * rng.standard_normal(w.shape).astype("float32") for w in head.get_weights()])
-    x = _images(4, shape)
+    x = images(4, shape)
     noise = np.asarray(model.noise(x))
     assert noise.shape == x.shape
     assert np.abs(noise).max() > 1e-3
@@ -52,7 +49,7 @@ def test_output_is_the_input_minus_the_predicted_noise_clipped(shape):
 
 def test_loss_is_the_weighted_l1_error():
     model = UDDN((8, 8, 1), **TINY)
-    x, y = _images(4), _images(4, seed=1)
+    x, y = images(4), images(4, seed=1)
     y_pred = model(x, training=False)
     per_image = np.abs(np.asarray(y_pred) - y).mean(axis=(1, 2, 3))
     np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=False)),

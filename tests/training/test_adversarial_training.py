@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import run_trainer_saving_test
 from tfdefend.attacks import fgsm, pgd
 from tfdefend.training import AdversarialTraining
 
@@ -87,12 +88,8 @@ def test_config_round_trip_and_keras_file(tmp_path):
             clone.seed, clone.norm, clone.clip) == ("pgd", 0.05, 3, 0.02, 0.7, True, 5, "inf", (0.0, 1.0))
     clone.set_weights(trainer.get_weights())
     np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(trainer(x)))
-    path = tmp_path / "at.keras"
-    trainer.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
+    loaded = run_trainer_saving_test(trainer, x, (x, y), tmp_path, fit_kwargs={"batch_size": 16})
     assert isinstance(loaded, AdversarialTraining)
-    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(trainer(x)))
-    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
     default_step = AdversarialTraining(_mlp(), attack="pgd", eps=0.1, steps=4).step_size
     assert default_step == pytest.approx(2.5 * 0.1 / 4)
     assert AdversarialTraining(_mlp(), eps=0.1).step_size == 0.1  # FGSM steps by eps

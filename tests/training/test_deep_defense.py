@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import images, run_trainer_saving_test
 from tfdefend.attacks import deepfool, deepfool_perturbation
 from tfdefend.evaluation import rho2
 from tfdefend.training import DeepDefense
@@ -22,10 +23,6 @@ def _copy(model):
     clone = type(model).from_config(model.get_config())
     clone.set_weights(model.get_weights())
     return clone
-
-
-def _images(n=16, seed=0):
-    return np.random.default_rng(seed).uniform(0, 1, (n, *SHAPE)).astype(np.float32)
 
 
 def _ratios_by_hand(model, x, steps):
@@ -135,7 +132,7 @@ def test_evaluate_is_plain_cross_entropy(digits_model):
 
 
 def test_config_round_trip_and_keras_file(tmp_path):
-    x, y = _images(32), np.arange(32) % 10
+    x, y = images(32, SHAPE), np.arange(32) % 10
     dd = DeepDefense(_mlp(batch_norm=True), lam=3.0, c=20.0, d=4.0, deepfool_steps=2, overshoot=0.05,
                      num_candidates=4, second_order_steps=1, freeze_batch_norm=True)
     dd.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -146,12 +143,8 @@ def test_config_round_trip_and_keras_file(tmp_path):
     assert not clone.classifier.layers[-2].trainable
     clone.set_weights(dd.get_weights())
     np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(dd(x)))
-    path = tmp_path / "dd.keras"
-    dd.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
+    loaded = run_trainer_saving_test(dd, x, (x, y), tmp_path, fit_kwargs={"batch_size": 16})
     assert isinstance(loaded, DeepDefense)
-    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(dd(x)))
-    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)  # it came back compiled
 
 
 def test_rejects_bad_arguments():
@@ -179,4 +172,4 @@ def test_rejects_bad_arguments():
     dd = DeepDefense(model)
     dd.compile(optimizer=keras.optimizers.Adam(1e-3))
     with pytest.raises(ValueError, match="labels"):
-        dd.fit(_images(8), batch_size=8, epochs=1, verbose=0)
+        dd.fit(images(8, SHAPE), batch_size=8, epochs=1, verbose=0)

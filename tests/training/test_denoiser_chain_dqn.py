@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import images
 from tfdefend.models.denoiser_agent import DenoiserAgent
 from tfdefend.models.denoiser_toolbox import DenoiserToolbox
 from tfdefend.models.rl_denoiser_chain import RLDenoiserChain
@@ -68,10 +69,10 @@ def _scripted_agent():
     return agent
 
 
-def _images(n=6, seed=0):
-    """Half dark, half bright images."""
+def _dark_and_bright(n=6, seed=0):
+    """Half dark, half bright images, and random labels (drawn after the images, from the same generator)."""
     rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, 0.4, (n, *SHAPE)).astype(np.float32)
+    x = images(n, SHAPE, seed=rng, high=0.4)
     x[n // 2:] += 0.55
     return x, rng.integers(0, 3, n)
 
@@ -98,7 +99,7 @@ def _same(before, model):
 
 @pytest.mark.parametrize("tool", [0, 1])
 def test_fixed_tool_policy_matches_applying_the_tool_by_hand(tool):
-    x, y = _images()
+    x, y = _dark_and_bright()
     classifier = _classifier()
     q_bias = [0.0, 0.0, -1.0]
     q_bias[tool] = 1.0
@@ -128,7 +129,7 @@ def test_fixed_tool_policy_matches_applying_the_tool_by_hand(tool):
 
 
 def test_stop_leaves_the_image_unchanged_and_ends_the_episode():
-    x, y = _images()
+    x, y = _dark_and_bright()
     trainer = DenoiserChainDQN(_agent([0.0, 0.0, 1.0]), _toolbox(), _classifier(), max_steps=3)
     t = _np(trainer.collect(x, y, epsilon=0.0))
     assert len(t["action"]) == len(x)
@@ -139,7 +140,7 @@ def test_stop_leaves_the_image_unchanged_and_ends_the_episode():
 
 @pytest.mark.parametrize("reward", ["probability", "cross_entropy", "psnr"])
 def test_per_image_actions_done_masks_and_rewards(reward):
-    x, y = _images(8)
+    x, y = _dark_and_bright(8)
     clean = np.clip(x + 0.02, 0, 1).astype(np.float32)
     classifier = _classifier()
     trainer = DenoiserChainDQN(_scripted_agent(), _toolbox(), classifier, max_steps=3, reward=reward)
@@ -162,7 +163,7 @@ def test_per_image_actions_done_masks_and_rewards(reward):
 
 
 def test_greedy_rollout_ends_where_the_chain_does():
-    x, y = _images(16)
+    x, y = _dark_and_bright(16)
     toolbox, agent = _toolbox(), _agent()
     layer = agent.get_layer("q_values")  # Q-values that depend on the image and the step
     layer.kernel.assign(np.random.default_rng(2).normal(0, 2, layer.kernel.shape).astype(np.float32))
@@ -178,7 +179,7 @@ def test_greedy_rollout_ends_where_the_chain_does():
 
 
 def test_epsilon_explores_per_image_and_greedy_rollouts_are_deterministic():
-    x, y = _images(64)
+    x, y = _dark_and_bright(64)
     trainer = DenoiserChainDQN(_agent([0.0, 0.0, 1.0]), _toolbox(), _classifier(), max_steps=2, seed=3)
     explored = _np(trainer.collect(x, y, epsilon=1.0))
     assert set(explored["action"][explored["step"] == 0].tolist()) == {0, 1, 2}
@@ -189,7 +190,7 @@ def test_epsilon_explores_per_image_and_greedy_rollouts_are_deterministic():
 
 
 def test_collect_is_traced_once_per_batch_shape():
-    x, y = _images(8)
+    x, y = _dark_and_bright(8)
     trainer = DenoiserChainDQN(_agent(), _toolbox(), _classifier())
     for epsilon in (1.0, 0.5, 0.0):
         trainer.collect(x, y, epsilon=epsilon)
@@ -208,7 +209,7 @@ def _td_gap(trainer, batch):
 
 
 def test_one_update_moves_q_toward_the_target_and_only_trains_the_agent():
-    x, y = _images(16)
+    x, y = _dark_and_bright(16)
     toolbox, classifier, agent = _toolbox(), _classifier(), _agent()
     frozen = (_weights(toolbox), _weights(classifier))
     trainer = DenoiserChainDQN(agent, toolbox, classifier, gamma=0.9, max_steps=3, reward="cross_entropy")
@@ -241,7 +242,7 @@ def test_target_starts_as_a_copy_of_the_agent():
     trainer = DenoiserChainDQN(agent, _toolbox(), _classifier())
     assert trainer.target_agent is not agent and not trainer.target_agent.trainable
     assert _same(_weights(agent), trainer.target_agent)
-    x, _ = _images(2)
+    x, _ = _dark_and_bright(2)
     h, c = agent.initial_state(2)
     inputs = [x, np.zeros((2, 3), np.float32), np.asarray(h), np.asarray(c)]
     np.testing.assert_array_equal(np.asarray(agent(inputs)[0]), np.asarray(trainer.target_agent(inputs)[0]))
@@ -287,7 +288,7 @@ def test_bad_models_and_inputs():
     with pytest.raises(TypeError, match="gamma"):
         DenoiserChainDQN(agent, toolbox, classifier, gamma="high")
     trainer = DenoiserChainDQN(agent, toolbox, classifier)
-    x, y = _images(4)
+    x, y = _dark_and_bright(4)
     with pytest.raises(ValueError, match="epsilon"):
         trainer.collect(x, y, epsilon=1.5)
     with pytest.raises(ValueError, match="labels"):

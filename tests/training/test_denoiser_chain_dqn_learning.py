@@ -4,7 +4,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tests.training.test_denoiser_chain_dqn import SHAPE, STOP, _agent, _classifier, _images, _np, _td_gap
+from tests.training.test_denoiser_chain_dqn import (
+    SHAPE,
+    STOP,
+    _agent,
+    _classifier,
+    _dark_and_bright,
+    _np,
+    _td_gap,
+)
 from tests.training.test_denoiser_chain_dqn import _toolbox as _shift_toolbox
 from tfdefend.models.denoiser_agent import DenoiserAgent
 from tfdefend.models.denoiser_toolbox import DenoiserToolbox
@@ -15,7 +23,7 @@ IDENTITY, DARKEN = 0, 1  # the toy task's tools: a no-op and clip(x - 0.4, 0, 1)
 
 
 def test_a_few_updates_lower_the_td_error_on_a_fixed_batch():
-    x, y = _images(16)
+    x, y = _dark_and_bright(16)
     trainer = DenoiserChainDQN(_agent(), _shift_toolbox(), _classifier(), gamma=0.9, max_steps=3,
                                reward="cross_entropy", huber_delta=1.0)
     batch = _np(trainer.collect(x, y, epsilon=1.0))

@@ -42,7 +42,7 @@ def _classifier():
     return keras.Sequential([keras.Input(SHAPE), _DistanceLogits()])
 
 
-def _images(seed, n=32):
+def _clean_and_noisy(seed, n=32):
     """Half "clean" images (every pixel 0.5 +- 0.02), half "noisy" ones (0.5 +- 0.3); all labelled 0."""
     rng = np.random.default_rng(seed)
     signs = rng.choice([-1.0, 1.0], size=(n, *SHAPE))
@@ -61,7 +61,7 @@ def _learned_policy(step_cost, double_dqn=False, iterations=60):
     rng = np.random.default_rng(0)
     replay = []
     for it in range(iterations):
-        x, y = _images(it)
+        x, y = _clean_and_noisy(it)
         episodes = trainer.collect(x, y, epsilon=max(0.1, 1.0 - it / 30))
         replay.append({k: np.asarray(v) for k, v in episodes.items()})
         pool = {k: np.concatenate([r[k] for r in replay[-20:]]) for k in replay[0]}
@@ -70,7 +70,7 @@ def _learned_policy(step_cost, double_dqn=False, iterations=60):
             trainer.train_on_batch({k: v[rows] for k, v in pool.items()})
         if it % 5 == 4:
             trainer.update_target()
-    x, y = _images(10_000)
+    x, y = _clean_and_noisy(10_000)
     greedy = trainer.collect(x, y, epsilon=0.0)
     actions = np.full((len(x), 2), -1)
     actions[np.asarray(greedy["index"]), np.asarray(greedy["step"])] = np.asarray(greedy["action"])
@@ -84,7 +84,7 @@ def _tools_per_image(actions):
 def test_the_rewards_of_the_toy_task_are_what_the_policy_test_assumes():
     trainer = DenoiserChainDQN(DenoiserAgent(SHAPE, num_actions=3, conv_filters=(4,), kernel_sizes=(3,)),
                                _shrink_toolbox(), _classifier(), max_steps=1, step_cost=0.1, seed=0)
-    x, y = _images(0)
+    x, y = _clean_and_noisy(0)
     out = trainer.collect(x, y, epsilon=1.0)
     action, reward, index = (np.asarray(out[k]) for k in ("action", "reward", "index"))
     noisy = index >= len(x) // 2
@@ -119,7 +119,7 @@ def test_double_dqn_targets_use_the_online_argmax_and_the_target_value():
                                double_dqn=True, seed=0)
     for weight in trainer.target_agent.weights:  # a target network that disagrees with the online one
         weight.assign(weight + 0.3 * tf.random.normal(weight.shape, seed=1))
-    x, y = _images(0, n=8)
+    x, y = _clean_and_noisy(0, n=8)
     batch = {k: np.asarray(v) for k, v in trainer.collect(x, y, epsilon=1.0).items()}
     next_state = [batch[k] for k in ("next_image", "next_prev_action", "next_h", "next_c")]
     online = np.asarray(agent(next_state)[0])
@@ -141,7 +141,7 @@ def test_the_stop_bias_makes_stop_the_first_greedy_action():
     agent = DenoiserAgent(SHAPE, num_actions=3, conv_filters=(4,), kernel_sizes=(3,), lstm_units=8)
     _add_stop_bias(agent, 10.0)
     trainer = DenoiserChainDQN(agent, _shrink_toolbox(), _classifier(), max_steps=2, seed=0)
-    x, y = _images(0)
+    x, y = _clean_and_noisy(0)
     assert (np.asarray(trainer.collect(x, y, epsilon=0.0)["action"]) == STOP).all()
 
 

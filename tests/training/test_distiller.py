@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import run_trainer_saving_test
 from tfdefend.training import Distiller
 
 SHAPE = (8, 8, 1)
@@ -146,15 +147,13 @@ def test_config_round_trip_and_keras_file(tmp_path, teacher_weights):
     clone.set_weights(distiller.get_weights())
     np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(distiller(x)))
 
-    path = tmp_path / "distiller.keras"
-    distiller.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
+    def outputs(model, x):
+        parts = [getattr(model, name)(x, training=False) for name in ("student", "teacher", "preprocessor")]
+        return [model(x), *parts]
+
+    loaded = run_trainer_saving_test(distiller, x, (x, y), tmp_path, outputs=outputs,
+                                     fit_kwargs={"batch_size": 32})
     assert isinstance(loaded, Distiller)
-    for name in ("student", "teacher", "preprocessor"):
-        np.testing.assert_array_equal(np.asarray(getattr(loaded, name)(x, training=False)),
-                                      np.asarray(getattr(distiller, name)(x, training=False)))
-    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(distiller(x)))
-    loaded.fit(x, y, epochs=1, batch_size=32, verbose=0)  # the optimizer came back compiled
 
     plain = Distiller(_classifier(), _classifier())
     assert plain.get_config()["preprocessor"] is None

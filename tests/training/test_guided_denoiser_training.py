@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import run_trainer_saving_test
 from tfdefend.training import GuidedDenoiserTraining
 
 SHAPE = (8, 8, 1)
@@ -82,13 +83,10 @@ def test_config_round_trip_and_keras_file(tmp_path):
     clone.set_weights(trainer.get_weights())
     np.testing.assert_array_equal(np.asarray(clone(x_adv)), np.asarray(trainer(x_adv)))
 
-    path = tmp_path / "guided.keras"
-    trainer.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
+    loaded = run_trainer_saving_test(trainer, x_adv, (x_adv, x_clean), tmp_path,
+                                     outputs=lambda model, x: [model(x), model.classifier(x_clean)],
+                                     fit_kwargs={"batch_size": 16})
     assert isinstance(loaded, GuidedDenoiserTraining)
-    np.testing.assert_array_equal(np.asarray(loaded(x_adv)), np.asarray(trainer(x_adv)))
-    np.testing.assert_array_equal(np.asarray(loaded.classifier(x_clean)), np.asarray(trainer.classifier(x_clean)))
-    loaded.fit(x_adv, x_clean, epochs=1, batch_size=16, verbose=0)
 
 
 def test_rejects_bad_arguments():

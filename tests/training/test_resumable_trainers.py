@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import images
 from tfdefend.models import create_model
 from tfdefend.models.denoiser_toolbox import DenoiserToolbox
 from tfdefend.training import train_denoiser_toolbox, train_uddn_defense
@@ -17,11 +18,6 @@ class _Killed(Exception):
     """Stands in for a kill."""
 
 
-def _images(n=48):
-    rng = np.random.default_rng(0)
-    return rng.uniform(0, 1, (n, 8, 8, 1)).astype(np.float32), np.arange(n) % 3
-
-
 def _weights(model):
     return [np.array(w) for w in model.weights]
 
@@ -29,7 +25,7 @@ def _weights(model):
 def test_uddn_stages_done_before_a_kill_are_loaded_not_retrained(tmp_path, monkeypatch, capsys):
     keras.utils.set_random_seed(0)
     classifier = create_model("small_cnn", input_shape=(8, 8, 1), num_classes=3, filters=4, dense_units=8)
-    x, y = _images()
+    x, y = images(48, (8, 8, 1)), np.arange(48) % 3
     # No GNR: a W-GAN-GP fit costs ~30 s of CPU; its stage is backed up like the UDDN one.
     kwargs = {"eps": 0.1, "real_count": 16, "use_gnr": False, "uddn_filters": (4, 8), "uddn_epochs": 1,
               "batch_size": 16, "verbose": 0, "backup_dir": tmp_path}
@@ -53,7 +49,7 @@ def test_uddn_stages_done_before_a_kill_are_loaded_not_retrained(tmp_path, monke
 
 
 def test_toolbox_tools_trained_before_a_kill_are_loaded_not_retrained(tmp_path, monkeypatch, capsys):
-    x, y = _images(32)
+    x, y = images(32, (8, 8, 1)), np.arange(32) % 3
     keras.utils.set_random_seed(0)
     classifier = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
 

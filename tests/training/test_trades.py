@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.harness import run_trainer_saving_test
 from tfdefend.attacks import pgd
 from tfdefend.training import MART, TRADES, AdversarialTraining
 
@@ -102,12 +103,8 @@ def test_config_round_trip_and_keras_file(tmp_path, trainer_class):
     clone = trainer_class.from_config(trainer.get_config())
     assert (clone.eps, clone.beta, clone.steps, clone.step_size, clone.seed, clone.norm, clone.clip) == (
         0.05, 3.0, 3, 0.02, 5, "inf", (0.0, 1.0))
-    path = tmp_path / "trainer.keras"
-    trainer.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
+    loaded = run_trainer_saving_test(trainer, x, (x, y), tmp_path, fit_kwargs={"batch_size": 16})
     assert type(loaded) is trainer_class
-    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(trainer(x)))
-    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert trainer_class(_mlp(), eps=0.1, steps=4).step_size == pytest.approx(2.5 * 0.1 / 4)
 
 
