@@ -3,7 +3,7 @@
 import json
 import os
 
-CALIBRATION_IMAGES = 200
+from tfdefend.cli.job_helpers import CALIBRATION_IMAGES
 
 
 def app_export_job(*, model_file=None, pretrained=None, output, labels=None, metrics=None,

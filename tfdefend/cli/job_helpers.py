@@ -11,6 +11,7 @@ import sys
 
 from tfdefend.utils.atomic import atomic_write_text
 
+CALIBRATION_IMAGES = 200  # int8 calibration images of `app export`, `zoo export` and the leaderboard
 FOLDER_EPS = 8 / 255  # the L-inf budget of an image folder, which has no usual budget of its own
 
 

@@ -4,7 +4,8 @@ import json
 import os
 import tempfile
 
-CALIBRATION_IMAGES = 200  # int8 calibration images, as `tfdefend app export` and `tfdefend zoo export`
+from tfdefend.cli.job_helpers import CALIBRATION_IMAGES
+
 # Preprocessors the registry builds without training, with the parameters they are evaluated at.
 BUILT_DEFENSES = (("jpeg", {"quality": 75}, "jpeg_q75"), ("bit_depth", {"bits": 4}, "bit_depth_4"),
                   ("median", {"size": 2}, "median_2x2"))

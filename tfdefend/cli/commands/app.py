@@ -2,7 +2,8 @@
 
 import json
 
-from tfdefend.cli.app_job import CALIBRATION_IMAGES, app_classify_job, app_export_job
+from tfdefend.cli.app_job import app_classify_job, app_export_job
+from tfdefend.cli.job_helpers import CALIBRATION_IMAGES
 from tfdefend.cli.help_format import add_command
 
 
