@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from tfdefend.cli.job_helpers import default_attack_eps
+
 
 def augmented_training_data(name, x_train, y_train, *, batch_size, seed, dataset=None, advmask_model=None,
                             advmask_cache=None, advmask_eps=None, advmask_steps=50, advmask_limit=None,
@@ -54,7 +56,7 @@ def augmented_training_data(name, x_train, y_train, *, batch_size, seed, dataset
         raise ValueError(f"The AdvMask model {model_name!r} takes inputs {got}, but the training images are "
                          f"{expected}; train a base model on this data first (`tfdefend train`) and pass it "
                          "as `--advmask-model`.")
-    eps = float(advmask_eps) if advmask_eps is not None else _default_eps(dataset)
+    eps = float(advmask_eps) if advmask_eps is not None else default_attack_eps(dataset)
     limit = len(x_train) if advmask_limit is None else min(int(advmask_limit), len(x_train))
     if limit < 1:
         raise ValueError(f"`advmask_limit` must be >= 1, got {advmask_limit!r}.")
@@ -80,8 +82,3 @@ def _advmask_model(advmask_model, dataset):
         advmask_model = models.default_pretrained(dataset)
     return models.load_model_or_pretrained(advmask_model), str(advmask_model)
 
-
-def _default_eps(dataset):
-    from tfdefend.data import dataset_info
-
-    return float(dataset_info(dataset).attack_eps) if dataset is not None else 8.0 / 255.0

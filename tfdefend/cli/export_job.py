@@ -2,8 +2,9 @@
 
 import os
 
+from tfdefend.cli.job_helpers import CALIBRATION_IMAGES
+
 FORMATS = ("saved_model", "tflite")
-CALIBRATION_IMAGES = 200
 
 
 def zoo_export_job(*, name, export_format, output, quantize=None, overwrite=False):

@@ -1,17 +1,8 @@
 """`tfdefend train-rl-chain`: the RL denoiser chain (toolbox + DQN agent) against a classifier."""
 
-import json
-import os
-import platform
 import time
 
-from tfdefend.utils.atomic import atomic_write_text
-
-
-def _check_outputs(outputs):
-    for key, path in outputs.items():
-        if path is not None and not str(path).endswith(".keras"):
-            raise ValueError(f"`{key}_output` must end in '.keras', got {path!r}.")
+from tfdefend.cli.job_helpers import check_keras_outputs, save_outputs, versions
 
 
 def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_output=None, train_images=10000,
@@ -66,30 +57,16 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
     Returns:
         The chain's metrics dict.
     """
-    import keras
-
     from tfdefend import data, models
     from tfdefend.cli.backup_options import classifier_identity
     from tfdefend.cli.dataset_choice import check_input_shape
-    from tfdefend.evaluation import chain_choices
-    from tfdefend.export import save_keras
-    from tfdefend.models import DenoiserAgent, DenoiserToolbox
-    from tfdefend.training import (
-        TrainingBackup,
-        reconstruction_error,
-        train_denoiser_toolbox,
-        train_rl_denoiser_chain,
-    )
-    from tfdefend.utils.distribute import chief_output_path, get_strategy, is_chief
+    from tfdefend.models import DenoiserAgent
+    from tfdefend.training import TrainingBackup, train_rl_denoiser_chain
+    from tfdefend.utils.distribute import get_strategy
     from tfdefend.utils.seeding import set_global_seed
 
     outputs = {"chain": output, "toolbox": toolbox_output, "agent": agent_output}
-    _check_outputs(outputs)
-    if toolbox_only and (output is not None or toolbox_output is None or toolbox is not None):
-        raise ValueError("--toolbox-only trains and saves only the toolbox: give --toolbox-output, "
-                         "and neither --output nor --toolbox.")
-    if not toolbox_only and output is None:
-        raise ValueError("`output` (--output) is required unless --toolbox-only.")
+    _check_outputs(outputs, toolbox_only, toolbox)
     dist = get_strategy(strategy)  # first: MultiWorkerMirroredStrategy must precede other TF work
     tool_settings = ({"toolbox": str(toolbox)} if toolbox is not None else
                      {"strengths": list(strengths), "depths": list(depths), "filters": filters,
@@ -109,42 +86,85 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
         target = models.load_model_or_pretrained(classifier)
         check_input_shape(target, dataset, classifier)
         x_train, y_train = data.load(dataset, "train", as_numpy=True, limit=train_images)
-        x_test, y_test = data.load(dataset, "test", as_numpy=True, limit=test_images)
-        shape = tuple(x_train.shape[1:])
+        test = data.load(dataset, "test", as_numpy=True, limit=test_images)
         start = time.perf_counter()
-        if toolbox is not None:
-            toolbox = models.load_model_or_pretrained(toolbox)
-            if not isinstance(toolbox, DenoiserToolbox) or toolbox.input_shape_ != shape:
-                raise ValueError(f"`toolbox` must be a DenoiserToolbox for {shape} images, got "
-                                 f"{type(toolbox).__name__} {getattr(toolbox, 'input_shape_', '')}.")
-        else:
-            toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
-            train_denoiser_toolbox(toolbox, target, x_train, y_train, epochs=toolbox_epochs,
-                                   guidance=guidance, clean_fraction=tool_clean_fraction, seed=seed,
-                                   verbose=verbose, backup_dir=run_backup.subfolder("toolbox"),
-                                   backup_every_steps=backup_every_steps)
+        toolbox = _toolbox(toolbox, target, x_train, y_train, run_backup, strengths=strengths, depths=depths,
+                           filters=filters, epochs=toolbox_epochs, guidance=guidance,
+                           clean_fraction=tool_clean_fraction, seed=seed, verbose=verbose,
+                           backup_every_steps=backup_every_steps)
         toolbox_seconds = time.perf_counter() - start
+        networks, history = {"toolbox": toolbox}, None
         if not toolbox_only:
-            agent = DenoiserAgent(input_shape=shape, num_actions=toolbox.num_tools + 1)
-            chain, history = train_rl_denoiser_chain(
-                target, toolbox, agent, x_train, y_train, iterations=iterations,
-                images_per_iteration=images_per_iteration, updates_per_iteration=updates_per_iteration,
-                max_steps=max_steps, reward=reward, step_cost=step_cost, double_dqn=double_dqn,
-                stop_bias=stop_bias, learning_rate=learning_rate, strengths=toolbox.strengths, seed=seed,
-                verbose=verbose, backup_dir=run_backup.subfolder("agent"))
-    seconds = time.perf_counter() - start
+            agent = DenoiserAgent(input_shape=tuple(x_train.shape[1:]), num_actions=toolbox.num_tools + 1)
+            chain, history = train_rl_denoiser_chain(target, toolbox, agent, x_train, y_train, **dqn_settings,
+                                                     strengths=toolbox.strengths, seed=seed, verbose=verbose,
+                                                     backup_dir=run_backup.subfolder("agent"))
+            networks.update(chain=chain, agent=agent)
     common = {"dataset": dataset, "classifier": str(classifier), "seed": seed, "command": command,
-              "test_examples": len(x_test), "train_images": len(x_train),
+              "test_examples": len(test[0]), "train_images": len(x_train),
               "settings": {**tool_settings, **dqn_settings, "strengths": list(toolbox.strengths),
                            "depths": list(toolbox.depths), "filters": int(toolbox.filters)},
-              "toolbox_seconds": round(toolbox_seconds, 1), "train_seconds": round(seconds, 1),
-              "versions": {"python": platform.python_version(), "keras": keras.__version__,
-                           "tensorflow": _tf_version()}}
+              "toolbox_seconds": round(toolbox_seconds, 1),
+              "train_seconds": round(time.perf_counter() - start, 1),
+              "versions": versions()}
+    metrics = _metrics(networks, history, target, test, common)
+    save_outputs(outputs, networks, metrics, dist)
+    run_backup.remove()  # only once every output is saved
+    return metrics.get("chain", metrics["toolbox"])
+
+
+def _check_outputs(outputs, toolbox_only, toolbox):
+    """Refuses output paths that are not `.keras` files, and outputs that do not fit `toolbox_only`."""
+    check_keras_outputs(outputs)
+    if toolbox_only and (outputs["chain"] is not None or outputs["toolbox"] is None or toolbox is not None):
+        raise ValueError("--toolbox-only trains and saves only the toolbox: give --toolbox-output, "
+                         "and neither --output nor --toolbox.")
+    if not toolbox_only and outputs["chain"] is None:
+        raise ValueError("`output` (--output) is required unless --toolbox-only.")
+
+
+def _toolbox(toolbox, target, x_train, y_train, run_backup, *, strengths, depths, filters, **training):
+    """The trained `DenoiserToolbox`: loaded from `toolbox` (a zoo name or file), else built and trained.
+
+    Args:
+        toolbox: Zoo name or `.keras` file of a trained toolbox, or None.
+        target: The classifier the tools are trained against.
+        x_train, y_train: The training images and labels.
+        run_backup: The job's `TrainingBackup` (a new toolbox is backed up in its "toolbox" subfolder).
+        strengths, depths, filters: The tools of a new toolbox.
+        **training: Keywords of `train_denoiser_toolbox` (epochs, guidance, ...).
+
+    Raises:
+        ValueError: A loaded model that is not a toolbox for these images.
+    """
+    from tfdefend import models
+    from tfdefend.models import DenoiserToolbox
+    from tfdefend.training import train_denoiser_toolbox
+
+    shape = tuple(x_train.shape[1:])
+    if toolbox is not None:
+        toolbox = models.load_model_or_pretrained(toolbox)
+        if not isinstance(toolbox, DenoiserToolbox) or toolbox.input_shape_ != shape:
+            raise ValueError(f"`toolbox` must be a DenoiserToolbox for {shape} images, got "
+                             f"{type(toolbox).__name__} {getattr(toolbox, 'input_shape_', '')}.")
+        return toolbox
+    toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
+    train_denoiser_toolbox(toolbox, target, x_train, y_train, **training,
+                           backup_dir=run_backup.subfolder("toolbox"))
+    return toolbox
+
+
+def _metrics(networks, history, target, test, common):
+    """`{"toolbox"[, "chain", "agent"]}` metrics; the chain's on the clean and attacked `test` images."""
+    from tfdefend.evaluation import chain_choices
+    from tfdefend.training import reconstruction_error
+
+    toolbox = networks["toolbox"]
     metrics = {"toolbox": {"model": "denoiser_toolbox", "kind": "toolbox",
                            "tool_names": list(toolbox.tool_names), "params": int(toolbox.count_params()),
                            **common}}
-    networks = {"toolbox": toolbox}
-    if not toolbox_only:
+    if "chain" in networks:
+        chain, (x_test, y_test) = networks["chain"], test
         stats = chain_choices(chain, target, x_test, y_test, toolbox.strengths)
         error = reconstruction_error(chain, x_test)
         metrics["chain"] = {
@@ -152,25 +172,10 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
             "test_psnr_db": error["psnr_db"], "defended_accuracy_clean": stats["clean"]["defended_accuracy"],
             "per_attack": stats, "final_loss": _last(history.get("loss")),
             "params": int(chain.count_params()), **common}
-        metrics["agent"] = {"model": "denoiser_agent", "kind": "agent", "params": int(agent.count_params()),
-                            **common}
-        networks.update(chain=chain, agent=agent)
-    for key, path in outputs.items():
-        if path is not None:
-            with chief_output_path(path, dist) as worker_path:  # every worker saves; the chief's is kept
-                save_keras(networks[key], worker_path, include_optimizer=False)
-            if is_chief(dist):
-                atomic_write_text(os.path.splitext(path)[0] + ".json",
-                                  json.dumps(metrics[key], indent=2) + "\n")
-    run_backup.remove()  # only once every output is saved
-    return metrics.get("chain", metrics["toolbox"])
+        metrics["agent"] = {"model": "denoiser_agent", "kind": "agent",
+                            "params": int(networks["agent"].count_params()), **common}
+    return metrics
 
 
 def _last(values):
     return None if not values else float(values[-1])
-
-
-def _tf_version():
-    import tensorflow as tf
-
-    return tf.__version__

@@ -225,23 +225,51 @@ def _fidelity(model, bundle, calibration):
 def app_model_card(bundle, class_names, training_metrics=None):
     """The Markdown model card of an app bundle (figures from `bundle` and the training metrics)."""
     metrics = training_metrics or {}
+    rows = [*_model_rows(bundle, class_names, metrics), *_training_rows(metrics), *_fidelity_rows(bundle)]
+    lines = [f"# {bundle['name']} (app bundle)", "",
+             "An image classifier for the mobile app, exported by `tfdefend app export`.", "",
+             "| property | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+    lines += ["## Training", ""]
+    if metrics.get("command"):
+        lines += ["Trained with:", "", "```sh", metrics["command"], "```", ""]
+    else:
+        lines += ["No training record was given to the exporter.", ""]
+    lines += ["## Limits", "",
+              ("- Accuracy is measured on the held-out split of the training data only; photos from another "
+              "camera, background or season may be classified worse."),
+              ("- The int8 model can differ from the float Keras model on close calls; the agreement above "
+              "is measured on the calibration images, not on new photos."),
+              "- No adversarial-robustness figure is claimed for this model.", "",
+              "## Use", "", "```sh", "tfdefend app classify IMAGE --bundle THIS_FOLDER", "```", "",
+              ("The preprocessing, labels and quantization are in `bundle.json` "
+              f"({bundle['metadata']})."), ""]
+    return "\n".join(lines)
+
+
+def _model_rows(bundle, class_names, metrics):
+    """The card's `(property, value)` rows about the model file: classes, input, preprocessing, output."""
     height, width, channels = bundle["input"]["shape"][1:]
     resize = bundle["preprocessing"]["resize"]
-    rows = [("Model", (f"`{metrics.get('model', bundle['name'])}` classifier, {bundle['num_classes']} "
-                      "classes")),
+    return [("Model", (f"`{metrics.get('model', bundle['name'])}` classifier, {bundle['num_classes']} "
+                       "classes")),
             ("Classes", ", ".join(f"`{c}`" for c in class_names)),
             ("Input", (f"uint8 [1, {height}, {width}, {channels}] {bundle['input']['color']} pixels "
-                      f"(scale {bundle['input']['quantization']['scale']:.8g}, zero point "
-                      f"{bundle['input']['quantization']['zero_point']})")),
+                       f"(scale {bundle['input']['quantization']['scale']:.8g}, zero point "
+                       f"{bundle['input']['quantization']['zero_point']})")),
             ("Preprocessing", (f"decode, {'convert to gray (luma), ' if channels == 1 else ''}"
-                              f"resize to {height}x{width} ({resize['method']}"
-                              f"{', antialiased' if resize['antialias'] else ''}), "
-                              "round to uint8")),
+                               f"resize to {height}x{width} ({resize['method']}"
+                               f"{', antialiased' if resize['antialias'] else ''}), "
+                               "round to uint8")),
             ("Output", ("`probabilities` uint8 (p = (q - zero_point) * scale"
-                       f", scale {bundle['outputs']['probabilities']['quantization']['scale']:.8g}), "
-                       "and `logits`")),
+                        f", scale {bundle['outputs']['probabilities']['quantization']['scale']:.8g}), "
+                        "and `logits`")),
             ("File", f"`{bundle['model_file']}`, {bundle['model_size_bytes']:,} bytes, int8 (full integer)"),
             ("sha256", f"`{bundle['model_sha256']}`")]
+
+
+def _training_rows(metrics):
+    """The card's rows from the training metrics: accuracy, images, parameters, augmentation, defense."""
+    rows = []
     if "clean_accuracy" in metrics:
         rows.append(("Held-out accuracy (Keras float)",
                      f"{100 * metrics['clean_accuracy']:.2f}% on {metrics.get('test_examples', '?')} images"
@@ -262,26 +290,14 @@ def app_model_card(bundle, class_names, training_metrics=None):
         robust = (f"; PGD-{metrics['pgd_steps']} accuracy {100 * metrics['pgd_accuracy']:.2f}% at L-inf eps "
                   f"{metrics['pgd_eps']:g} (Keras float)" if "pgd_accuracy" in metrics else "")
         rows.append(("Adversarial training", f"`{metrics['defense']}` at L-inf eps {metrics.get('eps')}{robust}"))
+    return rows
+
+
+def _fidelity_rows(bundle):
+    """The card's int8-vs-Keras agreement row, if the bundle measured it."""
     fidelity = bundle.get("fidelity")
-    if fidelity:
-        agreement = 100 * fidelity["top1_agreement_with_keras"]
-        rows.append(("int8 vs Keras", (f"{agreement:.1f}% top-1 agreement on "
-                                      f"{fidelity['images']} calibration images (measured at export)")))
-    lines = [f"# {bundle['name']} (app bundle)", "",
-             "An image classifier for the mobile app, exported by `tfdefend app export`.", "",
-             "| property | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
-    lines += ["## Training", ""]
-    if metrics.get("command"):
-        lines += ["Trained with:", "", "```sh", metrics["command"], "```", ""]
-    else:
-        lines += ["No training record was given to the exporter.", ""]
-    lines += ["## Limits", "",
-              ("- Accuracy is measured on the held-out split of the training data only; photos from another "
-              "camera, background or season may be classified worse."),
-              ("- The int8 model can differ from the float Keras model on close calls; the agreement above "
-              "is measured on the calibration images, not on new photos."),
-              "- No adversarial-robustness figure is claimed for this model.", "",
-              "## Use", "", "```sh", "tfdefend app classify IMAGE --bundle THIS_FOLDER", "```", "",
-              ("The preprocessing, labels and quantization are in `bundle.json` "
-              f"({bundle['metadata']})."), ""]
-    return "\n".join(lines)
+    if not fidelity:
+        return []
+    agreement = 100 * fidelity["top1_agreement_with_keras"]
+    return [("int8 vs Keras", (f"{agreement:.1f}% top-1 agreement on "
+                               f"{fidelity['images']} calibration images (measured at export)"))]

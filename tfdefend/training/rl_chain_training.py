@@ -169,13 +169,9 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
     buffer = ReplayBuffer(check_positive_int(buffer_capacity, "buffer_capacity"), seed=seed)
     flags = (getattr(toolbox, "trainable", True), getattr(classifier, "trainable", True))
     stop_bias = check_float(stop_bias, "stop_bias")
-    trainer = DenoiserChainDQN(agent, toolbox, classifier, gamma=gamma, max_steps=max_steps, reward=reward,
-                               step_cost=step_cost, double_dqn=double_dqn, seed=seed)
-    if stop_bias:
-        _add_stop_bias(agent, stop_bias)
-        trainer.update_target()
-    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    trainer.optimizer.build(agent.trainable_variables)  # so that a checkpoint can be restored into it
+    trainer = _build_trainer(agent, toolbox, classifier, stop_bias, learning_rate, gamma=gamma,
+                             max_steps=max_steps, reward=reward, step_cost=step_cost, double_dqn=double_dqn,
+                             seed=seed)
     checkpoint = TrainingBackup(backup_dir).loop_checkpoint(
         "dqn", {"agent": agent, "target_agent": trainer.target_agent, "optimizer": trainer.optimizer,
                 "exploration_seed": trainer.seed_generator.state},
@@ -191,24 +187,12 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
             history = restored["extra"]["history"]
         for it in range(0 if restored is None else restored["iteration"], iterations):
             eps = eps_start + (eps_end - eps_start) * it / max(1, iterations - 1)
-            rows = rng.choice(len(x), images_per_iteration, replace=len(x) < images_per_iteration)
-            x_clean, labels = x[rows], y[rows]
-            x_in = _mixed_batch(classifier, x_clean, labels, kinds, slot_kind, pgd_steps,
-                                int(rng.integers(2**31 - 1)))
-            transitions = {k: v.numpy() for k, v in trainer.collect(x_in, labels, x_clean, eps).items()}
+            transitions = _collect(trainer, classifier, x, y, rng, kinds, slot_kind, pgd_steps, eps)
             checkpoint.add_to_buffer(transitions)
-            trainer.reset_metrics()
-            logs = {"loss": float("nan"), "q_mean": float("nan")}
-            for _ in range(updates_per_iteration):
-                batch = buffer.sample(batch_size, replace=len(buffer) < batch_size)
-                logs = trainer.train_on_batch(batch, return_dict=True)
+            logs = _update(trainer, buffer, updates_per_iteration, batch_size)
             if (it + 1) % target_update_period == 0:
                 trainer.update_target()
-            stop = trainer.num_actions - 1
-            record = {"epsilon": eps, "loss": float(logs["loss"]), "q_mean": float(logs["q_mean"]),
-                      "episode_reward": float(transitions["reward"].sum() / images_per_iteration),
-                      "tools_per_image": float((transitions["action"] != stop).sum() / images_per_iteration),
-                      "buffer_size": len(buffer)}
+            record = _record(eps, logs, transitions, trainer.num_actions - 1, images_per_iteration, len(buffer))
             for key, value in record.items():
                 history[key].append(value)
             if verbose:
@@ -219,3 +203,41 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
     finally:  # the trainer froze them; give them back as they were
         toolbox.trainable, classifier.trainable = flags
     return RLDenoiserChain(toolbox, agent, max_steps=max_steps), history
+
+
+def _build_trainer(agent, toolbox, classifier, stop_bias, learning_rate, **dqn):
+    """The compiled `DenoiserChainDQN` of `agent` (with the stop bias added), its optimizer built."""
+    trainer = DenoiserChainDQN(agent, toolbox, classifier, **dqn)
+    if stop_bias:
+        _add_stop_bias(agent, stop_bias)
+        trainer.update_target()
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    trainer.optimizer.build(agent.trainable_variables)  # so that a checkpoint can be restored into it
+    return trainer
+
+
+def _collect(trainer, classifier, x, y, rng, kinds, slot_kind, pgd_steps, eps):
+    """One iteration's episodes: draws `len(slot_kind)` images, attacks them by slot, rolls them out."""
+    count = len(slot_kind)  # images_per_iteration
+    rows = rng.choice(len(x), count, replace=len(x) < count)
+    x_clean, labels = x[rows], y[rows]
+    x_in = _mixed_batch(classifier, x_clean, labels, kinds, slot_kind, pgd_steps, int(rng.integers(2**31 - 1)))
+    return {k: v.numpy() for k, v in trainer.collect(x_in, labels, x_clean, eps).items()}
+
+
+def _update(trainer, buffer, updates, batch_size):
+    """`updates` DQN updates on batches sampled from `buffer`; the last update's logs (NaN without any)."""
+    trainer.reset_metrics()
+    logs = {"loss": float("nan"), "q_mean": float("nan")}
+    for _ in range(updates):
+        batch = buffer.sample(batch_size, replace=len(buffer) < batch_size)
+        logs = trainer.train_on_batch(batch, return_dict=True)
+    return logs
+
+
+def _record(eps, logs, transitions, stop, images, buffer_size):
+    """One iteration's history entry (see `HISTORY_KEYS`); `stop` is the agent's "stop" action."""
+    return {"epsilon": eps, "loss": float(logs["loss"]), "q_mean": float(logs["q_mean"]),
+            "episode_reward": float(transitions["reward"].sum() / images),
+            "tools_per_image": float((transitions["action"] != stop).sum() / images),
+            "buffer_size": buffer_size}

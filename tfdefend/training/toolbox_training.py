@@ -122,13 +122,7 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
     pixel_weight = check_non_negative_float(pixel_weight, "pixel_weight")
     if guidance not in _GUIDANCES:
         raise ValueError(f"`guidance` must be one of {list(_GUIDANCES)}, got {guidance!r}.")
-    if not isinstance(attack, str):
-        raise TypeError(f"`attack` must be a string such as 'fgsm' or 'ifgsm4', got {type(attack).__name__}.")
-    try:
-        attack_fn = _attack_fn(attack)
-    except ValueError:
-        raise ValueError(f"`attack` must be 'fgsm' or 'ifgsmK' (K steps, e.g. 'ifgsm4'), "
-                         f"got {attack!r}.") from None
+    attack_fn = _check_attack(attack)
     clean_fraction = check_float(clean_fraction, "clean_fraction", lo=0.0, hi=1.0, hi_open=True)
     seed = check_seed(seed)
     if seed is not None:
@@ -149,23 +143,44 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
                 adversarial[strength] = _with_clean_rows(
                     _attack_all(attack_fn, classifier, x, y, strength / 255.0), x, clean_fraction,
                     (seed or 0, len(adversarial)))
-            x_adv = adversarial[strength]
-            optimizer = keras.optimizers.Adam(learning_rate)
-            if guidance == "pixels":
-                tool.compile(optimizer=optimizer)
-                trainer = tool
-            else:
-                trainer = GuidedDenoiserTraining(tool, classifier, guidance_weight=1.0,
-                                                 pixel_weight=pixel_weight)
-                trainer.compile(optimizer=optimizer)
-            callbacks = backup.callbacks(phase, name=f"tool {name}")
-            history = trainer.fit(x_adv, x, epochs=epochs, batch_size=batch_size, shuffle=True,
-                                  callbacks=callbacks, verbose=verbose)
-            histories[name] = callbacks[0].history if callbacks else history.history
-            if trainer is tool:  # detach the optimizer: a saved toolbox holds weights only
-                tool.optimizer = None
-                tool.compiled = False
+            histories[name] = _train_tool(
+                tool, classifier, adversarial[strength], x, guidance=guidance, pixel_weight=pixel_weight,
+                learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, verbose=verbose,
+                callbacks=backup.callbacks(phase, name=f"tool {name}"))
             backup.save_phase(phase, models={"tool": tool}, info={"history": histories[name]})
     finally:
         classifier.trainable = classifier_trainable
     return histories
+
+
+def _check_attack(attack):
+    """The attack function of `attack` ("fgsm" or "ifgsmK"); TypeError/ValueError naming `attack` otherwise."""
+    if not isinstance(attack, str):
+        raise TypeError(f"`attack` must be a string such as 'fgsm' or 'ifgsm4', got {type(attack).__name__}.")
+    try:
+        return _attack_fn(attack)
+    except ValueError:
+        raise ValueError(f"`attack` must be 'fgsm' or 'ifgsmK' (K steps, e.g. 'ifgsm4'), "
+                         f"got {attack!r}.") from None
+
+
+def _train_tool(tool, classifier, x_adv, x, *, guidance, pixel_weight, learning_rate, epochs, batch_size,
+                verbose, callbacks):
+    """Fits one tool on the pairs `(x_adv, x)` with its own loss or the logit-guided one; returns the history.
+
+    The history is the backup callback's (it spans restarts) when
+    `callbacks` holds one, else this `fit`'s.
+    """
+    optimizer = keras.optimizers.Adam(learning_rate)
+    if guidance == "pixels":
+        tool.compile(optimizer=optimizer)
+        trainer = tool
+    else:
+        trainer = GuidedDenoiserTraining(tool, classifier, guidance_weight=1.0, pixel_weight=pixel_weight)
+        trainer.compile(optimizer=optimizer)
+    history = trainer.fit(x_adv, x, epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks,
+                          verbose=verbose)
+    if trainer is tool:  # detach the optimizer: a saved toolbox holds weights only
+        tool.optimizer = None
+        tool.compiled = False
+    return callbacks[0].history if callbacks else history.history

@@ -119,25 +119,16 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
 
     start = time.perf_counter()
     x_real, y_real = x_train[:real_count], y_train[:real_count]
-    x_adv = backup.run_phase("attack", lambda _: {"x_adv": adversarial_pairs(
-        classifier, x_real, y_real, eps_max=eps, attacks=attacks, seed=seed)[0]},
-        name="UDDN attacks")["x_adv"]
+    x_adv = _attack_stage(backup, classifier, x_real, y_real, eps, attacks, seed)
     timings["attack_seconds"] = time.perf_counter() - start
     inputs, targets, labels = [x_adv, x_real[:clean_count]], [x_real, x_real[:clean_count]], [y_real, y_real[:clean_count]]
 
     if use_gnr and gnr_count:
         start = time.perf_counter()
-        image_shape = tuple(x_train.shape[1:])
         if generator is None:
-            generator = NoiseGenerator(output_shape=image_shape, filters=tuple(generator_filters), eps=eps,
-                                       name="gnr_generator")
-            critic = NoiseCritic(input_shape=image_shape, filters=tuple(critic_filters), name="gnr_critic")
-            gan = WGANGP(generator, critic, seed=seed)
-            gan.compile()
-            histories["gan"] = backup.run_phase("gan", lambda callbacks: {"history": gan.fit(
-                x_adv - x_real, epochs=gan_epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks,
-                verbose=verbose).history}, models={"generator": generator},
-                name="UDDN GNR W-GAN-GP")["history"]
+            generator, histories["gan"] = _gnr_stage(
+                backup, x_adv, x_real, eps, generator_filters=generator_filters, critic_filters=critic_filters,
+                epochs=gan_epochs, batch_size=batch_size, seed=seed, verbose=verbose)
         x_more = x_train[real_count:real_count + gnr_count]
         inputs.append(_augment(generator, x_more, eps, seed))
         targets.append(x_more)
@@ -148,35 +139,78 @@ def train_uddn_defense(classifier, x_train, y_train, *, eps, real_count=8000, gn
 
     x_in, x_clean, y_all = (np.concatenate(parts) for parts in (inputs, targets, labels))
     start = time.perf_counter()
-    uddn = UDDN(input_shape=tuple(x_train.shape[1:]), filters=tuple(uddn_filters), name="uddn")
-    trainer = GuidedDenoiserTraining(uddn, _copy_classifier(classifier),
-                                     guidance_weight=1.0 if guidance == "logits" else 0.0,
-                                     pixel_weight=pixel_weight if guidance == "logits" else 1.0)
-    trainer.compile(optimizer=keras.optimizers.Adam(_decay(learning_rate, uddn_epochs, len(x_in), batch_size)))
-    histories["uddn"] = backup.run_phase("uddn", lambda callbacks: {"history": trainer.fit(
-        x_in, x_clean, epochs=uddn_epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks,
-        verbose=verbose).history}, models={"uddn": uddn}, name="UDDN denoiser")["history"]
+    uddn, histories["uddn"] = _uddn_stage(backup, classifier, x_in, x_clean, filters=uddn_filters,
+                                          guidance=guidance, pixel_weight=pixel_weight,
+                                          learning_rate=learning_rate, epochs=uddn_epochs, batch_size=batch_size,
+                                          verbose=verbose)
     timings["uddn_seconds"] = time.perf_counter() - start
 
     student = None
     if distill_epochs:
         start = time.perf_counter()
-        student = _copy_classifier(classifier)
-        distiller = Distiller(student, _copy_classifier(classifier), temperature=temperature, alpha=alpha,
-                              preprocessor=uddn, input_noise_std=student_noise_std, seed=seed)
-        distiller.compile(optimizer=keras.optimizers.Adam(
-            _decay(learning_rate * 0.1, distill_epochs, len(x_in), batch_size)))
-        histories["distill"] = backup.run_phase("distill", lambda callbacks: {"history": distiller.fit(
-            (x_clean, x_in), y_all, epochs=distill_epochs, batch_size=batch_size, shuffle=True,
-            callbacks=callbacks, verbose=verbose).history}, models={"student": student},
-            name="UDDN knowledge transfer")["history"]
+        student, histories["distill"] = _distill_stage(
+            backup, classifier, uddn, x_clean, x_in, y_all, temperature=temperature, alpha=alpha,
+            noise_std=student_noise_std, learning_rate=learning_rate, epochs=distill_epochs,
+            batch_size=batch_size, seed=seed, verbose=verbose)
         timings["distill_seconds"] = time.perf_counter() - start
-        uddn.trainable = True  # the Distiller froze it as its preprocessor; users fine-tune it
 
     info = {"real_count": real_count, "gnr_count": gnr_count, "clean_count": clean_count,
             "uddn_train_pairs": len(x_in), "guidance": guidance, "eps": eps,
             **{k: round(v, 1) for k, v in timings.items()}}
     return {"uddn": uddn, "generator": generator, "student": student, "histories": histories, "info": info}
+
+
+def _attack_stage(backup, classifier, x_real, y_real, eps, attacks, seed):
+    """Stage 1a: the real adversarial images of `x_real` (backed up as the "attack" phase)."""
+    return backup.run_phase("attack", lambda _: {"x_adv": adversarial_pairs(
+        classifier, x_real, y_real, eps_max=eps, attacks=attacks, seed=seed)[0]},
+        name="UDDN attacks")["x_adv"]
+
+
+def _gnr_stage(backup, x_adv, x_real, eps, *, generator_filters, critic_filters, epochs, batch_size, seed,
+               verbose):
+    """Stage 1b: a W-GAN-GP trained on the real noise `x_adv - x_real`; returns `(generator, history)`."""
+    image_shape = tuple(x_real.shape[1:])
+    generator = NoiseGenerator(output_shape=image_shape, filters=tuple(generator_filters), eps=eps,
+                               name="gnr_generator")
+    critic = NoiseCritic(input_shape=image_shape, filters=tuple(critic_filters), name="gnr_critic")
+    gan = WGANGP(generator, critic, seed=seed)
+    gan.compile()
+    history = backup.run_phase("gan", lambda callbacks: {"history": gan.fit(
+        x_adv - x_real, epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks,
+        verbose=verbose).history}, models={"generator": generator},
+        name="UDDN GNR W-GAN-GP")["history"]
+    return generator, history
+
+
+def _uddn_stage(backup, classifier, x_in, x_clean, *, filters, guidance, pixel_weight, learning_rate, epochs,
+                batch_size, verbose):
+    """Stage 2: the U-Net denoiser trained on (`x_in`, `x_clean`) pairs; returns `(uddn, history)`."""
+    uddn = UDDN(input_shape=tuple(x_in.shape[1:]), filters=tuple(filters), name="uddn")
+    trainer = GuidedDenoiserTraining(uddn, _copy_classifier(classifier),
+                                     guidance_weight=1.0 if guidance == "logits" else 0.0,
+                                     pixel_weight=pixel_weight if guidance == "logits" else 1.0)
+    trainer.compile(optimizer=keras.optimizers.Adam(_decay(learning_rate, epochs, len(x_in), batch_size)))
+    history = backup.run_phase("uddn", lambda callbacks: {"history": trainer.fit(
+        x_in, x_clean, epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks,
+        verbose=verbose).history}, models={"uddn": uddn}, name="UDDN denoiser")["history"]
+    return uddn, history
+
+
+def _distill_stage(backup, classifier, uddn, x_clean, x_in, y_all, *, temperature, alpha, noise_std,
+                   learning_rate, epochs, batch_size, seed, verbose):
+    """Stage 3: knowledge transfer to a copy of `classifier` behind `uddn`; returns `(student, history)`."""
+    student = _copy_classifier(classifier)
+    distiller = Distiller(student, _copy_classifier(classifier), temperature=temperature, alpha=alpha,
+                          preprocessor=uddn, input_noise_std=noise_std, seed=seed)
+    distiller.compile(optimizer=keras.optimizers.Adam(
+        _decay(learning_rate * 0.1, epochs, len(x_in), batch_size)))
+    history = backup.run_phase("distill", lambda callbacks: {"history": distiller.fit(
+        (x_clean, x_in), y_all, epochs=epochs, batch_size=batch_size, shuffle=True,
+        callbacks=callbacks, verbose=verbose).history}, models={"student": student},
+        name="UDDN knowledge transfer")["history"]
+    uddn.trainable = True  # the Distiller froze it as its preprocessor; users fine-tune it
+    return student, history
 
 
 def _augment(generator, x_clean, eps, seed, batch_size=512):
