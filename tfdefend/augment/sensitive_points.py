@@ -156,8 +156,7 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
         warnings.warn(f"`steps * lr` = {steps * lr:g} cannot move the mask logits from their start "
                       f"({_INIT_LOGIT:g}) below 0, so no pixel will be pruned: raise `steps` or `lr`.",
                       stacklevel=2)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"`seed` must be an int >= 0, got {seed!r}.")
+    seed = V.check_seed(seed, allow_none=False)
     x_t = V.check_batch_images(x, clip=clip)
     if y is None:
         y_t = tf.argmax(call_model(model, x_t), -1, output_type=tf.int32)
