@@ -1,6 +1,5 @@
 """Shared private machinery of the information-dropping augmentation layers.
 
-* Argument checks that raise `TypeError`/`ValueError` naming the argument.
 * `ErasingLayer`: the common Keras layer behaviour (identity unless
   `training=True`, a `keras.random.SeedGenerator` drawn once per call,
   `erased = images * (1 - region) + fill_value * region`), so each concrete
@@ -14,60 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# --------------------------------------------------------------------------- argument checks
-
-
-def check_int(value, name, *, minimum=0):
-    """An int >= `minimum` (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def check_float(value, name, *, lo=0.0, hi=1.0):
-    """A finite real number in [lo, hi] (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.generic)):
-        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}.")
-    value = float(value)
-    if not np.isfinite(value) or not lo <= value <= hi:
-        raise ValueError(f"`{name}` must lie in [{lo}, {hi}], got {value}.")
-    return value
-
-
-def check_pair(pair, name, check, **kwargs):
-    """A `(min, max)` pair whose items pass `check(item, name, **kwargs)` and with min <= max.
-
-    A single number `v` means `(v, v)`.
-    """
-    if isinstance(pair, (numbers.Number, np.generic)) and not isinstance(pair, bool):
-        pair = (pair, pair)
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        raise TypeError(f"`{name}` must be a (min, max) pair, got {pair!r}.")
-    lo, hi = (check(v, name, **kwargs) for v in pair)
-    if lo > hi:
-        raise ValueError(f"`{name}` must satisfy min <= max, got {tuple(pair)}.")
-    return lo, hi
-
-
-def check_seed(seed):
-    """An int >= 0 or None."""
-    if seed is None:
-        return None
-    return check_int(seed, "seed")
-
-
-def check_image_batch(images, name="images"):
-    """A float32 tensor of rank 4 ([batch, height, width, channels])."""
-    images = tf.convert_to_tensor(images)
-    if not (images.dtype.is_floating or images.dtype.is_integer):
-        raise TypeError(f"`{name}` must be numeric, got dtype {images.dtype.name}.")
-    if images.shape.rank != 4:
-        raise ValueError(f"`{name}` must have rank 4 ([batch, height, width, channels]), "
-                         f"got shape {tuple(images.shape)}.")
-    return tf.cast(images, tf.float32)
-
+from tfdefend.utils.validation import check_image_batch, check_seed
 
 # --------------------------------------------------------------------------- masks
 

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from tfdefend.augment import _base
 from tfdefend.augment.grid_mask import GridMask
+from tfdefend.utils.validation import check_float, check_image_batch, check_int, check_seed
 
 
 def _default_size(side, pixels):
@@ -67,21 +68,21 @@ class AdvMask(keras.layers.Layer):
                  max_regions=32, min_points=3, grow=True, use_fallback=True, fallback_config=None,
                  probability=1.0, fill_value=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.min_size = None if min_size is None else _base.check_int(min_size, "min_size", minimum=1)
-        self.max_size = None if max_size is None else _base.check_int(max_size, "max_size", minimum=1)
+        self.min_size = None if min_size is None else check_int(min_size, "min_size", minimum=1)
+        self.max_size = None if max_size is None else check_int(max_size, "max_size", minimum=1)
         if self.min_size is not None and self.max_size is not None and self.min_size > self.max_size:
             raise ValueError(f"`min_size` ({min_size}) must be <= `max_size` ({max_size}).")
-        self.min_ratio = _base.check_float(min_ratio, "min_ratio")
-        self.max_ratio = _base.check_float(max_ratio, "max_ratio")
+        self.min_ratio = check_float(min_ratio, "min_ratio", lo=0.0, hi=1.0)
+        self.max_ratio = check_float(max_ratio, "max_ratio", lo=0.0, hi=1.0)
         if self.min_ratio > self.max_ratio:
             raise ValueError(f"`min_ratio` ({min_ratio}) must be <= `max_ratio` ({max_ratio}).")
-        self.max_overlap = _base.check_float(max_overlap, "max_overlap")
-        self.max_regions = _base.check_int(max_regions, "max_regions", minimum=1)
-        self.min_points = _base.check_int(min_points, "min_points", minimum=1)
+        self.max_overlap = check_float(max_overlap, "max_overlap", lo=0.0, hi=1.0)
+        self.max_regions = check_int(max_regions, "max_regions", minimum=1)
+        self.min_points = check_int(min_points, "min_points", minimum=1)
         self.grow, self.use_fallback = bool(grow), bool(use_fallback)
-        self.probability = _base.check_float(probability, "probability")
-        self.fill_value = float(_base.check_float(fill_value, "fill_value", lo=-float("inf"), hi=float("inf")))
-        self.seed = _base.check_seed(seed)
+        self.probability = check_float(probability, "probability", lo=0.0, hi=1.0)
+        self.fill_value = check_float(fill_value, "fill_value")
+        self.seed = check_seed(seed)
         if fallback_config is not None and not isinstance(fallback_config, dict):
             raise TypeError(f"`fallback_config` must be a dict or None, got {type(fallback_config).__name__}.")
         self.fallback_config = dict(fallback_config or {})
@@ -201,7 +202,7 @@ class AdvMask(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         images, masks = self._split_inputs(inputs)
-        images = _base.check_image_batch(images)
+        images = check_image_batch(images)
         masks = self._check_masks(masks, images)
         if not training:
             return tf.identity(images)

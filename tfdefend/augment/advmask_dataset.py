@@ -3,8 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from tfdefend.augment import _base
 from tfdefend.augment.adv_mask import AdvMask
+from tfdefend.utils.validation import check_int, check_seed
 
 
 def _check_xy(x, y):
@@ -20,8 +20,8 @@ def _check_xy(x, y):
 
 
 def _pipeline(tensors, apply, *, batch_size, seed, shuffle, drop_remainder):
-    batch_size = _base.check_int(batch_size, "batch_size", minimum=1)
-    seed = _base.check_seed(seed)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    seed = check_seed(seed)
     dataset = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
         dataset = dataset.shuffle(len(tensors[0]), seed=seed, reshuffle_each_iteration=True)
@@ -98,7 +98,7 @@ def advmask_dataset(x, y, masks, *, batch_size=128, seed=0, shuffle=True, drop_r
     if masks.dtype == object or not np.all(np.isin(masks, (0, 1))):
         raise ValueError("`masks` must hold only 0 and 1 (binary sensitive-point masks).")
     if layer is None:
-        layer = AdvMask(seed=_base.check_seed(seed), **advmask_kwargs)
+        layer = AdvMask(seed=check_seed(seed), **advmask_kwargs)
     elif advmask_kwargs:
         raise TypeError(f"Pass either `layer` or AdvMask arguments, not both (got {sorted(advmask_kwargs)}).")
 

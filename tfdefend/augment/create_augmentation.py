@@ -1,10 +1,10 @@
 """`create_augmentation`: the baseline erasing augmentations by name, sized to the image."""
 
-from tfdefend.augment import _base
 from tfdefend.augment.cutout import Cutout
 from tfdefend.augment.grid_mask import GridMask
 from tfdefend.augment.hide_and_seek import HideAndSeek
 from tfdefend.augment.random_erasing import random_erasing
+from tfdefend.utils.validation import check_int, check_seed
 
 # Names of `create_augmentation`; "advmask" is built by `advmask_dataset` (it needs sensitive points).
 AUGMENTATIONS = ("none", "cutout", "random_erasing", "hide_and_seek", "gridmask", "advmask")
@@ -43,9 +43,9 @@ def create_augmentation(name, image_shape, *, seed=0):
                          "(masks from `SensitivePointCache`), not `create_augmentation`.")
     if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
         raise TypeError(f"`image_shape` must be (height, width, channels), got {image_shape!r}.")
-    side = min(_base.check_int(image_shape[0], "image_shape[0]", minimum=4),
-               _base.check_int(image_shape[1], "image_shape[1]", minimum=4))
-    seed = _base.check_seed(seed)
+    side = min(check_int(image_shape[0], "image_shape[0]", minimum=4),
+               check_int(image_shape[1], "image_shape[1]", minimum=4))
+    seed = check_seed(seed)
     if name == "none":
         return None
     if name == "cutout":

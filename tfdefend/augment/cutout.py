@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.augment import _base
+from tfdefend.utils.validation import check_int
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -30,7 +31,7 @@ class Cutout(_base.ErasingLayer):
 
     def __init__(self, size=8, *, fill_value=0.0, seed=None, **kwargs):
         super().__init__(fill_value=fill_value, seed=seed, **kwargs)
-        self.size = _base.check_int(size, "size")
+        self.size = check_int(size, "size", minimum=0)
 
     def _erase_mask(self, shape, seed):
         batch, height, width = shape[0], shape[1], shape[2]

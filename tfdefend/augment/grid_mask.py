@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.augment import _base
+from tfdefend.utils.validation import check_float, check_int, check_pair
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -39,10 +40,10 @@ class GridMask(_base.ErasingLayer):
     def __init__(self, d_range=(4, 14), ratio=0.5, *, rotation=0.0, probability=1.0, fill_value=0.0,
                  seed=None, **kwargs):
         super().__init__(fill_value=fill_value, seed=seed, **kwargs)
-        self.d_range = _base.check_pair(d_range, "d_range", _base.check_int, minimum=2)
-        self.ratio = _base.check_float(ratio, "ratio")
-        self.rotation = _base.check_float(rotation, "rotation", hi=180.0)
-        self.probability = _base.check_float(probability, "probability")
+        self.d_range = check_pair(d_range, "d_range", check_int, minimum=2)
+        self.ratio = check_float(ratio, "ratio", lo=0.0, hi=1.0)
+        self.rotation = check_float(rotation, "rotation", lo=0.0, hi=180.0)
+        self.probability = check_float(probability, "probability", lo=0.0, hi=1.0)
 
     def _erase_mask(self, shape, seed):
         batch, height, width = shape[0], shape[1], shape[2]

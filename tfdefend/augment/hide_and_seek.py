@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.augment import _base
+from tfdefend.utils.validation import check_float, check_int
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -34,8 +35,8 @@ class HideAndSeek(_base.ErasingLayer):
             patch_sizes = (patch_sizes,)
         if not isinstance(patch_sizes, (tuple, list)) or not patch_sizes:
             raise ValueError(f"`patch_sizes` must be an int or a non-empty sequence of ints, got {patch_sizes!r}.")
-        self.patch_sizes = tuple(_base.check_int(p, "patch_sizes") for p in patch_sizes)
-        self.probability = _base.check_float(probability, "probability")
+        self.patch_sizes = tuple(check_int(p, "patch_sizes", minimum=0) for p in patch_sizes)
+        self.probability = check_float(probability, "probability", lo=0.0, hi=1.0)
 
     def _erase_mask(self, shape, seed):
         batch, height, width = shape[0], shape[1], shape[2]

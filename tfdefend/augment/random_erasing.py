@@ -19,7 +19,7 @@ Differences from the paper worth knowing (Keras 3.15's implementation):
 
 import keras
 
-from tfdefend.augment import _base
+from tfdefend.utils.validation import check_float, check_pair, check_seed
 
 RandomErasing = keras.layers.RandomErasing
 
@@ -44,9 +44,8 @@ def random_erasing(probability=0.5, area=(0.02, 0.4), *, fill_value=None, value_
         TypeError: Non-numeric arguments.
         ValueError: `probability` or `area` outside [0, 1], `area` min > max.
     """
-    probability = _base.check_float(probability, "probability")
-    area = _base.check_pair(area, "area", _base.check_float)
-    value_range = _base.check_pair(value_range, "value_range", _base.check_float,
-                                   lo=-float("inf"), hi=float("inf"))
+    probability = check_float(probability, "probability", lo=0.0, hi=1.0)
+    area = check_pair(area, "area", check_float, lo=0.0, hi=1.0)
+    value_range = check_pair(value_range, "value_range", check_float)
     return RandomErasing(factor=(probability, probability), scale=area, fill_value=fill_value,
-                         value_range=value_range, seed=_base.check_seed(seed), **kwargs)
+                         value_range=value_range, seed=check_seed(seed), **kwargs)

@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 
-from tfdefend.augment import _base
 from tfdefend.augment.sensitive_points import sensitive_points
 from tfdefend.utils import atomic_path, atomic_write_text, sha256_file
+from tfdefend.utils.validation import check_int
 
 FORMAT = 1
 MASKS_FILE = "masks.npy"
@@ -74,7 +74,7 @@ class SensitivePointCache:
     """
 
     def __init__(self, batch_size=256, *, verbose=False):
-        self.batch_size = _base.check_int(batch_size, "batch_size", minimum=1)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.verbose = bool(verbose)
         self.last_action = None
         self.last_reason = None

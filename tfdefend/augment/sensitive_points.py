@@ -89,10 +89,6 @@ def _compiled(model, kind):
     return entry[1]
 
 
-def _number(value, name, *, positive=False):
-    return V.check_float(value, name, lo=0.0, lo_open=positive)
-
-
 def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=0, attack_steps=10, lr=0.1,
                      alpha_start=1.0, alpha_end=100.0, encoder="none", clip=(0.0, 1.0), return_info=False):
     """Binary masks of each image's sensitive points (AdvMask's sparse attack).
@@ -143,11 +139,12 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
     eps = V.check_eps(eps, clip=clip, allow_zero=False)
     steps = V.check_positive_int(steps, "steps")
     attack_steps = V.check_positive_int(attack_steps, "attack_steps")
-    lam, lr = _number(lam, "lam"), _number(lr, "lr", positive=True)
-    eta = _number(eta, "eta")
+    lam, lr = V.check_float(lam, "lam", lo=0.0), V.check_float(lr, "lr", lo=0.0, lo_open=True)
+    eta = V.check_float(eta, "eta", lo=0.0)
     if eta > 1.0:
         raise ValueError(f"`eta` must lie in [0, 1], got {eta}.")
-    alpha_start, alpha_end = _number(alpha_start, "alpha_start", positive=True), _number(alpha_end, "alpha_end")
+    alpha_start = V.check_float(alpha_start, "alpha_start", lo=0.0, lo_open=True)
+    alpha_end = V.check_float(alpha_end, "alpha_end", lo=0.0)
     if alpha_end < alpha_start:
         raise ValueError(f"`alpha_end` ({alpha_end}) must be >= `alpha_start` ({alpha_start}).")
     if not isinstance(encoder, str) or encoder not in ENCODERS:
@@ -156,8 +153,7 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
         warnings.warn(f"`steps * lr` = {steps * lr:g} cannot move the mask logits from their start "
                       f"({_INIT_LOGIT:g}) below 0, so no pixel will be pruned: raise `steps` or `lr`.",
                       stacklevel=2)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"`seed` must be an int >= 0, got {seed!r}.")
+    seed = V.check_seed(seed, allow_none=False)
     x_t = V.check_batch_images(x, clip=clip)
     if y is None:
         y_t = tf.argmax(call_model(model, x_t), -1, output_type=tf.int32)

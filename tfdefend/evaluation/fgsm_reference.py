@@ -8,7 +8,7 @@ import numpy as np
 from tfdefend.attacks.fgsm import fgsm
 from tfdefend.evaluation.batching import as_data, iterate_batches
 from tfdefend.evaluation.metrics import predict_labels
-from tfdefend.utils.validation import check_batch_images, check_clip, check_eps, check_positive_int
+from tfdefend.utils.validation import check_batch_images, check_clip, check_eps, check_float, check_positive_int
 
 
 def _fgsm_accuracy(model, data, eps, batch_size, clip, limit):
@@ -62,16 +62,12 @@ def fgsm_eps_ref(model, x, y=None, *, target_accuracy=0.5, lo=0.0, hi=1.0, tol=1
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     data = as_data(x, y)
-    if isinstance(target_accuracy, bool) or not isinstance(target_accuracy, numbers.Real):
-        raise TypeError(f"`target_accuracy` must be a float in (0, 1), got {type(target_accuracy).__name__}.")
-    target_accuracy = float(target_accuracy)
-    if not 0.0 < target_accuracy < 1.0:
-        raise ValueError(f"`target_accuracy` must be in (0, 1), got {target_accuracy}.")
+    target_accuracy = check_float(target_accuracy, "target_accuracy", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     lo = check_eps(lo, name="lo", clip=clip)
     hi = check_eps(hi, name="hi", clip=clip)
     if not hi > lo:
         raise ValueError(f"`hi` must be > `lo`, got lo={lo}, hi={hi}.")
-    tol = check_eps(tol, name="tol", clip=None, allow_zero=False)
+    tol = check_float(tol, "tol", lo=0.0, lo_open=True)
     max_iter = check_positive_int(max_iter, "max_iter")
     clip = check_clip(clip)
     acc_lo = _fgsm_accuracy(model, data, lo, batch_size, clip, limit)

@@ -38,11 +38,3 @@ def cross_entropy(y, logits, sample_weight=None):
     """Batch-mean sparse softmax cross-entropy of logits (unscaled by replicas, unlike Keras' loss objects)."""
     return batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True), sample_weight)
 
-
-def config_with_classifier(config):
-    """A trainer's `get_config()` dict with its classifier deserialized and `clip` a tuple again."""
-    config = dict(config)
-    config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
-    if config.get("clip") is not None:
-        config["clip"] = tuple(config["clip"])
-    return config

@@ -1,28 +1,33 @@
 """Adversarial training with FGSM or PGD examples generated on the fly (Goodfellow 2015, Madry 2018)."""
 
-import numbers
-
 import keras
 import tensorflow as tf
 from keras import ops
 
 from tfdefend.attacks import _core
-from tfdefend.models._checks import check_model_kwargs, check_seed
 from tfdefend.training._adversarial_steps import (
     ascent_step,
     clean_test_step,
-    config_with_classifier,
     cross_entropy,
     unpack_labeled,
 )
+from tfdefend.training.nested_config import NestedModelTrainer
 from tfdefend.utils.distribute import replica_rows, scale_for_replicas
-from tfdefend.utils.validation import check_clip, check_eps, check_norm, check_positive_int
+from tfdefend.utils.validation import (
+    check_clip,
+    check_eps,
+    check_float,
+    check_model_kwargs,
+    check_norm,
+    check_positive_int,
+    check_seed,
+)
 
 _ATTACKS = ("fgsm", "pgd")
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class AdversarialTraining(keras.Model):
+class AdversarialTraining(NestedModelTrainer):
     """Trains a classifier on a mix of clean and adversarial batches.
 
     Each training step builds the adversarial batch in the graph (no NumPy,
@@ -74,6 +79,8 @@ class AdversarialTraining(keras.Model):
         ValueError: If an argument is out of range or `attack` is unknown.
     """
 
+    NESTED_MODELS = ("classifier",)
+
     def __init__(self, classifier, *, attack="fgsm", eps, steps=7, step_size=None, ratio=0.5,
                  random_start=None, seed=None, norm="inf", clip=(0.0, 1.0), **kwargs):
         check_model_kwargs("AdversarialTraining", kwargs)
@@ -94,11 +101,7 @@ class AdversarialTraining(keras.Model):
             step_size = 2.5 * eps / steps if attack == "pgd" else (1.25 * eps if random_start else eps)
         else:
             step_size = check_eps(step_size, name="step_size", norm=norm, clip=clip, allow_zero=False)
-        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
-            raise TypeError(f"`ratio` must be a float in [0, 1], got {type(ratio).__name__}.")
-        ratio = float(ratio)
-        if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"`ratio` must be in [0, 1], got {ratio}.")
+        ratio = check_float(ratio, "ratio", lo=0.0, hi=1.0)
         seed = check_seed(seed)
         super().__init__(**kwargs)
         self.classifier = classifier
@@ -181,11 +184,8 @@ class AdversarialTraining(keras.Model):
     def test_step(self, data):
         return clean_test_step(self, data, self.loss_tracker, self.accuracy_tracker, "AdversarialTraining")
 
-    def get_config(self):
+    def trainer_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "classifier": keras.saving.serialize_keras_object(self.classifier),
             "attack": self.attack,
             "eps": self.eps,
             "steps": self.steps,
@@ -196,7 +196,3 @@ class AdversarialTraining(keras.Model):
             "norm": self.norm,
             "clip": self.clip,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config_with_classifier(config))

@@ -5,10 +5,10 @@ import tensorflow as tf
 from keras import ops
 
 from tfdefend.attacks.deepfool import MAX_UNROLLED_STEPS, deepfool_perturbation_and_logits
-from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
 from tfdefend.training._losses import batch_mean
+from tfdefend.training.nested_config import NestedModelTrainer
 from tfdefend.utils.distribute import scale_for_replicas
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.utils.validation import check_model_kwargs, check_non_negative_float, check_positive_int
 
 _TINY = 1e-12  # floor of ||x||_2 and of the squared norm of r (finite gradients at 0)
 
@@ -30,7 +30,7 @@ def _freeze_batch_norm(model):
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DeepDefense(keras.Model):
+class DeepDefense(NestedModelTrainer):
     """Fine-tunes a classifier with the Deep Defense regularizer (Yan et al., 2018).
 
     Each training step computes the DeepFool perturbation `r(x)` of the
@@ -109,6 +109,8 @@ class DeepDefense(keras.Model):
             argument has the wrong type.
         ValueError: If an argument is out of range.
     """
+
+    NESTED_MODELS = ("classifier",)
 
     def __init__(self, classifier, *, lam=15.0, c=25.0, d=5.0, deepfool_steps=5, overshoot=0.02,
                  num_candidates=2, second_order_steps=None, freeze_batch_norm=True, **kwargs):
@@ -247,11 +249,8 @@ class DeepDefense(keras.Model):
         self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
         return {m.name: m.result() for m in (self.loss_tracker, self.ce_loss_tracker, self.accuracy_tracker)}
 
-    def get_config(self):
+    def trainer_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "classifier": keras.saving.serialize_keras_object(self.classifier),
             "lam": self.lam,
             "c": self.c,
             "d": self.d,
@@ -261,9 +260,3 @@ class DeepDefense(keras.Model):
             "second_order_steps": self.second_order_steps,
             "freeze_batch_norm": self.freeze_batch_norm,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
-        return cls(**config)

@@ -2,10 +2,9 @@
 
 import keras
 
-from tfdefend.models._checks import check_positive_float
 from tfdefend.training.distiller import Distiller
 from tfdefend.training.fit_classifier import fit_classifier
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.utils.validation import check_positive_float, check_positive_int
 
 
 def defensive_distillation(teacher, student, x, y, *, temperature=20.0, epochs=(10, 10), batch_size=128,

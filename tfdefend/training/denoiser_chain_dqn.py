@@ -3,9 +3,17 @@
 import keras
 import tensorflow as tf
 
-from tfdefend.models._checks import check_model_kwargs, check_positive_float, check_seed
+from tfdefend.training.nested_config import NestedModelTrainer
 from tfdefend.utils.distribute import scale_for_replicas
-from tfdefend.utils.validation import check_batch_images, check_float, check_labels, check_positive_int
+from tfdefend.utils.validation import (
+    check_batch_images,
+    check_float,
+    check_labels,
+    check_model_kwargs,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
 
 REWARDS = ("probability", "cross_entropy", "psnr")
 PSNR_MAX_DB = 60.0  # PSNR of identical images: the MSE is floored at 10 ** (-PSNR_MAX_DB / 10)
@@ -15,7 +23,7 @@ NEXT_FIELDS = ("next_image", "next_prev_action", "next_h", "next_c")
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DenoiserChainDQN(keras.Model):
+class DenoiserChainDQN(NestedModelTrainer):
     """Trains a `DenoiserAgent` by DQN to chain the tools of a frozen `DenoiserToolbox`.
 
     An episode denoises each image by up to `max_steps` tools. At each step
@@ -73,6 +81,8 @@ class DenoiserChainDQN(keras.Model):
             not match the toolbox.
     """
 
+    NESTED_MODELS = ("agent", "toolbox", "classifier")
+
     def __init__(self, agent, toolbox, classifier, *, gamma=0.99, max_steps=3, reward="probability",
                  step_cost=0.0, double_dqn=False, huber_delta=1.0, seed=0, **kwargs):
         check_model_kwargs("DenoiserChainDQN", kwargs)
@@ -89,7 +99,7 @@ class DenoiserChainDQN(keras.Model):
         if int(agent.num_actions) != int(toolbox.num_tools) + 1:
             raise ValueError(f"`agent` has {agent.num_actions} actions but the toolbox has "
                              f"{toolbox.num_tools} tools: it needs num_tools + 1 (the last is 'stop').")
-        gamma = _check_unit_float(gamma, "gamma")
+        gamma = check_float(gamma, "gamma", lo=0.0, hi=1.0)
         max_steps = check_positive_int(max_steps, "max_steps")
         if reward not in REWARDS:
             raise ValueError(f"`reward` must be one of {list(REWARDS)}, got {reward!r}.")
@@ -194,7 +204,7 @@ class DenoiserChainDQN(keras.Model):
             if clean_images.shape != images.shape:
                 raise ValueError(f"`clean_images` has shape {tuple(clean_images.shape)}, "
                                  f"`images` has {tuple(images.shape)}.")
-        epsilon = _check_unit_float(epsilon, "epsilon")
+        epsilon = check_float(epsilon, "epsilon", lo=0.0, hi=1.0)
         seed = tf.cast(self.seed_generator.next(), tf.int64)
         return self._collect_fn(images, labels, clean_images, tf.constant(epsilon, tf.float32), seed)
 
@@ -286,13 +296,8 @@ class DenoiserChainDQN(keras.Model):
     def test_step(self, data):
         return self._td(data, training=False)
 
-    def get_config(self):
+    def trainer_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "agent": keras.saving.serialize_keras_object(self.agent),
-            "toolbox": keras.saving.serialize_keras_object(self.toolbox),
-            "classifier": keras.saving.serialize_keras_object(self.classifier),
             "gamma": self.gamma,
             "max_steps": self.max_steps,
             "reward": self.reward,
@@ -301,13 +306,6 @@ class DenoiserChainDQN(keras.Model):
             "huber_delta": self.huber_delta,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("agent", "toolbox", "classifier"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 def huber(error, delta):
@@ -320,15 +318,6 @@ def huber(error, delta):
 def _expand(mask, like):
     """`mask [B]` reshaped to broadcast against `like [B, ...]`."""
     return tf.reshape(mask, [-1] + [1] * (like.shape.rank - 1))
-
-
-def _check_unit_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-        raise TypeError(f"`{name}` must be a float in [0, 1], got {type(value).__name__}.")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"`{name}` must be in [0, 1], got {value}.")
-    return value
 
 
 def _clone(agent, name):

@@ -4,18 +4,20 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.models._checks import (
+from tfdefend.training._losses import batch_mean
+from tfdefend.training.nested_config import NestedModelTrainer
+from tfdefend.utils.distribute import replica_rows, scale_for_replicas
+from tfdefend.utils.validation import (
+    check_float,
     check_model_kwargs,
     check_non_negative_float,
     check_positive_float,
     check_seed,
 )
-from tfdefend.training._losses import batch_mean
-from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class Distiller(keras.Model):
+class Distiller(NestedModelTrainer):
     """Trains a student classifier on a frozen teacher's soft labels (Hinton et al., 2015).
 
     The teacher sees the clean image; the student sees
@@ -63,6 +65,8 @@ class Distiller(keras.Model):
         ValueError: If an argument is out of range.
     """
 
+    NESTED_MODELS = ("student", "teacher", "preprocessor")
+
     def __init__(self, student, teacher, *, temperature=4.0, alpha=0.1, preprocessor=None,
                  input_noise_std=0.0, seed=None, **kwargs):
         check_model_kwargs("Distiller", kwargs)
@@ -72,9 +76,7 @@ class Distiller(keras.Model):
         if student is teacher:
             raise ValueError("`student` and `teacher` must be two different models.")
         temperature = check_positive_float(temperature, "temperature")
-        alpha = check_non_negative_float(alpha, "alpha")
-        if alpha > 1.0:
-            raise ValueError(f"`alpha` must be in [0, 1], got {alpha}.")
+        alpha = check_float(alpha, "alpha", lo=0.0, hi=1.0)
         input_noise_std = check_non_negative_float(input_noise_std, "input_noise_std")
         seed = check_seed(seed)
         super().__init__(**kwargs)
@@ -179,24 +181,10 @@ class Distiller(keras.Model):
     def test_step(self, data):
         return self._step(data, training=False)
 
-    def get_config(self):
+    def trainer_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "student": keras.saving.serialize_keras_object(self.student),
-            "teacher": keras.saving.serialize_keras_object(self.teacher),
             "temperature": self.temperature,
             "alpha": self.alpha,
-            "preprocessor": (None if self.preprocessor is None
-                             else keras.saving.serialize_keras_object(self.preprocessor)),
             "input_noise_std": self.input_noise_std,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("student", "teacher", "preprocessor"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

@@ -3,13 +3,14 @@
 import keras
 from keras import ops
 
-from tfdefend.models._checks import check_model_kwargs, check_non_negative_float
 from tfdefend.training._losses import batch_mean
+from tfdefend.training.nested_config import NestedModelTrainer
 from tfdefend.utils.distribute import scale_for_replicas
+from tfdefend.utils.validation import check_model_kwargs, check_non_negative_float
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class GuidedDenoiserTraining(keras.Model):
+class GuidedDenoiserTraining(NestedModelTrainer):
     """Trains a denoiser so that a frozen classifier's logits match on denoised and clean images.
 
     This is the logit-guided denoiser loss (LGD) of HGD, also used by UDDN:
@@ -43,6 +44,8 @@ class GuidedDenoiserTraining(keras.Model):
             weight has the wrong type.
         ValueError: If a weight is negative or both are zero.
     """
+
+    NESTED_MODELS = ("denoiser", "classifier")
 
     def __init__(self, denoiser, classifier, *, guidance_weight=1.0, pixel_weight=0.0, **kwargs):
         check_model_kwargs("GuidedDenoiserTraining", kwargs)
@@ -104,22 +107,11 @@ class GuidedDenoiserTraining(keras.Model):
         self.pixel_tracker.update_state(pixel)
         return scale_for_replicas(total, ops.shape(y_pred)[0])
 
-    def get_config(self):
+    def trainer_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "denoiser": keras.saving.serialize_keras_object(self.denoiser),
-            "classifier": keras.saving.serialize_keras_object(self.classifier),
             "guidance_weight": self.guidance_weight,
             "pixel_weight": self.pixel_weight,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("denoiser", "classifier"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 def _per_sample_l1(a, b):

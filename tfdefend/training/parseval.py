@@ -1,20 +1,9 @@
 """Parseval training (Cisse et al., ICML 2017): keep weight matrices close to orthonormal."""
 
-import numbers
-
 import keras
 from keras import ops
 
-from tfdefend.utils.validation import check_positive_int
-
-
-def _check_beta(beta):
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
-        raise TypeError(f"`beta` must be a float in (0, 1], got {type(beta).__name__}.")
-    beta = float(beta)
-    if not 0.0 < beta <= 1.0:
-        raise ValueError(f"`beta` must be in (0, 1], got {beta}.")
-    return beta
+from tfdefend.utils.validation import check_float, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -52,7 +41,7 @@ class ParsevalConstraint(keras.constraints.Constraint):
     """
 
     def __init__(self, beta=0.0003, num_passes=1):
-        self.beta = _check_beta(beta)
+        self.beta = check_float(beta, "beta", lo=0.0, lo_open=True, hi=1.0)
         self.num_passes = check_positive_int(num_passes, "num_passes")
 
     def __call__(self, w):

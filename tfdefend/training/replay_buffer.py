@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from tfdefend.models._checks import check_seed
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.utils.validation import check_positive_int, check_seed
 
 
 class ReplayBuffer:

@@ -6,7 +6,6 @@ import keras
 import numpy as np
 
 from tfdefend.attacks import fgsm, pgd
-from tfdefend.models._checks import check_positive_float, check_seed
 from tfdefend.models.rl_denoiser_chain import RLDenoiserChain
 from tfdefend.training.denoiser_chain_dqn import DenoiserChainDQN
 from tfdefend.training.replay_buffer import ReplayBuffer
@@ -16,7 +15,9 @@ from tfdefend.utils.validation import (
     check_eps,
     check_float,
     check_labels,
+    check_positive_float,
     check_positive_int,
+    check_seed,
 )
 
 HISTORY_KEYS = ("epsilon", "loss", "q_mean", "episode_reward", "tools_per_image", "buffer_size")

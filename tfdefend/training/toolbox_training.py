@@ -3,11 +3,18 @@
 import keras
 import numpy as np
 
-from tfdefend.models._checks import check_non_negative_float, check_positive_float, check_seed
 from tfdefend.training.adversarial_pairs import _attack_fn
 from tfdefend.training.guided_denoiser_training import GuidedDenoiserTraining
 from tfdefend.training.resumable import TrainingBackup
-from tfdefend.utils.validation import check_batch_images, check_float, check_labels, check_positive_int
+from tfdefend.utils.validation import (
+    check_batch_images,
+    check_float,
+    check_labels,
+    check_non_negative_float,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
 
 _GUIDANCES = ("pixels", "logits")
 

@@ -5,22 +5,29 @@ import tensorflow as tf
 from keras import ops
 
 from tfdefend.attacks import _core
-from tfdefend.models._checks import check_model_kwargs, check_seed
 from tfdefend.training._adversarial_steps import (
     ascent_step,
     clean_test_step,
-    config_with_classifier,
     unpack_labeled,
 )
 from tfdefend.training._losses import batch_mean, kl_divergence
+from tfdefend.training.nested_config import NestedModelTrainer
 from tfdefend.utils.distribute import replica_rows, scale_for_replicas
-from tfdefend.utils.validation import check_clip, check_eps, check_float, check_norm, check_positive_int
+from tfdefend.utils.validation import (
+    check_clip,
+    check_eps,
+    check_float,
+    check_model_kwargs,
+    check_norm,
+    check_positive_int,
+    check_seed,
+)
 
 START_SCALE = 0.001  # the reference implementation's start: x + 0.001 * N(0, 1)
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class TRADES(keras.Model):
+class TRADES(NestedModelTrainer):
     FIRST_TERM = "natural_loss"  # the name of the loss' first term in the training logs
 
     """Trains a classifier with the TRADES loss (`MART` builds on it).
@@ -61,6 +68,8 @@ class TRADES(keras.Model):
             argument has the wrong type.
         ValueError: If an argument is out of range.
     """
+
+    NESTED_MODELS = ("classifier",)
 
     def __init__(self, classifier, *, eps, beta=6.0, steps=10, step_size=None, seed=None, norm="inf",
                  clip=(0.0, 1.0), **kwargs):
@@ -163,11 +172,8 @@ class TRADES(keras.Model):
     def test_step(self, data):
         return clean_test_step(self, data, self.loss_tracker, self.accuracy_tracker, type(self).__name__)
 
-    def get_config(self):
+    def trainer_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "classifier": keras.saving.serialize_keras_object(self.classifier),
             "eps": self.eps,
             "beta": self.beta,
             "steps": self.steps,
@@ -176,7 +182,3 @@ class TRADES(keras.Model):
             "norm": self.norm,
             "clip": self.clip,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config_with_classifier(config))

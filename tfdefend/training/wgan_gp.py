@@ -4,9 +4,15 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.models._checks import check_model_kwargs, check_non_negative_float, check_seed
+from tfdefend.training.nested_config import NestedModelTrainer
 from tfdefend.utils.distribute import replica_rows, scale_for_replicas
-from tfdefend.utils.validation import check_eps, check_positive_int
+from tfdefend.utils.validation import (
+    check_eps,
+    check_model_kwargs,
+    check_non_negative_float,
+    check_positive_int,
+    check_seed,
+)
 
 _EPSILON = 1e-12  # keeps the gradient of the norm finite where the critic's gradient is zero
 
@@ -53,7 +59,7 @@ def gradient_penalty(critic, real, fake, alpha=None, seed=None, *, training=True
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class WGANGP(keras.Model):
+class WGANGP(NestedModelTrainer):
     """Trains a noise generator against a critic with the WGAN-GP objective.
 
     Each `train_step` (one batch of real noise images) runs `critic_steps`
@@ -89,6 +95,8 @@ class WGANGP(keras.Model):
         ValueError: If an argument is out of range or the latent size cannot
             be found.
     """
+
+    NESTED_MODELS = ("generator", "critic")
 
     def __init__(self, generator, critic, *, gp_weight=10.0, critic_steps=5, seed=None, **kwargs):
         check_model_kwargs("WGANGP", kwargs)
@@ -244,23 +252,12 @@ class WGANGP(keras.Model):
         noise = self.generate(int(x_clean.shape[0]), seed=seed)
         return ops.clip(x_clean + ops.clip(noise, -eps, eps), 0.0, 1.0)
 
-    def get_config(self):
+    def trainer_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "critic": keras.saving.serialize_keras_object(self.critic),
             "gp_weight": self.gp_weight,
             "critic_steps": self.critic_steps,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("generator", "critic"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 def _latent_dim(generator):

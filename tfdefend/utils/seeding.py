@@ -4,15 +4,9 @@ import random
 
 import numpy as np
 
+from tfdefend.utils.validation import check_seed
+
 _MAX_SEED = 2 ** 31 - 1
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"`seed` must be an int, got {type(seed).__name__}.")
-    if not 0 <= seed < 2 ** 32:
-        raise ValueError(f"`seed` must be in [0, 2**32), got {seed}.")
-    return int(seed)
 
 
 def set_seed(seed, *, deterministic=True):
@@ -46,7 +40,7 @@ def set_seed(seed, *, deterministic=True):
         TypeError: If `seed` is not an int or `deterministic` not a bool.
         ValueError: If `seed` is out of range.
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed, allow_none=False)
     if not isinstance(deterministic, bool):
         raise TypeError(f"`deterministic` must be a bool, got {type(deterministic).__name__}.")
     import keras
