@@ -62,6 +62,8 @@ PLOT_KS = (0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.25, 1.5)
 def build_classifier(arch, spec, args):
     if arch == "mlp":
         return models.create_model("mlp", input_shape=spec.image_shape, num_classes=spec.num_classes)
+    if args.reference:
+        return models.load_pretrained(args.reference)
     if args.pretrained:
         return models.load_pretrained(models.default_pretrained(args.dataset))
     return models.create_model("small_cnn", input_shape=spec.image_shape, num_classes=spec.num_classes,
@@ -93,7 +95,7 @@ def train_all(arch, seed, args, spec, train, tune):
     keras.utils.set_random_seed(seed)
     reference = build_classifier(arch, spec, args)
     out = {}
-    if args.pretrained and arch == "cnn":
+    if (args.pretrained or args.reference) and arch == "cnn":
         out["reference"] = (reference, None)
     else:
         start = time.perf_counter()
@@ -273,6 +275,9 @@ def zoo_base(arch, args):
     """File-name stem of an architecture (the zoo's `small_cnn_<dataset>` only for `--pretrained`)."""
     if arch == "mlp":
         return "mlp"
+    if args.reference:
+        return args.reference[:-len(f"_{args.dataset}")] if args.reference.endswith(f"_{args.dataset}") \
+            else args.reference
     return "small_cnn" if args.pretrained else f"small_cnn_f{args.cnn_filters}"
 
 
@@ -297,7 +302,7 @@ def save_zoo(trained, rows, arch, args, directory, command):
 
 
 SAME_SETTINGS = ("dataset", "epochs", "finetune_epochs", "batch_size", "lr", "adv_eps", "cnn_filters",
-                 "pretrained", "limit_train", "limit_finetune", "limit_test", "rho2_steps", "pgd_steps",
+                 "pretrained", "reference", "limit_train", "limit_finetune", "limit_test", "rho2_steps", "pgd_steps",
                  "num_candidates", "lam")
 
 
@@ -327,6 +332,8 @@ def main(argv=None):
     parser.add_argument("--adv-eps", type=float, default=None, help="FGSM / PGD-AT eps (default: data set's)")
     parser.add_argument("--cnn-filters", type=int, default=16, help="small_cnn filters of the first block")
     parser.add_argument("--pretrained", action="store_true", help="cnn Reference = the zoo's small_cnn")
+    parser.add_argument("--reference", default=None, metavar="ZOO_NAME",
+                        help="cnn Reference = this zoo classifier (e.g. small_cnn_f16_fashion_mnist)")
     parser.add_argument("--limit-train", type=int, default=None, help="images for the Reference")
     parser.add_argument("--limit-finetune", type=int, default=None, help="images for fine-tuning")
     parser.add_argument("--limit-test", type=int, default=1000, help="test images evaluated")
