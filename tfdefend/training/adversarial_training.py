@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks import _core
+from tfdefend.attacks import kernels
 from tfdefend.models._checks import check_model_kwargs, check_seed
 from tfdefend.training._adversarial_steps import (
     ascent_step,
@@ -147,13 +147,13 @@ class AdversarialTraining(keras.Model):
         if self.random_start:
             seed = keras.random.randint((2,), 0, 2 ** 31 - 1, seed=self.seed_generator, dtype="int32")
             # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
-            start = replica_rows(lambda n: _core.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)),
-                                                              eps, self.norm, seed), tf.shape(x)[0])
-            x_adv = _core.project(x + start, x, eps, self.norm, lo, hi)
+            start = replica_rows(lambda n: kernels.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)),
+                                                                eps, self.norm, seed), tf.shape(x)[0])
+            x_adv = kernels.project(x + start, x, eps, self.norm, lo, hi)
         else:
             x_adv = x
         for _ in range(self.steps):  # a static, short loop: 1 (FGSM) or `steps` (PGD) gradient steps
-            grad = _core.loss_gradient(self.classifier, x_adv, y)
+            grad = kernels.loss_gradient(self.classifier, x_adv, y)
             x_adv = ascent_step(x_adv, grad, x, eps, self.step_size, self.norm, lo, hi)
         return tf.stop_gradient(x_adv)
 
