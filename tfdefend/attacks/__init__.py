@@ -6,7 +6,7 @@ naming the argument), and returns a float32 batch of the input's shape:
 a NumPy array when `x` is not a `tf.Tensor`, else a `tf.Tensor`.
 Labels default to the model's own argmax predictions.
 
-`get(name)` / `list_attacks()` pick attacks by name (the one registry every
+`get(name)` / `resolve(spec)` / `list_attacks()` pick attacks by name (the one registry every
 consumer uses). `kernels` holds the building blocks trainers need to craft
 adversarial batches in the graph: `random_start`, `project`,
 `ascent_direction`, `loss_gradient`.
@@ -27,7 +27,7 @@ from tfdefend.attacks.jsma import jsma
 from tfdefend.attacks.kernels import ascent_direction, loss_gradient, project, random_start
 from tfdefend.attacks.mifgsm import mifgsm
 from tfdefend.attacks.pgd import pgd
-from tfdefend.attacks.registry import attack_info, get, list_attacks
+from tfdefend.attacks.registry import attack_info, get, list_attacks, resolve
 from tfdefend.attacks.square import square
 
 __all__ = [
@@ -56,5 +56,6 @@ __all__ = [
     "project",
     "random_mask_like",
     "random_start",
+    "resolve",
     "square",
 ]

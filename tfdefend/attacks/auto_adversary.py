@@ -12,9 +12,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks.bim import bim
-from tfdefend.attacks.mifgsm import mifgsm
-from tfdefend.attacks.pgd import pgd
 from tfdefend.utils import validation as V
 
 BASES = ("pgd", "bim", "mifgsm")
@@ -150,22 +147,20 @@ def _build(model, targeted, kind):
 
 
 def _dense_attack(base, model, x, y, *, eps, steps, step_size, targeted, clip, seed):
+    """The dense perturbation: the registry's attack `base` ("pgd" with a random start, "bim" or "mifgsm")."""
+    from tfdefend.attacks.registry import get  # noqa: PLC0415 - the registry imports this module
+
+    attack = get(base)
     if base == "pgd":
         step_size = 2.5 * eps / steps if step_size is None else step_size
-        return pgd(model, x, y, eps=eps, step_size=step_size, steps=steps, random_start=True, seed=seed,
-                   targeted=targeted, clip=clip)
-    fn = bim if base == "bim" else mifgsm
-    return fn(model, x, y, eps=eps, step_size=step_size, steps=steps, targeted=targeted, clip=clip)
+        return attack(model, x, y, eps=eps, step_size=step_size, steps=steps, random_start=True, seed=seed,
+                      targeted=targeted, clip=clip)
+    return attack(model, x, y, eps=eps, step_size=step_size, steps=steps, targeted=targeted, clip=clip)
 
 
-def _check_choice(value, name, choices):
-    if not isinstance(value, str) or value.strip().lower() not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
-    return value.strip().lower()
-
-
-def _check_positive(value, name, *, allow_zero=False):
-    return V.check_float(value, name, lo=0.0, lo_open=not allow_zero)
+def _lowered(value):
+    """A str choice without surrounding blanks, in lower case (other values as they are, for the check)."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=None, lam=5.0, targeted=False,
@@ -236,18 +231,18 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
             other hyper-parameters or `clip`, or `targeted` without `y`.
         TypeError: Non-numeric arguments.
     """
-    base = _check_choice(base, "base", BASES)
-    encoder = _check_choice(encoder, "encoder", ENCODERS)
+    base = V.check_choice(_lowered(base), "base", BASES)
+    encoder = V.check_choice(_lowered(encoder), "encoder", ENCODERS)
     eps = V.check_eps(eps, norm="inf", clip=clip, allow_zero=False)
     steps = V.check_positive_int(steps, "steps")
     if step_size is not None:
         step_size = V.check_eps(step_size, name="step_size", norm="inf", clip=clip, allow_zero=False)
-    lam = _check_positive(lam, "lam", allow_zero=True)
+    lam = V.check_float(lam, "lam", lo=0.0)
     mask_steps = V.check_positive_int(mask_steps, "mask_steps")
     if mask_lr is not None:
-        mask_lr = _check_positive(mask_lr, "mask_lr")
-    alpha_start = _check_positive(alpha_start, "alpha_start")
-    alpha_growth = _check_positive(alpha_growth, "alpha_growth")
+        mask_lr = V.check_float(mask_lr, "mask_lr", lo=0.0, lo_open=True)
+    alpha_start = V.check_float(alpha_start, "alpha_start", lo=0.0, lo_open=True)
+    alpha_growth = V.check_float(alpha_growth, "alpha_growth", lo=0.0, lo_open=True)
     if alpha_growth < 1.0:
         raise ValueError(f"`alpha_growth` must be >= 1, got {alpha_growth}.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

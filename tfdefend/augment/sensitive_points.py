@@ -21,11 +21,12 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfdefend.attacks import pgd
+from tfdefend.attacks import get as get_attack
 from tfdefend.utils import validation as V
 from tfdefend.utils.calling import call_model
 
 ENCODERS = ("none", "auto", "dense", "unet")
+DENSE_ATTACK = "pgd"  # the registry's dense attack whose perturbation the mask prunes (random start)
 _INIT_LOGIT = 2.0
 _CACHE = collections.OrderedDict()  # (id(model), kind) -> (model, tf.function)
 
@@ -163,8 +164,8 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
         y_t = tf.argmax(call_model(model, x_t), -1, output_type=tf.int32)
     else:
         y_t = V.check_labels(y, int(x_t.shape[0]))
-    x_adv = pgd(model, x_t, y_t, eps=eps, step_size=2.5 * eps / attack_steps, steps=attack_steps,
-                random_start=True, seed=int(seed), clip=clip)
+    x_adv = get_attack(DENSE_ATTACK)(model, x_t, y_t, eps=eps, step_size=2.5 * eps / attack_steps,
+                                     steps=attack_steps, random_start=True, seed=int(seed), clip=clip)
     delta = x_adv - x_t
     logits = tf.cast(call_model(model, x_adv), tf.float32)
     l_init = tf.maximum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_t, logits=logits), 1e-3)

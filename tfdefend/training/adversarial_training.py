@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks import kernels
+from tfdefend.attacks import kernels, resolve
 from tfdefend.models._checks import check_model_kwargs, check_seed
 from tfdefend.training._adversarial_steps import (
     ascent_step,
@@ -19,6 +19,17 @@ from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 from tfdefend.utils.validation import check_clip, check_eps, check_norm, check_positive_int
 
 _ATTACKS = ("fgsm", "pgd")
+
+
+def _check_attack(attack):
+    """The registry name of `attack` (case-insensitive), which must be one this trainer runs in the graph."""
+    message = f"`attack` must be one of {list(_ATTACKS)}, got {attack!r}."
+    if not isinstance(attack, str):
+        raise ValueError(message)
+    try:
+        return resolve(attack.lower(), choices=_ATTACKS)[0]
+    except ValueError:
+        raise ValueError(message) from None
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -79,9 +90,7 @@ class AdversarialTraining(keras.Model):
         check_model_kwargs("AdversarialTraining", kwargs)
         if not isinstance(classifier, keras.Model):
             raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
-        if not isinstance(attack, str) or attack.lower() not in _ATTACKS:
-            raise ValueError(f"`attack` must be one of {list(_ATTACKS)}, got {attack!r}.")
-        attack = attack.lower()
+        attack = _check_attack(attack)
         norm = check_norm(norm)
         lo, hi = check_clip(clip)
         eps = check_eps(eps, norm=norm, clip=clip, allow_zero=False)
