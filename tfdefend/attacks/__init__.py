@@ -6,10 +6,11 @@ naming the argument), and returns a float32 batch of the input's shape:
 a NumPy array when `x` is not a `tf.Tensor`, else a `tf.Tensor`.
 Labels default to the model's own argmax predictions.
 
-`get(name)` / `resolve(spec)` / `list_attacks()` pick attacks by name (the one registry every
-consumer uses). `kernels` holds the building blocks trainers need to craft
-adversarial batches in the graph: `random_start`, `project`,
-`ascent_direction`, `loss_gradient`.
+`get(name)`, `resolve(spec)` and `list_attacks()` pick attacks by name
+(the one registry every consumer uses). `kernels` holds the building
+blocks trainers need to craft adversarial batches in the graph
+(`random_start`, `project`, `ascent_direction`, `loss_gradient`, exported
+here too); `mask_encoders` the learned pixel masks of the sparse attacks.
 """
 
 from tfdefend.attacks._sparse_ablations import l1_penalized_pgd, random_mask_like
