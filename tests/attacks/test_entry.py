@@ -13,7 +13,8 @@ CALLS = {
     "bim": lambda m, x, eps: attacks.bim(m, x, eps=eps, steps=2),
     "bim_margin": lambda m, x, eps: attacks.bim(m, x, eps=eps, steps=3, loss="margin"),
     "mifgsm": lambda m, x, eps: attacks.mifgsm(m, x, eps=eps, steps=2, decay=0.5),
-    "pgd": lambda m, x, eps: attacks.pgd(m, x, eps=eps, step_size=eps / 2, steps=2, random_start=True, seed=1),
+    "pgd": lambda m, x, eps: attacks.pgd(m, x, eps=eps, step_size=eps / 2, steps=2, random_start=True,
+                                         seed=1),
 }
 
 

@@ -17,13 +17,15 @@ def _private_attack_imports(tree):
                 if any(part.startswith("_") for part in node.module.split(".")[2:]):
                     found.append((node.lineno, node.module))
             if node.level == 0 and node.module == "tfdefend.attacks":
-                found += [(node.lineno, f"tfdefend.attacks.{a.name}") for a in node.names if a.name.startswith("_")]
+                found += [(node.lineno, f"tfdefend.attacks.{a.name}") for a in node.names
+                          if a.name.startswith("_")]
         elif isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names if a.name.startswith("tfdefend.attacks.")
                       and any(part.startswith("_") for part in a.name.split(".")[2:])]
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
               and node.func.attr == "import_module" and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str) and node.args[0].value.startswith("tfdefend.attacks._")):
+              and isinstance(node.args[0].value, str)
+              and node.args[0].value.startswith("tfdefend.attacks._")):
             found.append((node.lineno, node.args[0].value))
     return found
 
@@ -36,8 +38,8 @@ def test_no_module_outside_attacks_imports_a_private_attacks_module():
             continue
         for line, module in _private_attack_imports(ast.parse(path.read_text(), str(path))):
             offenders.append(f"tfdefend/{relative}:{line} imports {module}")
-    assert not offenders, "use the public tfdefend.attacks API (e.g. tfdefend.attacks.kernels):\n" + "\n".join(
-        offenders)
+    hint = "use the public tfdefend.attacks API (e.g. tfdefend.attacks.kernels):\n"
+    assert not offenders, hint + "\n".join(offenders)
 
 
 def test_the_check_sees_every_import_form():

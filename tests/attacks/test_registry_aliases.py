@@ -1,4 +1,4 @@
-"""The one registry: every consumer's attack names resolve; deprecated aliases warn and give the same result."""
+"""The one registry: every consumer's attack name resolves; deprecated aliases warn, same result."""
 
 import ast
 import importlib
@@ -128,7 +128,7 @@ def test_kernels_are_public_and_match_the_attacks(tiny_model, rand_images):
     y = tf.zeros([8], tf.int32)
     grad = attacks.loss_gradient(tiny_model, x, y)
     step = attacks.project(x + 0.1 * attacks.ascent_direction(grad, "inf"), x, 0.1, "inf", 0.0, 1.0)
-    np.testing.assert_allclose(step.numpy(), attacks.fgsm(tiny_model, rand_images, np.zeros(8, np.int32), eps=0.1),
-                               atol=1e-7)
+    expected = attacks.fgsm(tiny_model, rand_images, np.zeros(8, np.int32), eps=0.1)
+    np.testing.assert_allclose(step.numpy(), expected, atol=1e-7)
     start = attacks.random_start(x, 0.5, "l2", tf.constant([1, 2], tf.int32))
     assert np.all(np.sqrt(np.sum(start.numpy() ** 2, axis=(1, 2, 3))) <= 0.5)

@@ -125,8 +125,8 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
         binary_search_steps=binary_search_steps, steps=steps, learning_rate=learning_rate))
 
 
-def _binary_search(model, x_t, y_t, bounds, *, targeted, confidence, initial_const, binary_search_steps, steps,
-                   learning_rate):
+def _binary_search(model, x_t, y_t, bounds, *, targeted, confidence, initial_const, binary_search_steps,
+                   steps, learning_rate):
     """The binary search over `c` around the compiled inner optimization, on validated inputs."""
     lo, hi = bounds
     bounded = _core.is_finite_clip((lo, hi))

@@ -6,7 +6,8 @@ import numbers
 from tfdefend.attacks import resolve
 from tfdefend.utils.validation import check_eps, check_float, check_positive_int
 
-# The registry's L-inf attacks the suite builds: one step, or `pgd_steps` steps of `step_ratio * eps / pgd_steps`.
+# The registry's L-inf attacks the suite builds: one step (FGSM), or `pgd_steps` steps of
+# `step_ratio * eps / pgd_steps`.
 SUITE_ATTACKS = ("fgsm", "bim", "pgd", "mifgsm")
 
 

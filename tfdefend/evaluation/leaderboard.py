@@ -116,8 +116,8 @@ def _evaluate_keras(entry, x, y, *, eps, norm, steps, queries, check_n, seed, ba
     attack_model = entry["attack_model"] or model
     randomized = is_randomized(model, x[:min(len(x), 16)])
     version = "rand" if randomized else "standard"
-    _, report = get_attack("auto_attack")(attack_model, x, y, eps=eps, norm=norm, version=version, steps=steps,
-                                          queries=queries, seed=seed, batch_size=batch_size)
+    _, report = get_attack("auto_attack")(attack_model, x, y, eps=eps, norm=norm, version=version,
+                                          steps=steps, queries=queries, seed=seed, batch_size=batch_size)
     m = min(check_n, len(x))
     masking = None
     if m > 0:

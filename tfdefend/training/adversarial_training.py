@@ -156,8 +156,10 @@ class AdversarialTraining(keras.Model):
         if self.random_start:
             seed = keras.random.randint((2,), 0, 2 ** 31 - 1, seed=self.seed_generator, dtype="int32")
             # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
-            start = replica_rows(lambda n: kernels.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)),
-                                                                eps, self.norm, seed), tf.shape(x)[0])
+            start = replica_rows(
+                lambda n: kernels.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)), eps, self.norm,
+                                               seed),
+                tf.shape(x)[0])
             x_adv = kernels.project(x + start, x, eps, self.norm, lo, hi)
         else:
             x_adv = x
