@@ -95,7 +95,7 @@ def test_logit_guidance_trains_the_tools_and_default_labels_work():
     classifier, toolbox = _classifier(), _toolbox()
     before = _weights(toolbox)
     histories = train_denoiser_toolbox(toolbox, classifier, x, epochs=2, batch_size=16, guidance="logits",
-                                       pixel_weight=0.5, attack="ifgsm2", learning_rate=3e-3)
+                                       pixel_weight=0.5, attack=("bim", {"steps": 2}), learning_rate=3e-3)
     assert set(histories[toolbox.tool_names[0]]) >= {"loss", "guidance_loss", "pixel_loss"}
     assert any(not np.array_equal(b, np.asarray(w)) for b, w in zip(before, toolbox.weights))
 

@@ -8,27 +8,35 @@
   again when only those values change. `tracing_counts()` exposes the
   tracing counters for tests.
 * The generic batched iterative gradient kernel behind FGSM, BIM, PGD and
-  MI-FGSM.
+  MI-FGSM (its building blocks are the public `tfdefend.attacks.kernels`).
 """
 
 import collections
 import logging
 import math
+import numbers
 
 import numpy as np
 import tensorflow as tf
 
+from tfdefend.attacks import kernels
 from tfdefend.utils import validation as V
 from tfdefend.utils.calling import call_model, check_model_input
 from tfdefend.utils.seeding import draw_seed
 
+# The kernels' building blocks, under the names the attack modules use (`_core.project`, ...).
+_TINY = kernels._TINY
+L2_SAFETY = kernels.L2_SAFETY
+ZERO = kernels.ZERO
+ascent_direction = kernels.ascent_direction
+l1_norm = kernels.l1_norm
+l2_norm = kernels.l2_norm
+loss_gradient = kernels.loss_gradient
+project = kernels.project
+random_start = kernels.random_start
+
 _CACHE_SIZE = 32
 _CACHE = collections.OrderedDict()  # (id(model), kind, static) -> (model, tf.function)
-_TINY = 1e-12
-# Shrinks L2 budgets a little so that ||x_adv - x||_2 <= eps survives float32 rounding.
-L2_SAFETY = 1.0 - 1e-5
-# Gradients of outputs that do not depend on the input are zeros, not None.
-ZERO = tf.UnconnectedGradients.ZERO
 
 
 # --------------------------------------------------------------------------- cache
@@ -205,15 +213,23 @@ def f32(value):
     return tf.constant(value, dtype=tf.float32)
 
 
+def check_seed(seed):
+    """Returns `seed` if it is None or an int of any size or sign (it wraps into a `[2]` int32 seed).
+
+    Raises:
+        TypeError: Any other type (a bool too).
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}.")
+    return seed
+
+
 def seed_tensor(seed):
     """A `[2]` int32 seed for stateless random ops; drawn from NumPy's global RNG when `seed` is None.
 
     (So `tfdefend.utils.set_seed` makes unseeded attacks repeatable.)
     """
-    if seed is None:
-        seed = draw_seed()
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}.")
+    seed = draw_seed() if check_seed(seed) is None else seed
     seed = int(seed)
     return tf.constant([seed & 0x7FFFFFFF, (seed >> 31) & 0x7FFFFFFF], dtype=tf.int32)
 
@@ -223,64 +239,6 @@ def check_step_size(step_size, eps, steps, norm, clip, name="step_size"):
     if step_size is None:
         return eps / steps
     return V.check_eps(step_size, name=name, norm=norm, clip=clip)
-
-
-# --------------------------------------------------------------------------- vector helpers
-
-
-def _per_sample(t, reduce_fn):
-    axes = list(range(1, t.shape.rank))
-    return reduce_fn(t, axis=axes, keepdims=True)
-
-
-def l2_norm(t):
-    """Per-sample L2 norm with kept dims ([N, 1, 1, 1])."""
-    return tf.sqrt(_per_sample(tf.square(t), tf.reduce_sum))
-
-
-def l1_norm(t):
-    """Per-sample L1 norm with kept dims."""
-    return _per_sample(tf.abs(t), tf.reduce_sum)
-
-
-def project(x_adv, x, eps, norm, lo, hi):
-    """Projects `x_adv` onto the `norm` ball of radius `eps` around `x`, then into [lo, hi]."""
-    if norm == "inf":
-        x_adv = tf.clip_by_value(x_adv, x - eps, x + eps)
-    else:
-        delta = x_adv - x
-        radius = eps * L2_SAFETY
-        scale = tf.minimum(1.0, radius / tf.maximum(l2_norm(delta), _TINY))
-        x_adv = x + delta * scale
-    return tf.clip_by_value(x_adv, lo, hi)
-
-
-def random_start(x, eps, norm, seed):
-    """A uniform random point of the `norm` ball of radius `eps` (stateless, seeded)."""
-    if norm == "inf":
-        return tf.random.stateless_uniform(tf.shape(x), seed, -1.0, 1.0) * eps
-    # Uniform in the L2 ball: Gaussian direction, radius eps * U^(1/D).
-    seeds = tf.random.experimental.stateless_split(seed, 2)
-    direction = tf.random.stateless_normal(tf.shape(x), seeds[0])
-    direction = direction / tf.maximum(l2_norm(direction), _TINY)
-    dim = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
-    u = tf.random.stateless_uniform(tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0),
-                                    seeds[1])
-    return direction * eps * L2_SAFETY * tf.pow(u, 1.0 / dim)
-
-
-def loss_gradient(model, x, y):
-    """Gradient w.r.t. `x` of the summed sparse softmax cross-entropy.
-
-    A model whose output does not depend differentiably on `x` (e.g. a
-    JPEG or quantization front end) gives a zero gradient rather than None,
-    so attacks run and honestly report what plain gradients achieve.
-    """
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        logits = logits_of(model, x)
-        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-    return tape.gradient(loss, x, unconnected_gradients=ZERO)
 
 
 # --------------------------------------------------------------------------- iterative kernel
@@ -303,11 +261,7 @@ def _build_iterative(model, norm, targeted, use_random_start, momentum):
             if momentum:
                 g = decay * g + grad / tf.maximum(l1_norm(grad), _TINY)
                 grad = g
-            if norm == "inf":
-                direction = tf.sign(grad)
-            else:
-                direction = grad / tf.maximum(l2_norm(grad), _TINY)
-            x_adv = project(x_adv + step_size * direction, x, eps, norm, lo, hi)
+            x_adv = project(x_adv + step_size * ascent_direction(grad, norm), x, eps, norm, lo, hi)
         return x_adv
 
     return run

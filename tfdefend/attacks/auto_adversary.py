@@ -12,105 +12,23 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks.bim import bim
-from tfdefend.attacks.mifgsm import mifgsm
-from tfdefend.attacks.pgd import pgd
+from tfdefend.attacks.mask_encoders import (
+    DENSE_MAX_PIXELS,
+    adam_step,
+    encode,
+    init_encoder_params,
+    keep_sparsest,
+    pixel_changed,
+)
 from tfdefend.utils import validation as V
 
 BASES = ("pgd", "bim", "mifgsm")
 ENCODERS = ("auto", "dense", "unet", "none")
-DENSE_MAX_PIXELS = 28 * 28  # "auto": FC encoder up to MNIST size, U-Net-style conv net above
-_HIDDEN = 64  # FC encoder hidden units
-_WIDTH = 8  # U-Net-style encoder channels (2x at half resolution)
 # Default Adam learning rates per encoder (tuned on Fashion-MNIST, eps 0.1, lam 5): the FC
 # encoder's many weights move the logits much faster than a free logit per pixel does.
 DEFAULT_MASK_LR = {"dense": 0.003, "unet": 0.03, "none": 0.05}
-_INIT_LOGIT = 0.5  # initial mask logit: m starts at sigmoid(alpha_start * 0.5) (~0.62)
 _ALPHA_MAX = 1e6  # alpha stops growing here (keeps alpha * h finite)
-_BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
 _BIG = 1e10
-_TOL = 1e-6  # |change| <= _TOL does not count as a changed pixel (as in evaluation.perturbation_norms)
-
-
-def _pixel_changed(delta):
-    """[B, H, W, 1] float: 1 where any channel of `delta` changes by more than `_TOL`."""
-    return tf.cast(tf.reduce_any(tf.abs(delta) > _TOL, axis=-1, keepdims=True), tf.float32)
-
-
-def _keep_sparsest(hard, success, best_mask, best_l0):
-    """Per sample, `hard` replaces the best mask if it succeeded with no more pixels (ties: the latest)."""
-    l0 = tf.reduce_sum(hard, axis=[1, 2, 3])
-    better = tf.logical_and(success, l0 <= best_l0)
-    return tf.where(better[:, None, None, None], hard, best_mask), tf.where(better, l0, best_l0)
-
-
-def _adam_step(params, grads, m1, m2, step, lr):
-    """One Adam update written out (element-wise: every sample has its own weights) -> params, m1, m2."""
-    k = step + 1.0
-    m1 = [_BETA1 * a + (1.0 - _BETA1) * g for a, g in zip(m1, grads)]
-    m2 = [_BETA2 * b + (1.0 - _BETA2) * tf.square(g) for b, g in zip(m2, grads)]
-    params = [p - lr * (a / (1.0 - _BETA1 ** k)) / (tf.sqrt(b / (1.0 - _BETA2 ** k)) + _ADAM_EPS)
-              for p, a, b in zip(params, m1, m2)]
-    return params, m1, m2
-
-
-# --------------------------------------------------------------------------- encoders
-
-
-def _glorot(rng, fan_in, fan_out, shape):
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape).astype(np.float32)
-
-
-def _init_params(kind, shape, seed):
-    """Initial encoder parameters, one copy per sample (identical copies from `seed`).
-
-    Every sample gets its own weights (leading batch axis), so each image is
-    optimized independently of the rest of the batch, as in the paper's
-    per-image optimization; the copies start equal, so a sample's result does
-    not depend on its position in the batch.
-    """
-    n, h, w, c = shape
-    rng = np.random.default_rng(seed)
-    if kind == "none":  # a free mask logit per pixel
-        single = [np.full((h, w, 1), _INIT_LOGIT, np.float32)]
-    elif kind == "dense":
-        d_in, d_out = h * w * c, h * w
-        single = [_glorot(rng, d_in, _HIDDEN, (d_in, _HIDDEN)), np.zeros(_HIDDEN, np.float32),
-                  _glorot(rng, _HIDDEN, d_out, (_HIDDEN, d_out)), np.full(d_out, _INIT_LOGIT, np.float32)]
-    else:  # unet: conv3x3 c->W, [avgpool2, conv3x3 W->2W, upsample], concat, conv3x3 3W->W, 1x1 W->1 (+bias/pixel)
-        single = []
-        for k, cin, cout in ((3, c, _WIDTH), (3, _WIDTH, 2 * _WIDTH), (3, 3 * _WIDTH, _WIDTH), (1, _WIDTH, 1)):
-            single.append(_glorot(rng, k * k * cin, k * k * cout, (k * k * cin, cout)))
-            single.append(np.zeros(cout, np.float32))
-        single[-1] = np.full((h, w, 1), _INIT_LOGIT, np.float32)  # per-pixel output bias
-    return [tf.constant(np.broadcast_to(p, (n,) + p.shape)) for p in single]
-
-
-def _conv(t, kernel, bias, k):
-    """Per-sample convolution ("SAME", stride 1): kernel [B, k*k*Cin, Cout], bias [B, Cout] or [B, H, W, Cout]."""
-    if k > 1:
-        t = tf.image.extract_patches(t, [1, k, k, 1], [1, 1, 1, 1], [1, 1, 1, 1], "SAME")
-    out = tf.einsum("bhwk,bko->bhwo", t, kernel)
-    return out + (bias if bias.shape.rank == 4 else bias[:, None, None, :])
-
-
-def _encode(kind, params, u):
-    """Mask logits h [B, H, W, 1] from the normalized perturbation `u = delta / eps`."""
-    shape = tf.shape(u)
-    if kind == "none":
-        return params[0]
-    if kind == "dense":
-        w1, b1, w2, b2 = params
-        flat = tf.reshape(u, [shape[0], -1])
-        hidden = tf.nn.relu(tf.einsum("bi,bij->bj", flat, w1) + b1)
-        return tf.reshape(tf.einsum("bj,bjk->bk", hidden, w2) + b2, [shape[0], shape[1], shape[2], 1])
-    k1, c1, k2, c2, k3, c3, k4, c4 = params
-    e1 = tf.nn.relu(_conv(u, k1, c1, 3))
-    e2 = tf.nn.relu(_conv(tf.nn.avg_pool2d(e1, 2, 2, "SAME"), k2, c2, 3))
-    up = tf.image.resize(e2, shape[1:3], method="nearest")
-    d1 = tf.nn.relu(_conv(tf.concat([e1, up], -1), k3, c3, 3))
-    return _conv(d1, k4, c4, 1)
 
 
 # --------------------------------------------------------------------------- compiled optimization
@@ -121,7 +39,7 @@ def _build(model, targeted, kind):
 
     @tf.function(reduce_retracing=True)
     def run(x, delta, y, y_star, params, eps, lam, lr, alpha0, growth, steps, best_mask, best_l0):
-        changed = _pixel_changed(delta)
+        changed = pixel_changed(delta)
         u = delta / eps
         n_pix = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
         m1 = [tf.zeros_like(p) for p in params]
@@ -131,7 +49,7 @@ def _build(model, targeted, kind):
             alpha = tf.minimum(alpha0 * tf.pow(growth, step), _ALPHA_MAX)
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                h = _encode(kind, params, u)
+                h = encode(kind, params, u)
                 mask = tf.sigmoid(alpha * h)
                 logits = _core.logits_of(model, x + delta * mask)
                 ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_star, logits=logits)
@@ -142,30 +60,28 @@ def _build(model, targeted, kind):
             hard = tf.cast(h > 0.0, tf.float32) * changed
             pred = tf.argmax(_core.logits_of(model, x + delta * hard), -1, output_type=tf.int32)
             ok = tf.equal(pred, y) if targeted else tf.not_equal(pred, y)
-            best_mask, best_l0 = _keep_sparsest(hard, ok, best_mask, best_l0)
-            params, m1, m2 = _adam_step(params, grads, m1, m2, step, lr)
+            best_mask, best_l0 = keep_sparsest(hard, ok, best_mask, best_l0)
+            params, m1, m2 = adam_step(params, grads, m1, m2, step, lr)
         return best_mask, best_l0
 
     return run
 
 
 def _dense_attack(base, model, x, y, *, eps, steps, step_size, targeted, clip, seed):
+    """The dense perturbation: the registry's attack `base` ("pgd" with a random start, "bim" or "mifgsm")."""
+    from tfdefend.attacks.registry import get  # noqa: PLC0415 - the registry imports this module
+
+    attack = get(base)
     if base == "pgd":
         step_size = 2.5 * eps / steps if step_size is None else step_size
-        return pgd(model, x, y, eps=eps, step_size=step_size, steps=steps, random_start=True, seed=seed,
-                   targeted=targeted, clip=clip)
-    fn = bim if base == "bim" else mifgsm
-    return fn(model, x, y, eps=eps, step_size=step_size, steps=steps, targeted=targeted, clip=clip)
+        return attack(model, x, y, eps=eps, step_size=step_size, steps=steps, random_start=True, seed=seed,
+                      targeted=targeted, clip=clip)
+    return attack(model, x, y, eps=eps, step_size=step_size, steps=steps, targeted=targeted, clip=clip)
 
 
-def _check_choice(value, name, choices):
-    if not isinstance(value, str) or value.strip().lower() not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
-    return value.strip().lower()
-
-
-def _check_positive(value, name, *, allow_zero=False):
-    return V.check_float(value, name, lo=0.0, lo_open=not allow_zero)
+def _lowered(value):
+    """A str choice without surrounding blanks, in lower case (other values as they are, for the check)."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=None, lam=5.0, targeted=False,
@@ -236,18 +152,18 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
             other hyper-parameters or `clip`, or `targeted` without `y`.
         TypeError: Non-numeric arguments.
     """
-    base = _check_choice(base, "base", BASES)
-    encoder = _check_choice(encoder, "encoder", ENCODERS)
+    base = V.check_choice(_lowered(base), "base", BASES)
+    encoder = V.check_choice(_lowered(encoder), "encoder", ENCODERS)
     eps = V.check_eps(eps, norm="inf", clip=clip, allow_zero=False)
     steps = V.check_positive_int(steps, "steps")
     if step_size is not None:
         step_size = V.check_eps(step_size, name="step_size", norm="inf", clip=clip, allow_zero=False)
-    lam = _check_positive(lam, "lam", allow_zero=True)
+    lam = V.check_float(lam, "lam", lo=0.0)
     mask_steps = V.check_positive_int(mask_steps, "mask_steps")
     if mask_lr is not None:
-        mask_lr = _check_positive(mask_lr, "mask_lr")
-    alpha_start = _check_positive(alpha_start, "alpha_start")
-    alpha_growth = _check_positive(alpha_growth, "alpha_growth")
+        mask_lr = V.check_float(mask_lr, "mask_lr", lo=0.0, lo_open=True)
+    alpha_start = V.check_float(alpha_start, "alpha_start", lo=0.0, lo_open=True)
+    alpha_growth = V.check_float(alpha_growth, "alpha_growth", lo=0.0, lo_open=True)
     if alpha_growth < 1.0:
         raise ValueError(f"`alpha_growth` must be >= 1, got {alpha_growth}.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -264,14 +180,14 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
     else:
         y_star = tf.argmax(logits - _BIG * tf.one_hot(y_t, tf.shape(logits)[-1]), -1, output_type=tf.int32)
         dense_ok = tf.not_equal(pred, y_t)
-    changed = _pixel_changed(delta)
+    changed = pixel_changed(delta)
     dense_l0 = tf.reduce_sum(changed, axis=[1, 2, 3])
 
     shape = tuple(int(d) for d in x_t.shape)
     kind = encoder if encoder != "auto" else ("dense" if shape[1] * shape[2] <= DENSE_MAX_PIXELS else "unet")
     mask_lr = DEFAULT_MASK_LR[kind] if mask_lr is None else mask_lr
     fn = _core.compiled(model, "auto_adversary", (bool(targeted), kind), _build)
-    best_mask, _ = fn(x_t, delta, y_t, y_star, _init_params(kind, shape, int(seed)), _core.f32(eps),
+    best_mask, _ = fn(x_t, delta, y_t, y_star, init_encoder_params(kind, shape, int(seed)), _core.f32(eps),
                       _core.f32(lam), _core.f32(mask_lr), _core.f32(alpha_start), _core.f32(alpha_growth),
                       tf.constant(mask_steps, tf.int32), changed, tf.where(dense_ok, dense_l0, np.inf))
     lo, hi = bounds
@@ -282,7 +198,7 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
         return out
     final_pred = _core.predict_labels(model, x_adv)
     success = tf.equal(final_pred, y_t) if targeted else tf.not_equal(final_pred, y_t)
-    final_changed = _pixel_changed(x_adv - x_t)
+    final_changed = pixel_changed(x_adv - x_t)
     info = {
         "l0": tf.reduce_sum(final_changed, axis=[1, 2, 3]).numpy().astype(np.int64),
         "success": success.numpy(),

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._entry import gradient_attack
 from tfdefend.utils import validation as V
 
 LOSSES = ("ce", "margin")
@@ -90,18 +91,16 @@ def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip
         TypeError: Non-numeric arguments, or a `loss` that is not a str.
     """
     loss = _check_loss(loss)
-    eps = V.check_eps(eps, norm="inf", clip=clip)
-    steps = V.check_positive_int(steps, "steps")
-    step_size = _core.check_step_size(step_size, eps, steps, "inf", clip)
-    x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
-    if loss == "ce":
-        x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
-                                       norm="inf", targeted=targeted)
-    elif eps == 0.0:
-        x_adv = tf.identity(x_t)
-    else:
-        fn = _core.compiled(model, "bim_margin", (bool(targeted),), _build_margin)
-        lo, hi = bounds
-        x_adv = fn(x_t, y_t, _core.f32(eps), _core.f32(step_size), tf.constant(steps, tf.int32),
-                   _core.f32(lo), _core.f32(hi))
-    return _core.finish(x_adv, as_numpy)
+    return gradient_attack(model, x, y, eps=eps, step_size=step_size, steps=steps, norm="inf",
+                           targeted=targeted, clip=clip, run=None if loss == "ce" else _run_margin)
+
+
+def _run_margin(model, x, y, bounds, *, eps, step_size, steps, norm, targeted):
+    """The cached compiled margin loop on validated inputs (`norm` is always "inf")."""
+    del norm
+    if eps == 0.0:
+        return tf.identity(x)
+    fn = _core.compiled(model, "bim_margin", (bool(targeted),), _build_margin)
+    lo, hi = bounds
+    return fn(x, y, _core.f32(eps), _core.f32(step_size), tf.constant(steps, tf.int32), _core.f32(lo),
+              _core.f32(hi))

@@ -1,9 +1,12 @@
 """Carlini & Wagner L2 attack (Carlini and Wagner, 2017)."""
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._entry import run_attack
 from tfdefend.utils import validation as V
 
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
@@ -117,7 +120,15 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
     learning_rate = V.check_float(learning_rate, "learning_rate", lo=0.0, lo_open=True)
     binary_search_steps = V.check_positive_int(binary_search_steps, "binary_search_steps")
     steps = V.check_positive_int(steps, "steps")
-    x_t, y_t, (lo, hi), as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
+    return run_attack(model, x, y, clip, targeted, functools.partial(
+        _binary_search, model, targeted=targeted, confidence=confidence, initial_const=initial_const,
+        binary_search_steps=binary_search_steps, steps=steps, learning_rate=learning_rate))
+
+
+def _binary_search(model, x_t, y_t, bounds, *, targeted, confidence, initial_const, binary_search_steps,
+                   steps, learning_rate):
+    """The binary search over `c` around the compiled inner optimization, on validated inputs."""
+    lo, hi = bounds
     bounded = _core.is_finite_clip((lo, hi))
     fn = _core.compiled(model, "carlini_wagner_l2", (bool(targeted), bounded), _build)
 
@@ -137,4 +148,4 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
         found = upper < _BIG / 10
         const = np.where(found, (lower + upper) / 2.0, const * 10.0).astype(np.float32)
     x_adv = tf.clip_by_value(best_adv, lo, hi)  # also enforces a half-open clip such as (0, inf)
-    return _core.finish(x_adv, as_numpy)
+    return x_adv

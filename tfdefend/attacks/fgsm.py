@@ -1,7 +1,6 @@
 """Fast Gradient Sign Method (Goodfellow et al., 2015) and its L2 variant."""
 
-from tfdefend.attacks import _core
-from tfdefend.utils import validation as V
+from tfdefend.attacks._entry import gradient_attack
 
 
 def fgsm(model, x, y=None, *, eps, norm="inf", targeted=False, clip=(0.0, 1.0)):
@@ -31,9 +30,5 @@ def fgsm(model, x, y=None, *, eps, norm="inf", targeted=False, clip=(0.0, 1.0)):
         ValueError: Bad `x`, `y`, `eps`, `norm` or `clip`, or `targeted` without `y`.
         TypeError: Non-numeric arguments.
     """
-    norm = V.check_norm(norm)
-    eps = V.check_eps(eps, norm=norm, clip=clip)
-    x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
-    x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=eps, steps=1,
-                                   norm=norm, targeted=targeted)
-    return _core.finish(x_adv, as_numpy)
+    return gradient_attack(model, x, y, eps=eps, step_size=None, steps=1, norm=norm, targeted=targeted,
+                           clip=clip)

@@ -1,6 +1,6 @@
 """Momentum Iterative FGSM (Dong et al., 2018)."""
 
-from tfdefend.attacks import _core
+from tfdefend.attacks._entry import gradient_attack
 from tfdefend.utils import validation as V
 
 
@@ -34,11 +34,10 @@ def mifgsm(model, x, y=None, *, eps, step_size=None, steps=10, decay=1.0, target
             `clip`, or `targeted` without `y`.
         TypeError: Non-numeric arguments.
     """
-    eps = V.check_eps(eps, norm="inf", clip=clip)
-    steps = V.check_positive_int(steps, "steps")
-    step_size = _core.check_step_size(step_size, eps, steps, "inf", clip)
-    decay = V.check_float(decay, "decay", lo=0.0)
-    x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
-    x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
-                                   norm="inf", targeted=targeted, momentum=True, decay=decay)
-    return _core.finish(x_adv, as_numpy)
+    return gradient_attack(model, x, y, eps=eps, step_size=step_size, steps=steps, norm="inf",
+                           targeted=targeted, clip=clip, checks={"decay": _check_decay}, momentum=True,
+                           decay=decay)
+
+
+def _check_decay(decay):
+    return V.check_float(decay, "decay", lo=0.0)

@@ -1,9 +1,7 @@
 """Projected Gradient Descent (Madry et al., 2018), L-inf and L2."""
 
-import numbers
-
 from tfdefend.attacks import _core
-from tfdefend.utils import validation as V
+from tfdefend.attacks._entry import gradient_attack
 
 
 def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=False, seed=None,
@@ -45,14 +43,6 @@ def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=Fal
             `clip`, or `targeted` without `y`.
         TypeError: Non-numeric arguments.
     """
-    norm = V.check_norm(norm)
-    eps = V.check_eps(eps, norm=norm, clip=clip)
-    steps = V.check_positive_int(steps, "steps")
-    step_size = V.check_eps(step_size, name="step_size", norm=norm, clip=clip)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}.")
-    x_t, y_t, bounds, as_numpy = _core.prepare(model, x, y, clip, targeted=targeted)
-    x_adv = _core.iterative_attack(model, x_t, y_t, bounds, eps=eps, step_size=step_size, steps=steps,
-                                   norm=norm, targeted=targeted, use_random_start=bool(random_start),
-                                   seed=seed)
-    return _core.finish(x_adv, as_numpy)
+    return gradient_attack(model, x, y, eps=eps, step_size=step_size, steps=steps, norm=norm,
+                           targeted=targeted, clip=clip, default_step_size=False,
+                           checks={"seed": _core.check_seed}, use_random_start=bool(random_start), seed=seed)

@@ -4,7 +4,21 @@ Every registered attack has the cleverhans shape `attack(model, x, y=None,
 *, ...)` (keyword-only budgets) and validates its own arguments; the
 registry only maps names to functions and says what kind of attack each is,
 so command-line tools, benchmarks and leaderboards can pick attacks by name.
+
+It is the one name -> attack map of the package: the evaluation suite, the
+leaderboard, the trainers (`adversarial_pairs`, `AdversarialTraining`, the
+denoiser toolbox), AutoAdversary's dense base attack and AdvMask all look
+attacks up here. `resolve` also takes an attack with fixed arguments, as a
+`(name, {argument: value})` pair (e.g. `("bim", {"steps": 4})`), and the
+deprecated spellings of earlier releases (`"ifgsmK"`, `"ifgsm"`), which
+warn with a `DeprecationWarning` and map to the registry name plus
+arguments (`"ifgsm4"` -> `("bim", {"steps": 4})`).
 """
+
+import functools
+import inspect
+import re
+import warnings
 
 from tfdefend.attacks.apgd import apgd
 from tfdefend.attacks.auto_adversary import auto_adversary
@@ -36,6 +50,13 @@ _ATTACKS = {
 }
 
 
+# Deprecated spellings, kept for one release: a regular expression -> (registry name, its arguments).
+_ALIASES = (
+    (re.compile(r"ifgsm"), lambda match: ("bim", {})),
+    (re.compile(r"ifgsm0*([1-9][0-9]*)"), lambda match: ("bim", {"steps": int(match.group(1))})),
+)
+
+
 def list_attacks(kind=None):
     """Sorted names of the registered attacks, optionally only those of one `kind`.
 
@@ -55,20 +76,86 @@ def list_attacks(kind=None):
 def get(name):
     """The attack function registered as `name` (e.g. `get("pgd")(model, x, eps=0.1, ...)`).
 
+    A deprecated alias (e.g. `"ifgsm4"`) warns and returns the registry's
+    function with the alias's arguments bound (`functools.partial(bim, steps=4)`).
+
     Raises:
         TypeError: `name` is not a str.
         ValueError: An unknown name (the message lists the known ones).
     """
     if not isinstance(name, str):
         raise TypeError(f"`name` must be a str (an attack name), got {type(name).__name__}.")
-    if name not in _ATTACKS:
-        raise ValueError(f"Unknown attack {name!r}; known attacks: {', '.join(sorted(_ATTACKS))}.")
-    return _ATTACKS[name][0]
+    if name in _ATTACKS:
+        return _ATTACKS[name][0]
+    canonical, kwargs = _alias(name, stacklevel=2)
+    return functools.partial(_ATTACKS[canonical][0], **kwargs) if kwargs else _ATTACKS[canonical][0]
 
 
 def attack_info(name):
-    """`{"name", "kind", "norms", "description"}` of a registered attack (errors as `get`)."""
+    """`{"name", "kind", "norms", "description", "function"}` of a registered attack (errors as `get`)."""
+    if isinstance(name, str) and name not in _ATTACKS:
+        name = _alias(name, stacklevel=2)[0]
     get(name)
     function, kind, norms, description = _ATTACKS[name]
     return {"name": name, "kind": kind, "norms": norms, "description": description,
             "function": function.__name__}
+
+
+def resolve(spec, *, argument="attack", choices=None):
+    """`(name, function, kwargs)` of an attack given by name, by `(name, kwargs)`, or by a deprecated alias.
+
+    Args:
+        spec: A registry name (`"pgd"`), a `(name, {argument: value})` pair
+            (a two-item list works too, as JSON gives it back), or a
+            deprecated alias (`"ifgsm4"`: a `DeprecationWarning`, then
+            `("bim", {"steps": 4})`).
+        argument: The caller's argument name, for error messages.
+        choices: If given, the registry names the caller supports.
+
+    Returns:
+        `(name, function, kwargs)`: the registry name, its attack function
+        and a new dict of the fixed keyword arguments (call
+        `function(model, x, y, **kwargs, ...)`).
+
+    Raises:
+        TypeError: `spec` is neither a str nor a `(str, dict)` pair.
+        ValueError: An unknown name, one not in `choices`, or a keyword the
+            attack does not take.
+    """
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) \
+            and isinstance(spec[1], dict):
+        name, kwargs = spec[0], dict(spec[1])
+    elif isinstance(spec, str):
+        name, kwargs = spec, {}
+    else:
+        raise TypeError(f"`{argument}` must be an attack name (str) or a (name, {{argument: value}}) pair, "
+                        f"got {spec!r}.")
+    known = ", ".join(sorted(_ATTACKS) if choices is None else choices)
+    if name not in _ATTACKS:
+        try:
+            name, alias_kwargs = _alias(name, stacklevel=2)
+        except ValueError:
+            raise ValueError(f"Unknown attack {spec!r} in `{argument}`; known attacks: {known}.") from None
+        kwargs = {**alias_kwargs, **kwargs}
+    if choices is not None and name not in choices:
+        raise ValueError(f"Unknown attack {spec!r} in `{argument}`; expected one of: {known}.")
+    function = _ATTACKS[name][0]
+    parameters = inspect.signature(function).parameters
+    unknown = sorted(key for key in kwargs if key not in parameters or key in ("model", "x", "y"))
+    if unknown:
+        raise ValueError(f"Attack {name!r} in `{argument}` takes no argument(s) {unknown}.")
+    return name, function, kwargs
+
+
+def _alias(name, *, stacklevel):
+    """`(registry name, kwargs)` of a deprecated alias, after a DeprecationWarning; ValueError if none."""
+    for pattern, target in _ALIASES:
+        match = pattern.fullmatch(name)
+        if match:
+            canonical, kwargs = target(match)
+            new = repr(canonical) if not kwargs else repr((canonical, kwargs))
+            warnings.warn(f"Attack name {name!r} is deprecated and will be removed in the next release; "
+                          f"use {new} (see tfdefend.attacks.list_attacks()).", DeprecationWarning,
+                          stacklevel=stacklevel + 1)
+            return canonical, kwargs
+    raise ValueError(f"Unknown attack {name!r}; known attacks: {', '.join(sorted(_ATTACKS))}.")

@@ -141,37 +141,45 @@ def square(model, x, y=None, *, eps, norm="inf", queries=5000, p_init=None, seed
     best = x_np.copy()
     margin = _margin(scores, y_np, targeted)
     if eps > 0.0 and queries > 1:
-        if norm == "inf":
-            delta = eps * rng.choice([-1.0, 1.0], size=(n, 1, width, channels))
-        else:
-            delta = _square_l2.initial_perturbation(x_np.shape, eps, rng)
-        start = np.clip(x_np + delta, lo, hi).astype(np.float32)
-        active = margin >= 0
-        if active.any():
-            margin_start = _margin(scores_fn(start[active]), y_np[active], targeted)
-            best[active], margin[active] = start[active], margin_start
-            used[active] += 1
-        for i in range(1, queries - 1):
-            todo = np.flatnonzero(margin >= 0)
-            if todo.size == 0:  # never query an empty batch
-                break
-            fraction = square_fraction(p_init, i, queries)
-            if norm == "inf":
-                side = min(max(int(round(math.sqrt(fraction * height * width))), 1),
-                           min(height, width) - 1 if min(height, width) > 1 else 1)
-                candidate = _propose(best[todo], x_np[todo], side, eps, lo, hi, rng)
-            else:
-                side = _square_l2.side_of(fraction, height, width)
-                candidate = _square_l2.propose(best[todo], x_np[todo], side, eps, lo, hi, rng)
-            new_margin = _margin(scores_fn(candidate), y_np[todo], targeted)
-            used[todo] += 1
-            better = new_margin < margin[todo]
-            best[todo[better]] = candidate[better]
-            margin[todo[better]] = new_margin[better]
+        _search(scores_fn, x_np, y_np, best, margin, used, eps=eps, norm=norm, queries=queries, p_init=p_init,
+                bounds=(lo, hi), rng=rng, targeted=targeted)
     out = best.astype(np.float32)
     if return_info:
         return out, {"queries": used, "success": margin < 0}
     return out
+
+
+def _search(scores_fn, x_np, y_np, best, margin, used, *, eps, norm, queries, p_init, bounds, rng, targeted):
+    """The random search from the initial perturbation on; updates `best`, `margin` and `used` in place."""
+    lo, hi = bounds
+    n, height, width, channels = x_np.shape
+    if norm == "inf":
+        delta = eps * rng.choice([-1.0, 1.0], size=(n, 1, width, channels))
+    else:
+        delta = _square_l2.initial_perturbation(x_np.shape, eps, rng)
+    start = np.clip(x_np + delta, lo, hi).astype(np.float32)
+    active = margin >= 0
+    if active.any():
+        margin_start = _margin(scores_fn(start[active]), y_np[active], targeted)
+        best[active], margin[active] = start[active], margin_start
+        used[active] += 1
+    for i in range(1, queries - 1):
+        todo = np.flatnonzero(margin >= 0)
+        if todo.size == 0:  # never query an empty batch
+            break
+        fraction = square_fraction(p_init, i, queries)
+        if norm == "inf":
+            side = min(max(int(round(math.sqrt(fraction * height * width))), 1),
+                       min(height, width) - 1 if min(height, width) > 1 else 1)
+            candidate = _propose(best[todo], x_np[todo], side, eps, lo, hi, rng)
+        else:
+            side = _square_l2.side_of(fraction, height, width)
+            candidate = _square_l2.propose(best[todo], x_np[todo], side, eps, lo, hi, rng)
+        new_margin = _margin(scores_fn(candidate), y_np[todo], targeted)
+        used[todo] += 1
+        better = new_margin < margin[todo]
+        best[todo[better]] = candidate[better]
+        margin[todo[better]] = new_margin[better]
 
 
 def _check_p_init(p_init, norm):

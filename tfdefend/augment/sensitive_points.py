@@ -15,39 +15,35 @@ binary; the sparsest successful hard mask `h > 0` seen is kept.
 """
 
 import collections
-import importlib
 import warnings
 
 import numpy as np
 import tensorflow as tf
 
-from tfdefend.attacks import pgd
+from tfdefend.attacks import get as get_attack
+from tfdefend.attacks.mask_encoders import (
+    DENSE_MAX_PIXELS,
+    adam_step,
+    encode,
+    init_encoder_params,
+    keep_sparsest,
+    pixel_changed,
+)
 from tfdefend.utils import validation as V
 from tfdefend.utils.calling import call_model
 
 ENCODERS = ("none", "auto", "dense", "unet")
+DENSE_ATTACK = "pgd"  # the registry's dense attack whose perturbation the mask prunes (random start)
 _INIT_LOGIT = 2.0
 _CACHE = collections.OrderedDict()  # (id(model), kind) -> (model, tf.function)
 
 
-def _auto_adversary_module():
-    """The module itself: the package attribute `tfdefend.attacks.auto_adversary` is the function."""
-    return importlib.import_module("tfdefend.attacks.auto_adversary")
-
-
-def _encoder_api():
-    """AutoAdversary's per-sample encoder (`_init_params`, `_encode`, pixel limit of "dense")."""
-    aa = _auto_adversary_module()
-    return aa._init_params, aa._encode, aa.DENSE_MAX_PIXELS
-
-
 def _build(model, kind):
-    aa = _auto_adversary_module()  # its sparsest-mask bookkeeping and written-out Adam step
-    encode = None if kind == "none" else aa._encode
+    """Compiles the mask search for one model (AutoAdversary's encoders, bookkeeping and Adam step)."""
 
     @tf.function(reduce_retracing=True)
     def run(x, delta, y, l_init, params, eps, lam, eta, lr, alpha0, growth, steps):
-        changed = aa._pixel_changed(delta)
+        changed = pixel_changed(delta)
         u = delta / eps
         n_pix = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
         m1 = [tf.zeros_like(p) for p in params]
@@ -60,7 +56,7 @@ def _build(model, kind):
             alpha = alpha0 * tf.pow(growth, step)
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                h = params[0] if encode is None else encode(kind, params, u)
+                h = params[0] if kind == "none" else encode(kind, params, u)
                 mask = tf.sigmoid(alpha * h)
                 logits = tf.cast(call_model(model, x + delta * mask), tf.float32)
                 ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
@@ -70,8 +66,8 @@ def _build(model, kind):
             grads = tape.gradient(loss, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
             hard = tf.cast(h > 0.0, tf.float32) * changed
             pred = tf.argmax(call_model(model, x + delta * hard), -1, output_type=tf.int32)
-            best, best_l0 = aa._keep_sparsest(hard, tf.not_equal(pred, y), best, best_l0)
-            params, m1, m2 = aa._adam_step(params, grads, m1, m2, step, lr)
+            best, best_l0 = keep_sparsest(hard, tf.not_equal(pred, y), best, best_l0)
+            params, m1, m2 = adam_step(params, grads, m1, m2, step, lr)
         found = tf.math.is_finite(best_l0)
         return tf.where(found[:, None, None, None], best, hard), found
 
@@ -159,8 +155,8 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
         y_t = tf.argmax(call_model(model, x_t), -1, output_type=tf.int32)
     else:
         y_t = V.check_labels(y, int(x_t.shape[0]))
-    x_adv = pgd(model, x_t, y_t, eps=eps, step_size=2.5 * eps / attack_steps, steps=attack_steps,
-                random_start=True, seed=int(seed), clip=clip)
+    x_adv = get_attack(DENSE_ATTACK)(model, x_t, y_t, eps=eps, step_size=2.5 * eps / attack_steps,
+                                     steps=attack_steps, random_start=True, seed=int(seed), clip=clip)
     delta = x_adv - x_t
     logits = tf.cast(call_model(model, x_adv), tf.float32)
     l_init = tf.maximum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_t, logits=logits), 1e-3)
@@ -169,9 +165,9 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
     if encoder == "none":
         kind, params = "none", [tf.fill(shape[:3] + (1,), _INIT_LOGIT)]
     else:
-        init_params, _, dense_max = _encoder_api()
-        kind = encoder if encoder != "auto" else ("dense" if shape[1] * shape[2] <= dense_max else "unet")
-        params = init_params(kind, shape, int(seed))
+        small = shape[1] * shape[2] <= DENSE_MAX_PIXELS
+        kind = encoder if encoder != "auto" else ("dense" if small else "unet")
+        params = init_encoder_params(kind, shape, int(seed))
     growth = (alpha_end / alpha_start) ** (1.0 / max(steps - 1, 1))
     f32 = lambda v: tf.constant(v, tf.float32)
     masks, found = _compiled(model, kind)(x_t, delta, y_t, l_init, params, f32(eps), f32(lam), f32(eta),

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from tfdefend.attacks import auto_attack, square
+from tfdefend.attacks import get as get_attack
 from tfdefend.evaluation.masking_checks import masking_checks
 from tfdefend.evaluation.metrics import predict_labels
 from tfdefend.utils import atomic_write_text
@@ -98,7 +98,8 @@ def _evaluate_tflite(entry, x, y, *, eps, norm, queries, seed, batch_size):
     for chunk in np.array_split(todo, max(1, math.ceil(todo.size / batch_size))):
         if chunk.size == 0:  # never query an empty batch
             continue
-        x_adv = square(scores, x[chunk], y[chunk], eps=eps_used, norm=norm, queries=queries, seed=seed)
+        x_adv = get_attack("square")(scores, x[chunk], y[chunk], eps=eps_used, norm=norm, queries=queries,
+                                     seed=seed)
         robust[chunk] = predict_labels(scores, x_adv, batch_size=batch_size) == y[chunk]
     seconds = time.perf_counter() - began
     attack = {"name": "square", "robust_accuracy": float(robust.mean()), "broken": int(correct.sum() - robust.sum()),
@@ -115,8 +116,8 @@ def _evaluate_keras(entry, x, y, *, eps, norm, steps, queries, check_n, seed, ba
     attack_model = entry["attack_model"] or model
     randomized = is_randomized(model, x[:min(len(x), 16)])
     version = "rand" if randomized else "standard"
-    _, report = auto_attack(attack_model, x, y, eps=eps, norm=norm, version=version, steps=steps, queries=queries,
-                            seed=seed, batch_size=batch_size)
+    _, report = get_attack("auto_attack")(attack_model, x, y, eps=eps, norm=norm, version=version,
+                                          steps=steps, queries=queries, seed=seed, batch_size=batch_size)
     m = min(check_n, len(x))
     masking = None
     if m > 0:

@@ -1,20 +1,15 @@
 """Pieces shared by the adversarial trainers (`AdversarialTraining`, `TRADES`, `MART`)."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks import _core
+from tfdefend.attacks import kernels
 from tfdefend.training._losses import batch_mean
 
 
 def ascent_step(x_adv, grad, x, eps, step_size, norm, lo, hi):
     """One projected ascent step: `step_size` along sign(grad) (L-inf) or grad / ||grad|| (L2), back into the ball."""
-    if norm == "inf":
-        direction = tf.sign(grad)
-    else:
-        direction = grad / tf.maximum(_core.l2_norm(grad), 1e-12)
-    return _core.project(x_adv + step_size * direction, x, eps, norm, lo, hi)
+    return kernels.project(x_adv + step_size * kernels.ascent_direction(grad, norm), x, eps, norm, lo, hi)
 
 
 def unpack_labeled(data, trainer_name):

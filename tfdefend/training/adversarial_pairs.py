@@ -2,20 +2,19 @@
 
 import numpy as np
 
-from tfdefend.attacks import bim, fgsm
+from tfdefend.attacks import resolve
 from tfdefend.utils.validation import check_batch_images, check_eps, check_positive_int
 
-# The seed's mix (Li & Wang 2018, sec. 5.1): FGSM and I-FGSM with 2, 4 and 8 steps.
-DEFAULT_ATTACKS = ("fgsm", "ifgsm2", "ifgsm4", "ifgsm8")
+# The seed's mix (Li & Wang 2018, sec. 5.1): FGSM and I-FGSM (BIM) with 2, 4 and 8 steps.
+DEFAULT_ATTACKS = ("fgsm", ("bim", {"steps": 2}), ("bim", {"steps": 4}), ("bim", {"steps": 8}))
+# The registry's attacks that need nothing but a budget (and optional fixed arguments).
+CHOICES = ("fgsm", "bim")
 
 
-def _attack_fn(name):
-    if name == "fgsm":
-        return lambda model, x, y, eps: fgsm(model, x, y, eps=eps)
-    if name.startswith("ifgsm") and name[5:].isdigit() and int(name[5:]) >= 1:
-        steps = int(name[5:])
-        return lambda model, x, y, eps: bim(model, x, y, eps=eps, steps=steps)
-    raise ValueError(f"Unknown attack {name!r} in `attacks`; expected 'fgsm' or 'ifgsmK' (K steps, e.g. 'ifgsm4').")
+def _attack_fn(spec, argument="attacks"):
+    """`fn(model, x, y, eps)` of an attack spec of the registry (see `tfdefend.attacks.resolve`)."""
+    _, attack, kwargs = resolve(spec, argument=argument, choices=CHOICES)
+    return lambda model, x, y, eps: attack(model, x, y, eps=eps, **kwargs)
 
 
 def adversarial_pairs(classifier, x, y=None, *, eps_max, eps_min_fraction=0.1, attacks=DEFAULT_ATTACKS,
@@ -34,7 +33,10 @@ def adversarial_pairs(classifier, x, y=None, *, eps_max, eps_min_fraction=0.1, a
         y: Int labels [N] (default: the classifier's predictions).
         eps_max: Largest L-inf budget.
         eps_min_fraction: Smallest budget as a fraction of `eps_max`, in [0, 1].
-        attacks: Names among "fgsm" and "ifgsmK" (I-FGSM with K steps).
+        attacks: Attacks of the registry among "fgsm" and "bim", each a
+            name or a `(name, {argument: value})` pair, e.g.
+            `("bim", {"steps": 4})` (I-FGSM with 4 steps). The old spelling
+            "ifgsmK" still works for one release (DeprecationWarning).
         chunk_size: Images per attack call.
         seed: Seed of the per-chunk draws.
 
@@ -44,6 +46,7 @@ def adversarial_pairs(classifier, x, y=None, *, eps_max, eps_min_fraction=0.1, a
 
     Raises:
         ValueError: Bad images, budgets, attack names or sizes.
+        TypeError: An attack that is neither a name nor a `(name, kwargs)` pair.
     """
     x = check_batch_images(x, name="x").numpy()
     eps_max = check_eps(eps_max, name="eps_max", allow_zero=False)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks import _core
+from tfdefend.attacks import kernels, resolve
 from tfdefend.training._adversarial_steps import (
     ascent_step,
     clean_test_step,
@@ -24,6 +24,17 @@ from tfdefend.utils.validation import (
 )
 
 _ATTACKS = ("fgsm", "pgd")
+
+
+def _check_attack(attack):
+    """The registry name of `attack` (case-insensitive), which must be one this trainer runs in the graph."""
+    message = f"`attack` must be one of {list(_ATTACKS)}, got {attack!r}."
+    if not isinstance(attack, str):
+        raise ValueError(message)
+    try:
+        return resolve(attack.lower(), choices=_ATTACKS)[0]
+    except ValueError:
+        raise ValueError(message) from None
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -86,9 +97,7 @@ class AdversarialTraining(NestedModelTrainer):
         check_model_kwargs("AdversarialTraining", kwargs)
         if not isinstance(classifier, keras.Model):
             raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
-        if not isinstance(attack, str) or attack.lower() not in _ATTACKS:
-            raise ValueError(f"`attack` must be one of {list(_ATTACKS)}, got {attack!r}.")
-        attack = attack.lower()
+        attack = _check_attack(attack)
         norm = check_norm(norm)
         lo, hi = check_clip(clip)
         eps = check_eps(eps, norm=norm, clip=clip, allow_zero=False)
@@ -150,13 +159,15 @@ class AdversarialTraining(NestedModelTrainer):
         if self.random_start:
             seed = keras.random.randint((2,), 0, 2 ** 31 - 1, seed=self.seed_generator, dtype="int32")
             # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
-            start = replica_rows(lambda n: _core.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)),
-                                                              eps, self.norm, seed), tf.shape(x)[0])
-            x_adv = _core.project(x + start, x, eps, self.norm, lo, hi)
+            start = replica_rows(
+                lambda n: kernels.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)), eps, self.norm,
+                                               seed),
+                tf.shape(x)[0])
+            x_adv = kernels.project(x + start, x, eps, self.norm, lo, hi)
         else:
             x_adv = x
         for _ in range(self.steps):  # a static, short loop: 1 (FGSM) or `steps` (PGD) gradient steps
-            grad = _core.loss_gradient(self.classifier, x_adv, y)
+            grad = kernels.loss_gradient(self.classifier, x_adv, y)
             x_adv = ascent_step(x_adv, grad, x, eps, self.step_size, self.norm, lo, hi)
         return tf.stop_gradient(x_adv)
 

@@ -94,7 +94,9 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
         learning_rate: Adam learning rate (> 0).
         guidance: "pixels" or "logits".
         pixel_weight: Weight of the extra pixel L1 term with "logits" (>= 0).
-        attack: "fgsm" or "ifgsmK" (I-FGSM with K steps, e.g. "ifgsm4").
+        attack: "fgsm", "bim" or a registry pair such as `("bim", {"steps": 4})`
+            (I-FGSM with 4 steps; the old "ifgsm4" still works for one
+            release, with a DeprecationWarning).
         clean_fraction: Fraction in [0, 1) of each tool's pairs that are
             clean identity pairs `(x, x)`.
         seed: Int seed (>= 0) of Keras' shuffling and initializers.
@@ -161,13 +163,14 @@ def train_denoiser_toolbox(toolbox, classifier, x, y=None, *, epochs=1, batch_si
 
 
 def _check_attack(attack):
-    """The attack function of `attack` ("fgsm" or "ifgsmK"); TypeError/ValueError naming `attack` otherwise."""
-    if not isinstance(attack, str):
-        raise TypeError(f"`attack` must be a string such as 'fgsm' or 'ifgsm4', got {type(attack).__name__}.")
+    """The attack function of `attack` (a name or a (name, kwargs) pair); TypeError/ValueError otherwise."""
+    if not isinstance(attack, (str, tuple, list)):
+        raise TypeError(f"`attack` must be an attack name such as 'fgsm' or a pair such as "
+                        f"('bim', {{'steps': 4}}), got {type(attack).__name__}.")
     try:
-        return _attack_fn(attack)
+        return _attack_fn(attack, argument="attack")
     except ValueError:
-        raise ValueError(f"`attack` must be 'fgsm' or 'ifgsmK' (K steps, e.g. 'ifgsm4'), "
+        raise ValueError(f"`attack` must be 'fgsm', 'bim' or a pair such as ('bim', {{'steps': 4}}), "
                          f"got {attack!r}.") from None
 
 

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks import _core
+from tfdefend.attacks import kernels
 from tfdefend.training._adversarial_steps import (
     ascent_step,
     clean_test_step,
@@ -130,7 +130,7 @@ class TRADES(NestedModelTrainer):
         # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
         noise = replica_rows(lambda n: tf.random.stateless_normal(tf.concat([[n], tf.shape(x)[1:]], 0), seed),
                              tf.shape(x)[0])
-        x_adv = _core.project(x + START_SCALE * noise, x, eps, self.norm, lo, hi)
+        x_adv = kernels.project(x + START_SCALE * noise, x, eps, self.norm, lo, hi)
         clean_probs = tf.stop_gradient(tf.nn.softmax(self.classifier(x, training=False)))
         for _ in range(self.steps):  # a static, short loop
             with tf.GradientTape() as tape:
