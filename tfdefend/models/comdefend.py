@@ -139,7 +139,7 @@ class ComDefend(BaseModel):
         """
         code = self.encode(x)
         binary = self.binarizer(code, training=False)
-        return self.decode(code + ops.stop_gradient(binary - code))
+        return self.decode(code + ops.stop_gradient(ops.cast(binary, code.dtype) - code))
 
     def decode(self, code):
         """Returns the reconstruction `rescnn(code)` of a (binary) code."""

@@ -26,7 +26,10 @@ class ParameterFreeModel(keras.Model):
     image_shape = None
 
     def __init__(self, dtype=None, **kwargs):
-        super().__init__(dtype=resolve_dtype_policy(dtype) if dtype is not None else None, **kwargs)
+        policy = resolve_dtype_policy(dtype)
+        # The image ops compute in float32: under a 16-bit policy, inputs are not cast down first.
+        super().__init__(dtype=policy if dtype is not None else None,
+                         autocast=output_dtype(policy) == policy.compute_dtype, **kwargs)
         self.built = True  # no weights: nothing to build
 
     @property
