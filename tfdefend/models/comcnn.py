@@ -3,6 +3,7 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
+from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
@@ -33,7 +34,8 @@ class ComCNN(BaseModel):
     size does not change.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         code_channels: Channels of the code (12 in the paper).
         filters: Widths of the ELU convolutions, first to last.
         encoder: "plain" (the paper) or "residual".
@@ -54,7 +56,7 @@ class ComCNN(BaseModel):
     def __init__(self, input_shape=(28, 28, 1), code_channels=12, filters=COMCNN_FILTERS,
                  encoder="plain", residual_blocks=2, residual_after=None, dtype=None, **kwargs):
         check_model_kwargs("ComCNN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         code_channels = check_positive_int(code_channels, "code_channels")
         filters = check_units(filters, "filters")
         encoder = check_encoder(encoder)

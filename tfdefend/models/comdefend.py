@@ -12,6 +12,7 @@ from tfdefend.models._checks import (
 from tfdefend.models._layers import CodeBinarizer, MeanSquarePenalty
 from tfdefend.models._losses import reconstruction_mse, sum_losses
 from tfdefend.models.comcnn import COMCNN_FILTERS, ComCNN
+from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.models.rescnn import RESCNN_FILTERS, ResCNN
@@ -58,7 +59,8 @@ class ComDefend(BaseModel):
     gradient attacks against a defended classifier need BPDA.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         code_channels: Channels of the code (12 in the paper).
         comcnn_filters: Widths of the ComCNN's ELU convolutions.
         rescnn_filters: Widths of the ResCNN's ELU convolutions.
@@ -84,7 +86,7 @@ class ComDefend(BaseModel):
                  rescnn_filters=RESCNN_FILTERS, encoder="plain", residual_blocks=2, residual_after=None,
                  noise_std=20.0, code_weight=1e-4, quantizer="noisy_sigmoid", seed=None, dtype=None, **kwargs):
         check_model_kwargs("ComDefend", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         noise_std = check_non_negative_float(noise_std, "noise_std")
         code_weight = check_non_negative_float(code_weight, "code_weight")
         seed = check_seed(seed)

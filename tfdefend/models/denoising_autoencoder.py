@@ -11,6 +11,7 @@ from tfdefend.models._checks import (
 )
 from tfdefend.models._layers import ClippedGaussianNoise
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
+from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 
@@ -39,7 +40,8 @@ class DenoisingAutoencoder(BaseModel):
     else `x`. Any loss passed to `compile` is ignored. No noise at inference.
 
     Args:
-        input_shape: (height, width, channels) of the images.
+        input_shape: (height, width, channels) of the images; height and width
+            may be None: the model then takes images of any size.
         filters: Widths of the encoder convolutions (at least one).
         noise_std: Standard deviation of the training noise (>= 0).
         seed: Optional int seed of the training noise.
@@ -54,7 +56,7 @@ class DenoisingAutoencoder(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), filters=(32, 64), noise_std=0.1, seed=None, dtype=None, **kwargs):
         check_model_kwargs("DenoisingAutoencoder", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         filters = check_units(filters, "filters")
         if not filters:
             raise ValueError("`filters` must hold at least one width.")
@@ -62,12 +64,9 @@ class DenoisingAutoencoder(BaseModel):
         seed = check_seed(seed)
 
         with dtype_scope(dtype):
-            step = 2 ** len(filters)
-            pad = [(-dim) % step for dim in input_shape[:2]]
             inputs = keras.Input(shape=input_shape, name="images")
             x = ClippedGaussianNoise(noise_std, seed=seed, name="noise")(inputs)
-            if any(pad):
-                x = keras.layers.ZeroPadding2D(((0, pad[0]), (0, pad[1])), name="pad")(x)
+            x, pad = pad_to_multiple(x, 2 ** len(filters))
             for i, width in enumerate(filters):
                 x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu",
                                         name=f"encoder_conv{i + 1}")(x)
@@ -76,8 +75,7 @@ class DenoisingAutoencoder(BaseModel):
                                                  name=f"decoder_deconv{i + 1}")(x)
             x = keras.layers.Conv2D(input_shape[-1], 3, padding="same", activation="sigmoid",
                                     name="reconstruction")(x)
-            if any(pad):
-                x = keras.layers.Cropping2D(((0, pad[0]), (0, pad[1])), name="crop")(x)
+            x = crop_back(x, pad, inputs)
             x = float32_output(x)
         super().__init__(inputs=inputs, outputs=x, dtype=dtype, **kwargs)
         self.image_shape = input_shape

@@ -5,6 +5,7 @@ import keras
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
 from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
+from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
@@ -43,7 +44,8 @@ class DnCNN(BaseModel):
     `x`; any loss passed to `compile` is ignored.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         depth: Number of convolutions (>= 3; 17 in the paper, 20 for blind denoising).
         filters: Channels of the hidden convolutions (64 in the paper).
         dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
@@ -57,7 +59,7 @@ class DnCNN(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), depth=17, filters=64, dtype=None, **kwargs):
         check_model_kwargs("DnCNN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         depth = check_positive_int(depth, "depth", minimum=3)
         filters = check_positive_int(filters, "filters")
 

@@ -5,6 +5,7 @@ import keras
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
 from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
+from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
@@ -36,7 +37,8 @@ class LightDenoiser(BaseModel):
     ignored.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         depth: Number of convolutions (>= 2; the seed's tools use 3 and 8).
         filters: Channels of the hidden convolutions.
         kernel_size: Size of every (square) convolution kernel.
@@ -51,7 +53,7 @@ class LightDenoiser(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), depth=3, filters=32, kernel_size=3, dtype=None, **kwargs):
         check_model_kwargs("LightDenoiser", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         depth = check_positive_int(depth, "depth", minimum=2)
         filters = check_positive_int(filters, "filters")
         kernel_size = check_positive_int(kernel_size, "kernel_size")

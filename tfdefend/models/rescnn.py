@@ -3,6 +3,7 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
+from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
@@ -25,7 +26,8 @@ class ResCNN(BaseModel):
     paper's 9 convolutions 12-32-64-128-256-128-64-32-16-C by default.
 
     Args:
-        input_shape: (height, width, code_channels) of the code.
+        input_shape: (height, width, code_channels) of the code; height and
+            width may be None (any size).
         output_channels: Channels of the reconstructed image.
         filters: Widths of the ELU convolutions, first to last.
         dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
@@ -39,7 +41,7 @@ class ResCNN(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 12), output_channels=1, filters=RESCNN_FILTERS, dtype=None, **kwargs):
         check_model_kwargs("ResCNN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         output_channels = check_positive_int(output_channels, "output_channels")
         filters = check_units(filters, "filters")
 

@@ -5,6 +5,7 @@ import keras
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
 from tfdefend.models._layers import conv_bn_relu
 from tfdefend.models._losses import denoiser_loss, reconstruction_l1
+from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 
@@ -55,7 +56,8 @@ class UDDN(BaseModel):
     ignored. The logit-guided (HGD) loss is a separate trainer.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         filters: Widths of the encoder levels, full resolution first (at
             least one).
         dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
@@ -69,7 +71,7 @@ class UDDN(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), filters=UDDN_FILTERS, dtype=None, **kwargs):
         check_model_kwargs("UDDN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         filters = check_units(filters, "filters")
         if not filters:
             raise ValueError("`filters` must hold at least one width.")
@@ -108,12 +110,8 @@ class UDDN(BaseModel):
 
 def _noise_net(input_shape, filters):
     """The U-Net mapping images to the negative noise estimate `-dx_hat` (same shape)."""
-    step = 2 ** (len(filters) - 1)
-    pad = [(-dim) % step for dim in input_shape[:2]]
     inputs = keras.Input(shape=input_shape, name="images")
-    x = inputs
-    if any(pad):
-        x = keras.layers.ZeroPadding2D(((0, pad[0]), (0, pad[1])), name="pad")(x)
+    x, pad = pad_to_multiple(inputs, 2 ** (len(filters) - 1))
 
     lateral = [_c2(x, filters[0], "enc1")]
     for level, width in enumerate(filters[1:], start=2):
@@ -128,8 +126,7 @@ def _noise_net(input_shape, filters):
         x = block(fused, filters[level - 1], name)
 
     x = keras.layers.Conv2D(input_shape[-1], 1, kernel_initializer="zeros", name="negative_noise")(x)
-    if any(pad):
-        x = keras.layers.Cropping2D(((0, pad[0]), (0, pad[1])), name="crop")(x)
+    x = crop_back(x, pad, inputs)
     return keras.Model(inputs=inputs, outputs=x, name="noise_net")
 
 
