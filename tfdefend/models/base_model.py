@@ -94,7 +94,7 @@ class BaseModel(keras.Model):
     it, its subclasses are functional: they build a graph and call
     `super().__init__(inputs=..., outputs=..., dtype=dtype, **kwargs)`
     (Keras then puts its `Functional` class under this one, so a model
-    with its own `call` derives from `ParameterFreeModel` instead).
+    with its own `call` derives from `ParameterFreeModel` instead). It holds:
 
     * `name` and `trainable` (passed to `keras.Model`);
     * the dtype policy `dtype` ("float32", "mixed_float16", a
@@ -108,8 +108,9 @@ class BaseModel(keras.Model):
       whose values are serialized `keras.Model`s). Configs saved before
       `dtype` was recorded load under the global policy.
     * `image_shape`: the (height, width, channels) of the images the model
-      reads (None for the shape-free preprocessors), with the deprecated
-      alias `input_shape_`.
+      reads (height and width may be None for the fully convolutional
+      models; None for the noise generator, which reads latent vectors),
+      with the deprecated read-only alias `input_shape_`.
 
     Args:
         *args: Passed to `keras.Model` (e.g. `inputs=`, `outputs=`).

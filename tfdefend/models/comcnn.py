@@ -64,15 +64,15 @@ class ComCNN(BaseModel):
         if encoder == "residual" and not filters:
             raise ValueError("`filters` must not be empty with encoder='residual' "
                              "(the residual blocks follow the widest convolution).")
+        if residual_after is not None:
+            residual_after = check_positive_int(residual_after, "residual_after")
+            if residual_after > len(filters):
+                raise ValueError(f"`residual_after` must be <= len(filters) = {len(filters)}, "
+                                 f"got {residual_after}.")
 
         with dtype_scope(dtype):
             inputs = keras.Input(shape=input_shape, name="images")
             x = keras.layers.Rescaling(1.0, offset=-0.5, name="center")(inputs)
-            if residual_after is not None:
-                residual_after = check_positive_int(residual_after, "residual_after")
-                if residual_after > len(filters):
-                    raise ValueError(f"`residual_after` must be <= len(filters) = {len(filters)}, "
-                                     f"got {residual_after}.")
             place = (residual_after - 1) if residual_after is not None else (
                 filters.index(max(filters)) if filters else -1)
             for i, width in enumerate(filters):
