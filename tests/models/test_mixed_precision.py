@@ -6,6 +6,7 @@ import pytest
 
 from tfdefend.models import create_model, list_models, model_info
 from tfdefend.models.base_model import BaseModel, resolve_dtype_policy
+from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tests.models.conftest import TINY_OVERRIDES
 
 SHAPE = (16, 16, 1)
@@ -85,12 +86,20 @@ def test_float32_models_keep_their_layers():
     assert model.layers[-1].name == "logits" and model.dtype_policy.name == "float32"
 
 
-def test_config_without_dtype_still_loads():
-    model = create_model("light_denoiser", input_shape=(8, 8, 1), **TINY_OVERRIDES["light_denoiser"])
+@pytest.mark.parametrize("name", list_models())
+def test_config_without_dtype_still_loads(name, tiny_image_model, tiny_overrides):
+    """Configs saved before `dtype` was recorded (every shipped zoo file) build float32 models."""
+    if model_info(name)["kind"] == "classifier":
+        model = create_model(name, **tiny_overrides(name, input_shape=(8, 8, 1)))
+    else:
+        model = tiny_image_model(name, input_shape=(8, 8, 1))
     config = model.get_config()
+    assert config["dtype"]["config"]["name"] == "float32"
     del config["dtype"]
     clone = type(model).from_config(config)
-    assert isinstance(clone, BaseModel) and clone.dtype_policy.name == "float32"
+    assert type(clone) is type(model) and clone.dtype_policy.name == "float32"
+    assert isinstance(clone, (BaseModel, ParameterFreeModel))
+    assert clone.count_params() == model.count_params()
 
 
 @pytest.mark.parametrize("bad, error", [(3, TypeError), ("no_such_policy", ValueError)])
