@@ -9,8 +9,8 @@ from tfdefend.models._checks import check_input_shape
 from tfdefend.models._shapes import check_image_shape
 from tests.models.conftest import TINY_OVERRIDES
 
-FULLY_CONVOLUTIONAL = ["comcnn", "comdefend", "comdefend_residual", "dae", "dncnn", "light_denoiser", "rescnn",
-                       "uddn"]
+FULLY_CONVOLUTIONAL = ["comcnn", "comdefend", "comdefend_residual", "dae", "dncnn", "light_denoiser",
+                       "rescnn", "uddn"]
 SIZES = [(12, 12), (17, 9)]  # 17x9 needs padding in the DAE and UDDN
 
 
@@ -23,7 +23,8 @@ def test_one_model_runs_on_two_image_sizes_like_fixed_size_models(name):
     channels = _channels(name)
     model = create_model(name, input_shape=(None, None, channels), **TINY_OVERRIDES[name])
     assert model.image_shape == (None, None, channels)
-    weights = [w + np.random.default_rng(0).normal(0, 0.05, w.shape).astype(w.dtype) for w in model.get_weights()]
+    noise = np.random.default_rng(0)
+    weights = [w + noise.normal(0, 0.05, w.shape).astype(w.dtype) for w in model.get_weights()]
     model.set_weights(weights)
     rng = np.random.default_rng(1)
     for height, width in SIZES:

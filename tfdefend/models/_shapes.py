@@ -77,7 +77,10 @@ class PadToMultiple(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tfdefend")
 class CropLike(keras.layers.Layer):
-    """Crops `inputs[0]` at the bottom/right to the height and width of `inputs[1]` (undoes `PadToMultiple`)."""
+    """Crops `inputs[0]` at the bottom/right to the height and width of `inputs[1]`.
+
+    It undoes `PadToMultiple` for images of any size.
+    """
 
     def call(self, inputs):
         x, reference = inputs

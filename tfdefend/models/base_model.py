@@ -51,13 +51,13 @@ def dtype_scope(dtype):
 
 
 def output_dtype(policy):
-    """The dtype of a model's outputs under `policy`: float32 for a 16-bit compute dtype, else the compute dtype."""
+    """The dtype of a model's outputs under `policy`: float32 for a 16-bit compute dtype, else that dtype."""
     compute = resolve_dtype_policy(policy).compute_dtype
     return "float32" if compute in _HALF_FLOATS else compute
 
 
 def float32_output(x, name="float32_output"):
-    """Casts `x` to float32 (a weightless layer) when the current policy computes in 16 bits; else returns `x`.
+    """Casts `x` to float32 (a weightless layer) when the current policy computes in 16 bits, else returns it.
 
     Mixed-precision models return float32 so that losses are computed in
     float32; in float32 models no layer is added, so their layer list (and
@@ -69,7 +69,7 @@ def float32_output(x, name="float32_output"):
 
 
 def base_config(model):
-    """The config entries every tfdefend model shares: `name`, `trainable` and the serialized `dtype` policy."""
+    """The config entries every tfdefend model shares: `name`, `trainable`, the serialized `dtype` policy."""
     return {
         "name": model.name,
         "trainable": model.trainable,
@@ -129,7 +129,7 @@ class BaseModel(keras.Model):
 
     @property
     def output_dtype(self):
-        """The dtype of the outputs: float32 under a 16-bit compute dtype (mixed precision), else the compute dtype."""
+        """The outputs' dtype: float32 under a 16-bit compute dtype (mixed precision), else that dtype."""
         return output_dtype(self.dtype_policy)
 
     @property

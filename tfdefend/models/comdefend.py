@@ -84,7 +84,8 @@ class ComDefend(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), code_channels=12, comcnn_filters=COMCNN_FILTERS,
                  rescnn_filters=RESCNN_FILTERS, encoder="plain", residual_blocks=2, residual_after=None,
-                 noise_std=20.0, code_weight=1e-4, quantizer="noisy_sigmoid", seed=None, dtype=None, **kwargs):
+                 noise_std=20.0, code_weight=1e-4, quantizer="noisy_sigmoid", seed=None, dtype=None,
+                 **kwargs):
         check_model_kwargs("ComDefend", kwargs)
         input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         noise_std = check_non_negative_float(noise_std, "noise_std")

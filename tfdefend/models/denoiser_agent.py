@@ -100,7 +100,10 @@ class DenoiserAgent(BaseModel):
         return self.num_actions - 1
 
     def initial_state(self, batch_size):
-        """The zero LSTM state `(h, c)`, each [batch_size, lstm_units] of the output dtype; `batch_size` may be a tensor."""
+        """The zero LSTM state `(h, c)`, each [batch_size, lstm_units] in the output dtype.
+
+        `batch_size` may be a tensor.
+        """
         shape = (batch_size, self.lstm_units)
         return ops.zeros(shape, self.output_dtype), ops.zeros(shape, self.output_dtype)
 

@@ -54,7 +54,8 @@ class DenoisingAutoencoder(BaseModel):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, input_shape=(28, 28, 1), filters=(32, 64), noise_std=0.1, seed=None, dtype=None, **kwargs):
+    def __init__(self, input_shape=(28, 28, 1), filters=(32, 64), noise_std=0.1, seed=None, dtype=None,
+                 **kwargs):
         check_model_kwargs("DenoisingAutoencoder", kwargs)
         input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         filters = check_units(filters, "filters")

@@ -39,7 +39,8 @@ class ResCNN(BaseModel):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, input_shape=(28, 28, 12), output_channels=1, filters=RESCNN_FILTERS, dtype=None, **kwargs):
+    def __init__(self, input_shape=(28, 28, 12), output_channels=1, filters=RESCNN_FILTERS, dtype=None,
+                 **kwargs):
         check_model_kwargs("ResCNN", kwargs)
         input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         output_channels = check_positive_int(output_channels, "output_channels")
