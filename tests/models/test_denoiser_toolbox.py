@@ -156,7 +156,7 @@ def test_config_holds_only_hyperparameters_and_round_trips():
     toolbox = _random_toolbox()
     config = toolbox.get_config()
     json.dumps(config)
-    assert set(config) == {"name", "trainable", "input_shape", "strengths", "depths", "filters"}
+    assert set(config) == {"name", "trainable", "dtype", "input_shape", "strengths", "depths", "filters"}
     clone = DenoiserToolbox.from_config(config)
     assert clone.get_config() == config and clone.tool_names == toolbox.tool_names
     clone.set_weights(toolbox.get_weights())

@@ -53,7 +53,7 @@ def test_default_generator_makes_28x28_noise():
 @pytest.mark.parametrize("eps", [0.03, 0.3])
 def test_generator_noise_has_the_shape_and_lies_in_the_eps_ball(shape, filters, eps):
     model = NoiseGenerator(shape, latent_dim=8, filters=filters, eps=eps)
-    assert (model.latent_dim, model.output_shape_, model.eps) == (8, shape, eps)
+    assert (model.latent_dim, model.noise_shape, model.eps) == (8, shape, eps)
     for n in (1, 5):
         out = np.asarray(model(_latent(n), training=False))
         assert out.shape == (n, *shape) and out.dtype == np.float32

@@ -75,8 +75,8 @@ def test_registered_as_a_preprocessor_with_a_default_toolbox_and_agent():
 def test_input_shape_comes_from_the_toolbox():
     toolbox = DenoiserToolbox((9, 7, 3), **TOOLBOX)
     chain = RLDenoiserChain(toolbox, AGENT)
-    assert chain.toolbox is toolbox and chain.input_shape_ == (9, 7, 3)
-    assert chain.agent.num_actions == 5 and chain.agent.input_shape_ == (9, 7, 3)
+    assert chain.toolbox is toolbox and chain.image_shape == (9, 7, 3)
+    assert chain.agent.num_actions == 5 and chain.agent.image_shape == (9, 7, 3)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -59,7 +59,7 @@ def test_pretrained_loads_and_matches_manifest(name):
         eps = model.eps
         latent = np.random.default_rng(0).normal(size=(8, model.latent_dim)).astype("float32")
         noise = np.asarray(model(latent))
-        assert noise.shape[1:] == tuple(model.output_shape_) and np.abs(noise).max() <= eps + 1e-6
+        assert noise.shape[1:] == tuple(model.noise_shape) and np.abs(noise).max() <= eps + 1e-6
         return
     x, y = _test_split(entry["dataset"])
     assert entry["test_examples"] == len(x)  # the figures are on the full test split

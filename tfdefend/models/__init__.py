@@ -22,6 +22,7 @@ from tfdefend.models.loading import load_model
 from tfdefend.models.zoo import default_pretrained, list_pretrained, load_pretrained, pretrained_info
 
 _LAZY = {  # public name -> the submodule that defines it; all are imported together
+    "BaseModel": "base_model",
     "BitDepthReduction": "bit_depth_reduction",
     "ComCNN": "comcnn",
     "ComDefend": "comdefend",
@@ -37,6 +38,7 @@ _LAZY = {  # public name -> the submodule that defines it; all are imported toge
     "MobileNetV2Classifier": "mobilenet_v2_classifier",
     "NoiseCritic": "noise_critic",
     "NoiseGenerator": "noise_generator",
+    "ParameterFreeModel": "parameter_free_model",
     "create_model": "registry",
     "list_models": "registry",
     "model_info": "registry",
@@ -50,6 +52,7 @@ _LAZY = {  # public name -> the submodule that defines it; all are imported toge
 
 __all__ = [
     "UDDN",
+    "BaseModel",
     "BitDepthReduction",
     "ComCNN",
     "ComDefend",
@@ -65,6 +68,7 @@ __all__ = [
     "MobileNetV2Classifier",
     "NoiseCritic",
     "NoiseGenerator",
+    "ParameterFreeModel",
     "RLDenoiserChain",
     "ResCNN",
     "ResNetClassifier",

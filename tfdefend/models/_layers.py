@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from tfdefend.models._checks import check_non_negative_float, check_seed
+from tfdefend.models.base_model import float32_output
 from tfdefend.utils.distribute import replica_rows
 from tfdefend.utils.validation import check_choice
 
@@ -165,3 +166,74 @@ def conv_bn_relu(x, filters, name, *, kernel_size=3, strides=1, transpose=False)
     x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def image_input(input_shape, name="images"):
+    """The model's image input `keras.Input(shape=input_shape, name=name)` (NHWC, values in [0, 1])."""
+    return keras.Input(shape=input_shape, name=name)
+
+
+def classifier_head(x, num_classes, *, pooling, hidden=(), hidden_dropout=0.0, dropout=0.0,
+                    keep_dropout=False):
+    """The classifiers' shared head: pooling, hidden ReLU dense layers, dropout, float32 logits.
+
+    Args:
+        x: Feature map (batch, height, width, channels).
+        num_classes: Number of logits (the `logits` dense layer).
+        pooling: "flatten" (`Flatten`, named `flatten`) or "avg"
+            (`GlobalAveragePooling2D`, named `pool`).
+        hidden: `(units, name)` of each hidden ReLU dense layer, first to last.
+        hidden_dropout: Dropout rate after each hidden layer (named
+            `dropout{i}`, 1-based; none when 0).
+        dropout: Dropout rate before the logits (named `dropout`).
+        keep_dropout: Add that dropout layer even when `dropout` is 0.
+
+    Returns:
+        The logits, float32 under a mixed-precision policy (`float32_output`).
+
+    Raises:
+        ValueError: If `pooling` is unknown.
+    """
+    if pooling == "flatten":
+        x = keras.layers.Flatten(name="flatten")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    else:
+        raise ValueError(f"`pooling` must be 'flatten' or 'avg', got {pooling!r}.")
+    for i, (units, name) in enumerate(hidden, start=1):
+        x = keras.layers.Dense(units, activation="relu", name=name)(x)
+        if hidden_dropout > 0:
+            x = keras.layers.Dropout(hidden_dropout, name=f"dropout{i}")(x)
+    if dropout > 0 or keep_dropout:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    return float32_output(keras.layers.Dense(num_classes, name="logits")(x))
+
+
+def conv_stack(x, filters, depth, *, kernel_size=3, batch_norm=False):
+    """The denoisers' shared body: `depth` "same" convolutions of `filters` channels with ReLU.
+
+    The first is `Conv2D(filters, kernel_size, activation="relu")` named
+    `conv1`. The others are, with `batch_norm` (DnCNN), convolution (no
+    bias) -> batch norm -> ReLU blocks named `block{i}` (`conv_bn_relu`,
+    i = 2 .. depth), else (LightDenoiser) biased ReLU convolutions named
+    `conv{i}`.
+
+    Args:
+        x: Input tensor (batch, height, width, channels).
+        filters: Channels of every convolution.
+        depth: Number of convolutions (>= 1).
+        kernel_size: Kernel size of the plain convolutions (the batch-norm
+            blocks use 3).
+        batch_norm: Use the batch-norm blocks after the first convolution.
+
+    Returns:
+        The output tensor.
+    """
+    x = keras.layers.Conv2D(filters, kernel_size, padding="same", activation="relu", name="conv1")(x)
+    for i in range(2, depth + 1):
+        if batch_norm:
+            x = conv_bn_relu(x, filters, f"block{i}")
+        else:
+            x = keras.layers.Conv2D(filters, kernel_size, padding="same", activation="relu",
+                                    name=f"conv{i}")(x)
+    return x

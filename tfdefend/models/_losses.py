@@ -44,8 +44,12 @@ def _weighted_batch_mean(errors, sample_weight):
 
 
 def sum_losses(losses, dtype="float32"):
-    """Sums a list of scalar tensors (zero for an empty list)."""
-    return ops.sum(ops.stack(list(losses))) if losses else ops.zeros((), dtype)
+    """Sums a list of scalar tensors in `dtype` (zero for an empty list).
+
+    Each loss is cast to `dtype` first: a mixed-precision model's layer
+    losses are float16, its (float32) outputs' losses float32.
+    """
+    return ops.sum(ops.stack([ops.cast(loss, dtype) for loss in losses])) if losses else ops.zeros((), dtype)
 
 
 def denoiser_loss(model, error, x, y, y_pred, sample_weight, training):

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.models._checks import check_model_kwargs
+from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -15,7 +16,7 @@ from tfdefend.utils.validation import check_positive_int
     description="Bit-depth reduction (feature squeezing): round to 2**bits gray levels.",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class BitDepthReduction(keras.Model):
+class BitDepthReduction(ParameterFreeModel):
     """Quantizes images in [0, 1] to `2 ** bits` levels: `round(x * L) / L`, `L = 2 ** bits - 1`.
 
     Inputs are clipped to [0, 1] first, so every output lies exactly on the
@@ -25,6 +26,8 @@ class BitDepthReduction(keras.Model):
     Args:
         bits: Bits per channel, an int in [1, 8] (Xu et al. use 1 on MNIST,
             4-5 on CIFAR-10 and ImageNet).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -32,13 +35,12 @@ class BitDepthReduction(keras.Model):
         ValueError: If `bits` is outside [1, 8].
     """
 
-    def __init__(self, bits=4, **kwargs):
+    def __init__(self, bits=4, dtype=None, **kwargs):
         check_model_kwargs("BitDepthReduction", kwargs)
         bits = check_positive_int(bits, "bits")
         if bits > 8:
             raise ValueError(f"`bits` must be in [1, 8], got {bits}.")
-        super().__init__(**kwargs)
-        self.built = True  # no weights: nothing to build
+        super().__init__(dtype=dtype, **kwargs)
         self.bits = bits
 
     def call(self, inputs):
@@ -50,8 +52,4 @@ class BitDepthReduction(keras.Model):
         return input_shape
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "bits": self.bits}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        return {**super().get_config(), "bits": self.bits}

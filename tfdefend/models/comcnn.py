@@ -3,6 +3,8 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
+from tfdefend.models._shapes import check_image_shape
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -17,7 +19,7 @@ ENCODERS = ("plain", "residual")
     description="ComDefend's compression CNN (image -> 12-channel real-valued code).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class ComCNN(keras.Model):
+class ComCNN(BaseModel):
     """Compression CNN mapping an image to ComDefend's real-valued code.
 
     Subtracts 0.5 from the image, then applies one 3x3 "same" convolution
@@ -32,7 +34,8 @@ class ComCNN(keras.Model):
     size does not change.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         code_channels: Channels of the code (12 in the paper).
         filters: Widths of the ELU convolutions, first to last.
         encoder: "plain" (the paper) or "residual".
@@ -41,6 +44,8 @@ class ComCNN(keras.Model):
         residual_after: 1-based index of the convolution the residual blocks
             follow; None means the widest (cheaper placements keep the
             variant affordable on a CPU).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -49,9 +54,9 @@ class ComCNN(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), code_channels=12, filters=COMCNN_FILTERS,
-                 encoder="plain", residual_blocks=2, residual_after=None, **kwargs):
+                 encoder="plain", residual_blocks=2, residual_after=None, dtype=None, **kwargs):
         check_model_kwargs("ComCNN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         code_channels = check_positive_int(code_channels, "code_channels")
         filters = check_units(filters, "filters")
         encoder = check_encoder(encoder)
@@ -59,24 +64,26 @@ class ComCNN(keras.Model):
         if encoder == "residual" and not filters:
             raise ValueError("`filters` must not be empty with encoder='residual' "
                              "(the residual blocks follow the widest convolution).")
-
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = keras.layers.Rescaling(1.0, offset=-0.5, name="center")(inputs)
         if residual_after is not None:
             residual_after = check_positive_int(residual_after, "residual_after")
             if residual_after > len(filters):
                 raise ValueError(f"`residual_after` must be <= len(filters) = {len(filters)}, "
                                  f"got {residual_after}.")
-        place = (residual_after - 1) if residual_after is not None else (
-            filters.index(max(filters)) if filters else -1)
-        for i, width in enumerate(filters):
-            x = keras.layers.Conv2D(width, 3, padding="same", activation="elu", name=f"conv{i + 1}")(x)
-            if encoder == "residual" and i == place:
-                for block in range(residual_blocks):
-                    x = _residual_block(x, width, name=f"res{block + 1}")
-        code = keras.layers.Conv2D(code_channels, 3, padding="same", name="code")(x)
-        super().__init__(inputs=inputs, outputs=code, **kwargs)
-        self.input_shape_ = input_shape
+
+        with dtype_scope(dtype):
+            inputs = keras.Input(shape=input_shape, name="images")
+            x = keras.layers.Rescaling(1.0, offset=-0.5, name="center")(inputs)
+            place = (residual_after - 1) if residual_after is not None else (
+                filters.index(max(filters)) if filters else -1)
+            for i, width in enumerate(filters):
+                x = keras.layers.Conv2D(width, 3, padding="same", activation="elu", name=f"conv{i + 1}")(x)
+                if encoder == "residual" and i == place:
+                    for block in range(residual_blocks):
+                        x = _residual_block(x, width, name=f"res{block + 1}")
+            code = keras.layers.Conv2D(code_channels, 3, padding="same", name="code")(x)
+            code = float32_output(code)
+        super().__init__(inputs=inputs, outputs=code, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.code_channels = code_channels
         self.filters = filters
         self.encoder = encoder
@@ -84,20 +91,16 @@ class ComCNN(keras.Model):
         self.residual_after = residual_after
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "code_channels": self.code_channels,
             "filters": self.filters,
             "encoder": self.encoder,
             "residual_blocks": self.residual_blocks,
             "residual_after": self.residual_after,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config
 
 
 def check_encoder(encoder):

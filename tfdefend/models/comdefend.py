@@ -12,6 +12,8 @@ from tfdefend.models._checks import (
 from tfdefend.models._layers import CodeBinarizer, MeanSquarePenalty
 from tfdefend.models._losses import reconstruction_mse, sum_losses
 from tfdefend.models.comcnn import COMCNN_FILTERS, ComCNN
+from tfdefend.models._shapes import check_image_shape
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.models.rescnn import RESCNN_FILTERS, ResCNN
 from tfdefend.utils.distribute import scale_for_replicas
@@ -32,7 +34,7 @@ _DEFAULTS = {"input_shape": (28, 28, 1)}
     description="ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction.",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class ComDefend(keras.Model):
+class ComDefend(BaseModel):
     """ComDefend preprocessor: compress to a binary code, then reconstruct.
 
     `code = comcnn(x)` (a `ComCNN`); at inference it is binarized as
@@ -57,7 +59,8 @@ class ComDefend(keras.Model):
     gradient attacks against a defended classifier need BPDA.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         code_channels: Channels of the code (12 in the paper).
         comcnn_filters: Widths of the ComCNN's ELU convolutions.
         rescnn_filters: Widths of the ResCNN's ELU convolutions.
@@ -70,6 +73,8 @@ class ComDefend(keras.Model):
         quantizer: Training quantizer, "noisy_sigmoid" (the paper) or
             "straight_through"; inference is the same for both.
         seed: Optional int seed of the training noise.
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -79,31 +84,34 @@ class ComDefend(keras.Model):
 
     def __init__(self, input_shape=(28, 28, 1), code_channels=12, comcnn_filters=COMCNN_FILTERS,
                  rescnn_filters=RESCNN_FILTERS, encoder="plain", residual_blocks=2, residual_after=None,
-                 noise_std=20.0, code_weight=1e-4, quantizer="noisy_sigmoid", seed=None, **kwargs):
+                 noise_std=20.0, code_weight=1e-4, quantizer="noisy_sigmoid", seed=None, dtype=None,
+                 **kwargs):
         check_model_kwargs("ComDefend", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         noise_std = check_non_negative_float(noise_std, "noise_std")
         code_weight = check_non_negative_float(code_weight, "code_weight")
         seed = check_seed(seed)
-        comcnn = ComCNN(input_shape, code_channels=code_channels, filters=comcnn_filters,
-                        encoder=encoder, residual_blocks=residual_blocks, residual_after=residual_after,
-                        name="comcnn")
-        rescnn = ResCNN((*input_shape[:2], comcnn.code_channels), output_channels=input_shape[-1],
-                        filters=rescnn_filters, name="rescnn")
-        penalty = MeanSquarePenalty(code_weight, name="code_penalty")
-        binarizer = CodeBinarizer(noise_std, seed=seed, quantizer=quantizer, name="binarizer")
+        with dtype_scope(dtype):
+            comcnn = ComCNN(input_shape, code_channels=code_channels, filters=comcnn_filters,
+                            encoder=encoder, residual_blocks=residual_blocks, residual_after=residual_after,
+                            name="comcnn", dtype=dtype)
+            rescnn = ResCNN((*input_shape[:2], comcnn.code_channels), output_channels=input_shape[-1],
+                            filters=rescnn_filters, name="rescnn", dtype=dtype)
+            penalty = MeanSquarePenalty(code_weight, name="code_penalty")
+            binarizer = CodeBinarizer(noise_std, seed=seed, quantizer=quantizer, name="binarizer")
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        code = penalty(comcnn(inputs))
-        outputs = rescnn(binarizer(code))
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+            inputs = keras.Input(shape=input_shape, name="images")
+            code = penalty(comcnn(inputs))
+            outputs = rescnn(binarizer(code))
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.comcnn = comcnn
         self.rescnn = rescnn
         self.code_penalty = penalty
         self.binarizer = binarizer
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.code_tracker = keras.metrics.Mean(name="code_loss")
-        self.input_shape_ = input_shape
+        self.image_shape = input_shape
         self.code_channels = comcnn.code_channels
         self.comcnn_filters = comcnn.filters
         self.rescnn_filters = rescnn.filters
@@ -134,7 +142,7 @@ class ComDefend(keras.Model):
         """
         code = self.encode(x)
         binary = self.binarizer(code, training=False)
-        return self.decode(code + ops.stop_gradient(binary - code))
+        return self.decode(code + ops.stop_gradient(ops.cast(binary, code.dtype) - code))
 
     def decode(self, code):
         """Returns the reconstruction `rescnn(code)` of a (binary) code."""
@@ -159,10 +167,9 @@ class ComDefend(keras.Model):
         return scale_for_replicas(total, ops.shape(y_pred)[0])
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "code_channels": self.code_channels,
             "comcnn_filters": self.comcnn_filters,
             "rescnn_filters": self.rescnn_filters,
@@ -173,8 +180,5 @@ class ComDefend(keras.Model):
             "code_weight": self.code_weight,
             "quantizer": self.quantizer,
             "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config

@@ -3,11 +3,12 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.utils.calling import image_input_shape
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DefendedClassifier(keras.Model):
+class DefendedClassifier(BaseModel):
     """A classifier with a preprocessing defense in front, returning logits.
 
     `call(x) = classifier(preprocessor(x))`. The two sub-models stay
@@ -30,6 +31,9 @@ class DefendedClassifier(keras.Model):
         classifier: A `keras.Model` mapping images to logits.
         input_shape: (height, width, channels) of the images; by default the
             classifier's input shape, else the preprocessor's.
+        dtype: Dtype policy of the wrapper ("float32", "mixed_float16", a
+            `keras.DTypePolicy`; None: the global policy); the sub-models keep
+            their own. The logits are float32 under a 16-bit policy.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -37,7 +41,9 @@ class DefendedClassifier(keras.Model):
         ValueError: If no input shape is given and neither sub-model has one.
     """
 
-    def __init__(self, preprocessor, classifier, input_shape=None, **kwargs):
+    nested_models = ("preprocessor", "classifier")  # serialized sub-models in the config
+
+    def __init__(self, preprocessor, classifier, input_shape=None, dtype=None, **kwargs):
         check_model_kwargs("DefendedClassifier", kwargs)
         for arg, value in (("preprocessor", preprocessor), ("classifier", classifier)):
             if not isinstance(value, keras.Model):
@@ -49,25 +55,19 @@ class DefendedClassifier(keras.Model):
                                  "has a known (height, width, channels) input shape.")
         input_shape = check_input_shape(input_shape)
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        logits = classifier(preprocessor(inputs))
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        with dtype_scope(dtype):
+            inputs = keras.Input(shape=input_shape, name="images")
+            logits = float32_output(classifier(preprocessor(inputs)))
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
         self.preprocessor = preprocessor
         self.classifier = classifier
-        self.input_shape_ = input_shape
+        self.image_shape = input_shape
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
             "classifier": keras.saving.serialize_keras_object(self.classifier),
-            "input_shape": self.input_shape_,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("preprocessor", "classifier"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+            "input_shape": self.image_shape,
+        })
+        return config

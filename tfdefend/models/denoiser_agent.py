@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -15,7 +16,7 @@ from tfdefend.utils.validation import check_positive_int
     description="RL-Restore agent: conv features + previous action -> LSTM -> Q-values over tools + stop.",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DenoiserAgent(keras.Model):
+class DenoiserAgent(BaseModel):
     """Q-network of the RL denoiser chain: one recurrent step per chosen tool.
 
     `call([images, prev_action, state_h, state_c])` returns
@@ -43,6 +44,8 @@ class DenoiserAgent(keras.Model):
         kernel_sizes: Kernel size of each convolution (as many as `conv_filters`).
         fc_units: Width of the dense layer after the convolutions.
         lstm_units: Width of the LSTM state.
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -51,7 +54,7 @@ class DenoiserAgent(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), num_actions=11, conv_filters=(32, 24, 24, 24),
-                 kernel_sizes=(9, 5, 5, 5), fc_units=32, lstm_units=50, **kwargs):
+                 kernel_sizes=(9, 5, 5, 5), fc_units=32, lstm_units=50, dtype=None, **kwargs):
         check_model_kwargs("DenoiserAgent", kwargs)
         input_shape = check_input_shape(input_shape)
         num_actions = check_positive_int(num_actions, "num_actions", minimum=2)
@@ -65,22 +68,26 @@ class DenoiserAgent(keras.Model):
         fc_units = check_positive_int(fc_units, "fc_units")
         lstm_units = check_positive_int(lstm_units, "lstm_units")
 
-        images = keras.Input(shape=input_shape, name="images")
-        prev_action = keras.Input(shape=(num_actions,), name="prev_action")
-        state_h = keras.Input(shape=(lstm_units,), name="state_h")
-        state_c = keras.Input(shape=(lstm_units,), name="state_c")
-        x = images
-        for i, (width, size) in enumerate(zip(conv_filters, kernel_sizes), start=1):
-            x = keras.layers.Conv2D(width, size, strides=2, padding="same", activation="relu",
-                                    name=f"conv{i}")(x)
-        x = keras.layers.Flatten(name="flatten")(x)
-        x = keras.layers.Dense(fc_units, activation="relu", name="fc")(x)
-        x = keras.layers.Concatenate(name="with_prev_action")([x, prev_action])
-        x, (new_h, new_c) = keras.layers.LSTMCell(lstm_units, name="lstm")(x, [state_h, state_c])
-        q_values = keras.layers.Dense(num_actions, name="q_values")(x)
+        with dtype_scope(dtype):
+            images = keras.Input(shape=input_shape, name="images")
+            prev_action = keras.Input(shape=(num_actions,), name="prev_action")
+            state_h = keras.Input(shape=(lstm_units,), name="state_h")
+            state_c = keras.Input(shape=(lstm_units,), name="state_c")
+            x = images
+            for i, (width, size) in enumerate(zip(conv_filters, kernel_sizes), start=1):
+                x = keras.layers.Conv2D(width, size, strides=2, padding="same", activation="relu",
+                                        name=f"conv{i}")(x)
+            x = keras.layers.Flatten(name="flatten")(x)
+            x = keras.layers.Dense(fc_units, activation="relu", name="fc")(x)
+            x = keras.layers.Concatenate(name="with_prev_action")([x, prev_action])
+            x, (new_h, new_c) = keras.layers.LSTMCell(lstm_units, name="lstm")(x, [state_h, state_c])
+            q_values = keras.layers.Dense(num_actions, name="q_values")(x)
+            q_values = float32_output(q_values, name="q_values_float32")
+            new_h = float32_output(new_h, name="state_h_float32")
+            new_c = float32_output(new_c, name="state_c_float32")
         super().__init__(inputs=[images, prev_action, state_h, state_c],
-                         outputs=[q_values, new_h, new_c], **kwargs)
-        self.input_shape_ = input_shape
+                         outputs=[q_values, new_h, new_c], dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.num_actions = num_actions
         self.conv_filters = conv_filters
         self.kernel_sizes = kernel_sizes
@@ -93,22 +100,21 @@ class DenoiserAgent(keras.Model):
         return self.num_actions - 1
 
     def initial_state(self, batch_size):
-        """The zero LSTM state `(h, c)`, each float [batch_size, lstm_units]; `batch_size` may be a tensor."""
+        """The zero LSTM state `(h, c)`, each [batch_size, lstm_units] in the output dtype.
+
+        `batch_size` may be a tensor.
+        """
         shape = (batch_size, self.lstm_units)
-        return ops.zeros(shape, self.compute_dtype), ops.zeros(shape, self.compute_dtype)
+        return ops.zeros(shape, self.output_dtype), ops.zeros(shape, self.output_dtype)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "num_actions": self.num_actions,
             "conv_filters": self.conv_filters,
             "kernel_sizes": self.kernel_sizes,
             "fc_units": self.fc_units,
             "lstm_units": self.lstm_units,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
 from tfdefend.models.light_denoiser import LightDenoiser
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -18,7 +19,7 @@ TOOL_EXECUTIONS = ("gather", "dense")
     description="RL-chain toolbox: one LightDenoiser per FGSM strength (1..16/255) and depth (3, 8).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DenoiserToolbox(keras.Model):
+class DenoiserToolbox(BaseModel):
     """A set of `LightDenoiser` tools, one per (FGSM strength, depth) pair.
 
     Tools are built strength-major: with `strengths=(1, 2)` and
@@ -40,6 +41,8 @@ class DenoiserToolbox(keras.Model):
         strengths: FGSM strengths (ints, in /255) of the tools, distinct.
         depths: Depths of the tools (ints >= 2), distinct.
         filters: Channels of the tools' hidden convolutions.
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -48,7 +51,7 @@ class DenoiserToolbox(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), strengths=(1, 2, 4, 8, 16), depths=(3, 8), filters=32,
-                 **kwargs):
+                 dtype=None, **kwargs):
         check_model_kwargs("DenoiserToolbox", kwargs)
         input_shape = check_input_shape(input_shape)
         strengths = _check_distinct(strengths, "strengths")
@@ -57,20 +60,22 @@ class DenoiserToolbox(keras.Model):
             check_positive_int(depth, f"depths[{i}]", minimum=2)
         filters = check_positive_int(filters, "filters")
 
-        pairs = [(strength, depth) for strength in strengths for depth in depths]  # strength-major
-        names = [f"fgsm{strength}_depth{depth}" for strength, depth in pairs]
-        tools = [LightDenoiser(input_shape, depth=depth, filters=filters, name=name)
-                 for (_, depth), name in zip(pairs, names)]
-        inputs = keras.Input(shape=input_shape, name="images")
-        expand = [keras.layers.Reshape((1, *input_shape), name=f"{name}_expand")(tool(inputs))
-                  for tool, name in zip(tools, names)]
-        outputs = (keras.layers.Concatenate(axis=1, name="stack")(expand) if len(expand) > 1
-                   else expand[0])
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        with dtype_scope(dtype):
+            pairs = [(strength, depth) for strength in strengths for depth in depths]  # strength-major
+            names = [f"fgsm{strength}_depth{depth}" for strength, depth in pairs]
+            tools = [LightDenoiser(input_shape, depth=depth, filters=filters, name=name, dtype=dtype)
+                     for (_, depth), name in zip(pairs, names)]
+            inputs = keras.Input(shape=input_shape, name="images")
+            expand = [keras.layers.Reshape((1, *input_shape), name=f"{name}_expand")(tool(inputs))
+                      for tool, name in zip(tools, names)]
+            outputs = (keras.layers.Concatenate(axis=1, name="stack")(expand) if len(expand) > 1
+                       else expand[0])
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.tools = tools
         self.tool_names = names
         self.num_tools = len(tools)
-        self.input_shape_ = input_shape
+        self.image_shape = input_shape
         self.strengths = strengths
         self.depths = depths
         self.filters = filters
@@ -107,9 +112,9 @@ class DenoiserToolbox(keras.Model):
         """
         if mode not in TOOL_EXECUTIONS:
             raise ValueError(f"`mode` must be one of {TOOL_EXECUTIONS}, got {mode!r}.")
-        images = tf.cast(images, self.compute_dtype)
-        if images.shape.rank != 4 or not images.shape[1:].is_compatible_with(self.input_shape_):
-            raise ValueError(f"`images` must have shape (batch, {', '.join(map(str, self.input_shape_))}), "
+        images = tf.cast(images, self.output_dtype)  # the tools' output dtype (float32 in mixed precision)
+        if images.shape.rank != 4 or not images.shape[1:].is_compatible_with(self.image_shape):
+            raise ValueError(f"`images` must have shape (batch, {', '.join(map(str, self.image_shape))}), "
                              f"got {tuple(images.shape)}.")
         tool_index = tf.cast(tf.reshape(tool_index, [-1]), tf.int32)
         self._check_index(tool_index)
@@ -157,18 +162,14 @@ class DenoiserToolbox(keras.Model):
         return tf.scatter_nd(tf.concat(positions, 0), tf.concat(outputs, 0), tf.shape(images))
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "strengths": self.strengths,
             "depths": self.depths,
             "filters": self.filters,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config
 
 
 def _check_distinct(values, name):

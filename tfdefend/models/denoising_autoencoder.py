@@ -11,6 +11,8 @@ from tfdefend.models._checks import (
 )
 from tfdefend.models._layers import ClippedGaussianNoise
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
+from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 
 
@@ -21,7 +23,7 @@ from tfdefend.models.registry import register_model
     description="Convolutional denoising autoencoder (stride-2 encoder, transposed-conv decoder).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DenoisingAutoencoder(keras.Model):
+class DenoisingAutoencoder(BaseModel):
     """Convolutional denoising autoencoder mapping images in [0, 1] to images in [0, 1].
 
     Encoder: one 3x3 stride-2 ReLU convolution per entry of `filters`.
@@ -38,10 +40,13 @@ class DenoisingAutoencoder(keras.Model):
     else `x`. Any loss passed to `compile` is ignored. No noise at inference.
 
     Args:
-        input_shape: (height, width, channels) of the images.
+        input_shape: (height, width, channels) of the images; height and width
+            may be None: the model then takes images of any size.
         filters: Widths of the encoder convolutions (at least one).
         noise_std: Standard deviation of the training noise (>= 0).
         seed: Optional int seed of the training noise.
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -49,33 +54,32 @@ class DenoisingAutoencoder(keras.Model):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, input_shape=(28, 28, 1), filters=(32, 64), noise_std=0.1, seed=None, **kwargs):
+    def __init__(self, input_shape=(28, 28, 1), filters=(32, 64), noise_std=0.1, seed=None, dtype=None,
+                 **kwargs):
         check_model_kwargs("DenoisingAutoencoder", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         filters = check_units(filters, "filters")
         if not filters:
             raise ValueError("`filters` must hold at least one width.")
         noise_std = check_non_negative_float(noise_std, "noise_std")
         seed = check_seed(seed)
 
-        step = 2 ** len(filters)
-        pad = [(-dim) % step for dim in input_shape[:2]]
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = ClippedGaussianNoise(noise_std, seed=seed, name="noise")(inputs)
-        if any(pad):
-            x = keras.layers.ZeroPadding2D(((0, pad[0]), (0, pad[1])), name="pad")(x)
-        for i, width in enumerate(filters):
-            x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu",
-                                    name=f"encoder_conv{i + 1}")(x)
-        for i, width in enumerate(reversed(filters)):
-            x = keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu",
-                                             name=f"decoder_deconv{i + 1}")(x)
-        x = keras.layers.Conv2D(input_shape[-1], 3, padding="same", activation="sigmoid",
-                                name="reconstruction")(x)
-        if any(pad):
-            x = keras.layers.Cropping2D(((0, pad[0]), (0, pad[1])), name="crop")(x)
-        super().__init__(inputs=inputs, outputs=x, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = keras.Input(shape=input_shape, name="images")
+            x = ClippedGaussianNoise(noise_std, seed=seed, name="noise")(inputs)
+            x, pad = pad_to_multiple(x, 2 ** len(filters))
+            for i, width in enumerate(filters):
+                x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu",
+                                        name=f"encoder_conv{i + 1}")(x)
+            for i, width in enumerate(reversed(filters)):
+                x = keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu",
+                                                 name=f"decoder_deconv{i + 1}")(x)
+            x = keras.layers.Conv2D(input_shape[-1], 3, padding="same", activation="sigmoid",
+                                    name="reconstruction")(x)
+            x = crop_back(x, pad, inputs)
+            x = float32_output(x)
+        super().__init__(inputs=inputs, outputs=x, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.filters = filters
         self.noise_std = noise_std
         self.seed = seed
@@ -89,15 +93,11 @@ class DenoisingAutoencoder(keras.Model):
         return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "filters": self.filters,
             "noise_std": self.noise_std,
             "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config

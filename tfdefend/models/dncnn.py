@@ -3,8 +3,10 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
-from tfdefend.models._layers import conv_bn_relu
+from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
+from tfdefend.models._shapes import check_image_shape
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -16,7 +18,7 @@ from tfdefend.utils.validation import check_positive_int
     description="DnCNN (Zhang et al. 2017): 17-layer CNN predicting the noise, outputs clip(x - noise).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DnCNN(keras.Model):
+class DnCNN(BaseModel):
     """DnCNN: a plain deep CNN that predicts the noise (residual learning) and subtracts it.
 
     `depth` 3x3 convolutions, "same" padding, at full resolution:
@@ -42,9 +44,12 @@ class DnCNN(keras.Model):
     `x`; any loss passed to `compile` is ignored.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         depth: Number of convolutions (>= 3; 17 in the paper, 20 for blind denoising).
         filters: Channels of the hidden convolutions (64 in the paper).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -52,22 +57,22 @@ class DnCNN(keras.Model):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, input_shape=(28, 28, 1), depth=17, filters=64, **kwargs):
+    def __init__(self, input_shape=(28, 28, 1), depth=17, filters=64, dtype=None, **kwargs):
         check_model_kwargs("DnCNN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         depth = check_positive_int(depth, "depth", minimum=3)
         filters = check_positive_int(filters, "filters")
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name="conv1")(inputs)
-        for i in range(2, depth):
-            x = conv_bn_relu(x, filters, f"block{i}")
-        noise = keras.layers.Conv2D(input_shape[-1], 3, padding="same", use_bias=False,
-                                    kernel_initializer="zeros", name="noise")(x)
-        denoised = keras.layers.Subtract(name="subtract_noise")([inputs, noise])
-        outputs = keras.layers.ReLU(max_value=1.0, name="clip")(denoised)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = image_input(input_shape)
+            x = conv_stack(inputs, filters, depth - 1, batch_norm=True)
+            noise = keras.layers.Conv2D(input_shape[-1], 3, padding="same", use_bias=False,
+                                        kernel_initializer="zeros", name="noise")(x)
+            denoised = keras.layers.Subtract(name="subtract_noise")([inputs, noise])
+            outputs = keras.layers.ReLU(max_value=1.0, name="clip")(denoised)
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.depth = depth
         self.filters = filters
 
@@ -80,14 +85,10 @@ class DnCNN(keras.Model):
         return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "depth": self.depth,
             "filters": self.filters,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.models._checks import check_model_kwargs
+from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -15,7 +16,7 @@ from tfdefend.utils.validation import check_positive_int
     description="JPEG compression and decompression of each image (non-differentiable).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class JPEGCompression(keras.Model):
+class JPEGCompression(ParameterFreeModel):
     """Encodes each image as JPEG at `quality` and decodes it back.
 
     Images are NHWC float32 in [0, 1] with 1 (gray) or 3 (RGB) channels and
@@ -31,6 +32,8 @@ class JPEGCompression(keras.Model):
 
     Args:
         quality: JPEG quality, an int in [1, 100].
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -39,13 +42,12 @@ class JPEGCompression(keras.Model):
             images are not rank 4 with 1 or 3 channels.
     """
 
-    def __init__(self, quality=75, **kwargs):
+    def __init__(self, quality=75, dtype=None, **kwargs):
         check_model_kwargs("JPEGCompression", kwargs)
         quality = check_positive_int(quality, "quality")
         if quality > 100:
             raise ValueError(f"`quality` must be in [1, 100], got {quality}.")
-        super().__init__(**kwargs)
-        self.built = True  # no weights: nothing to build
+        super().__init__(dtype=dtype, **kwargs)
         self.supports_jit = False  # EncodeJpeg/DecodeJpeg have no XLA kernels
         self.quality = quality
 
@@ -62,8 +64,4 @@ class JPEGCompression(keras.Model):
         return input_shape
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "quality": self.quality}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        return {**super().get_config(), "quality": self.quality}

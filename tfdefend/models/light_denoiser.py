@@ -3,7 +3,10 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
+from tfdefend.models._shapes import check_image_shape
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -15,7 +18,7 @@ from tfdefend.utils.validation import check_positive_int
     description="Light residual CNN denoiser (a tool of the RL chain): clip(x + correction, 0, 1).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class LightDenoiser(keras.Model):
+class LightDenoiser(BaseModel):
     """A plain residual CNN that predicts a correction and adds it to its input.
 
     `depth` convolutions ("same" padding): the first `depth - 1` have
@@ -34,10 +37,13 @@ class LightDenoiser(keras.Model):
     ignored.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         depth: Number of convolutions (>= 2; the seed's tools use 3 and 8).
         filters: Channels of the hidden convolutions.
         kernel_size: Size of every (square) convolution kernel.
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -45,24 +51,23 @@ class LightDenoiser(keras.Model):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, input_shape=(28, 28, 1), depth=3, filters=32, kernel_size=3, **kwargs):
+    def __init__(self, input_shape=(28, 28, 1), depth=3, filters=32, kernel_size=3, dtype=None, **kwargs):
         check_model_kwargs("LightDenoiser", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         depth = check_positive_int(depth, "depth", minimum=2)
         filters = check_positive_int(filters, "filters")
         kernel_size = check_positive_int(kernel_size, "kernel_size")
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = inputs
-        for i in range(1, depth):
-            x = keras.layers.Conv2D(filters, kernel_size, padding="same", activation="relu",
-                                    name=f"conv{i}")(x)
-        correction = keras.layers.Conv2D(input_shape[-1], kernel_size, padding="same",
-                                         kernel_initializer="zeros", name="correction")(x)
-        restored = keras.layers.Add(name="add_correction")([inputs, correction])
-        outputs = keras.layers.ReLU(max_value=1.0, name="clip")(restored)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = image_input(input_shape)
+            x = conv_stack(inputs, filters, depth - 1, kernel_size=kernel_size)
+            correction = keras.layers.Conv2D(input_shape[-1], kernel_size, padding="same",
+                                             kernel_initializer="zeros", name="correction")(x)
+            restored = keras.layers.Add(name="add_correction")([inputs, correction])
+            outputs = keras.layers.ReLU(max_value=1.0, name="clip")(restored)
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.depth = depth
         self.filters = filters
         self.kernel_size = kernel_size
@@ -76,15 +81,11 @@ class LightDenoiser(keras.Model):
         return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "depth": self.depth,
             "filters": self.filters,
             "kernel_size": self.kernel_size,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfdefend.models._checks import check_model_kwargs
+from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -15,7 +16,7 @@ from tfdefend.utils.validation import check_positive_int
     description="Median smoothing (feature squeezing): size x size median filter per channel.",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class MedianSmoothing(keras.Model):
+class MedianSmoothing(ParameterFreeModel):
     """Replaces each pixel by the median of its `size x size` window, per channel.
 
     The output has the input's shape: the image is padded symmetrically
@@ -30,6 +31,8 @@ class MedianSmoothing(keras.Model):
     Args:
         size: Window height and width, an int >= 1 (1 is the identity; 2 and
             3 are the usual choices).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -38,11 +41,10 @@ class MedianSmoothing(keras.Model):
             or are smaller than the padding.
     """
 
-    def __init__(self, size=2, **kwargs):
+    def __init__(self, size=2, dtype=None, **kwargs):
         check_model_kwargs("MedianSmoothing", kwargs)
         size = check_positive_int(size, "size")
-        super().__init__(**kwargs)
-        self.built = True  # no weights: nothing to build
+        super().__init__(dtype=dtype, **kwargs)
         self.size = size
 
     def call(self, inputs):
@@ -76,8 +78,4 @@ class MedianSmoothing(keras.Model):
         return input_shape
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "size": self.size}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        return {**super().get_config(), "size": self.size}

@@ -9,6 +9,8 @@ from tfdefend.models._checks import (
     check_rate,
     check_units,
 )
+from tfdefend.models._layers import classifier_head, image_input
+from tfdefend.models.base_model import BaseModel, dtype_scope
 from tfdefend.models.registry import register_model
 
 
@@ -18,7 +20,7 @@ from tfdefend.models.registry import register_model
     description="MLP (Flatten + ReLU dense layers 500-150), the Deep Defense MNIST MLP.",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class MLPClassifier(keras.Model):
+class MLPClassifier(BaseModel):
     """Multilayer perceptron returning logits.
 
     Flattens the image, applies one ReLU dense layer per entry of
@@ -32,6 +34,8 @@ class MLPClassifier(keras.Model):
             empty tuple gives a linear (softmax-regression) model.
         dropout: Dropout rate after each hidden layer (training only; 0 adds
             no layer).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -40,36 +44,30 @@ class MLPClassifier(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, hidden_units=(500, 150),
-                 dropout=0.0, **kwargs):
+                 dropout=0.0, dtype=None, **kwargs):
         check_model_kwargs("MLPClassifier", kwargs)
         input_shape = check_input_shape(input_shape)
         num_classes = check_num_classes(num_classes)
         hidden_units = check_units(hidden_units, "hidden_units")
         dropout = check_rate(dropout, "dropout")
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = keras.layers.Flatten(name="flatten")(inputs)
-        for i, units in enumerate(hidden_units):
-            x = keras.layers.Dense(units, activation="relu", name=f"dense{i + 1}")(x)
-            if dropout > 0:
-                x = keras.layers.Dropout(dropout, name=f"dropout{i + 1}")(x)
-        logits = keras.layers.Dense(num_classes, name="logits")(x)
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = image_input(input_shape)
+            hidden = [(units, f"dense{i + 1}") for i, units in enumerate(hidden_units)]
+            logits = classifier_head(inputs, num_classes, pooling="flatten", hidden=hidden,
+                                     hidden_dropout=dropout)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.num_classes = num_classes
         self.hidden_units = hidden_units
         self.dropout = dropout
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "num_classes": self.num_classes,
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config

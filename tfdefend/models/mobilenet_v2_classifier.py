@@ -9,6 +9,8 @@ from tfdefend.models._checks import (
     check_positive_float,
     check_rate,
 )
+from tfdefend.models._layers import classifier_head, image_input
+from tfdefend.models.base_model import BaseModel, dtype_scope
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -29,7 +31,7 @@ _BLOCKS = (
     description="Small MobileNetV2 (inverted residual blocks, 28x28 -> 4x4), TFLite-friendly.",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class MobileNetV2Classifier(keras.Model):
+class MobileNetV2Classifier(BaseModel):
     """Small MobileNetV2-style classifier returning logits.
 
     A stride-1 3x3 stem, then inverted residual blocks (1x1 expansion with
@@ -50,6 +52,8 @@ class MobileNetV2Classifier(keras.Model):
             block always uses 1, as in the paper).
         head_channels: Channels of the final 1x1 convolution at alpha <= 1.
         dropout: Dropout rate before the logits (training only; 0 adds no layer).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -58,7 +62,7 @@ class MobileNetV2Classifier(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, alpha=1.0, expansion=6,
-                 head_channels=256, dropout=0.0, **kwargs):
+                 head_channels=256, dropout=0.0, dtype=None, **kwargs):
         check_model_kwargs("MobileNetV2Classifier", kwargs)
         input_shape = check_input_shape(input_shape)
         num_classes = check_num_classes(num_classes)
@@ -67,32 +71,30 @@ class MobileNetV2Classifier(keras.Model):
         head_channels = check_positive_int(head_channels, "head_channels")
         dropout = check_rate(dropout, "dropout")
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = keras.layers.Conv2D(_make_divisible(16 * alpha), 3, padding="same", use_bias=False,
-                                name="stem_conv")(inputs)
-        x = keras.layers.BatchNormalization(name="stem_bn")(x)
-        x = keras.layers.ReLU(max_value=6.0, name="stem_relu6")(x)
-        index = 0
-        for block_expansion, channels, repeats, first_stride in _BLOCKS:
-            for repeat in range(repeats):
-                index += 1
-                x = _inverted_residual(
-                    x,
-                    expansion=block_expansion or expansion,
-                    out_channels=_make_divisible(channels * alpha),
-                    stride=first_stride if repeat == 0 else 1,
-                    name=f"block{index}",
-                )
-        x = keras.layers.Conv2D(_make_divisible(head_channels * max(1.0, alpha)), 1, use_bias=False,
-                                name="head_conv")(x)
-        x = keras.layers.BatchNormalization(name="head_bn")(x)
-        x = keras.layers.ReLU(max_value=6.0, name="head_relu6")(x)
-        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(dropout, name="dropout")(x)
-        logits = keras.layers.Dense(num_classes, name="logits")(x)
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = image_input(input_shape)
+            x = keras.layers.Conv2D(_make_divisible(16 * alpha), 3, padding="same", use_bias=False,
+                                    name="stem_conv")(inputs)
+            x = keras.layers.BatchNormalization(name="stem_bn")(x)
+            x = keras.layers.ReLU(max_value=6.0, name="stem_relu6")(x)
+            index = 0
+            for block_expansion, channels, repeats, first_stride in _BLOCKS:
+                for repeat in range(repeats):
+                    index += 1
+                    x = _inverted_residual(
+                        x,
+                        expansion=block_expansion or expansion,
+                        out_channels=_make_divisible(channels * alpha),
+                        stride=first_stride if repeat == 0 else 1,
+                        name=f"block{index}",
+                    )
+            x = keras.layers.Conv2D(_make_divisible(head_channels * max(1.0, alpha)), 1, use_bias=False,
+                                    name="head_conv")(x)
+            x = keras.layers.BatchNormalization(name="head_bn")(x)
+            x = keras.layers.ReLU(max_value=6.0, name="head_relu6")(x)
+            logits = classifier_head(x, num_classes, pooling="avg", dropout=dropout)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.num_classes = num_classes
         self.alpha = alpha
         self.expansion = expansion
@@ -100,20 +102,16 @@ class MobileNetV2Classifier(keras.Model):
         self.dropout = dropout
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "num_classes": self.num_classes,
             "alpha": self.alpha,
             "expansion": self.expansion,
             "head_channels": self.head_channels,
             "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config
 
 
 def _make_divisible(value, divisor=8):

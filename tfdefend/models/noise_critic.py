@@ -8,6 +8,7 @@ from tfdefend.models._checks import (
     check_non_negative_float,
     check_units,
 )
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 
 CRITIC_FILTERS = (16, 32, 64)
@@ -21,7 +22,7 @@ NORMALIZATIONS = ("layer", "none")
     description="GNR Wasserstein critic: image -> unbounded score (layer norm, WGAN-GP ready).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class NoiseCritic(keras.Model):
+class NoiseCritic(BaseModel):
     """Convolutional Wasserstein critic mapping images to one unbounded score.
 
     One convolution unit per entry of `filters`: a 5x5 stride-2 convolution
@@ -45,6 +46,8 @@ class NoiseCritic(keras.Model):
         filters: Widths of the convolution units, first to last (at least one).
         negative_slope: Slope of the LeakyReLU for negative inputs (>= 0).
         normalization: "layer" or "none".
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -53,7 +56,7 @@ class NoiseCritic(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), filters=CRITIC_FILTERS, negative_slope=0.2,
-                 normalization="layer", **kwargs):
+                 normalization="layer", dtype=None, **kwargs):
         check_model_kwargs("NoiseCritic", kwargs)
         input_shape = check_input_shape(input_shape)
         filters = check_units(filters, "filters")
@@ -62,35 +65,33 @@ class NoiseCritic(keras.Model):
         negative_slope = check_non_negative_float(negative_slope, "negative_slope")
         normalization = check_normalization(normalization)
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = inputs
-        for i, width in enumerate(filters):
-            name = f"unit{i + 1}"
-            x = keras.layers.Conv2D(width, 5, strides=2, padding="same", name=f"{name}_conv")(x)
-            if normalization == "layer":
-                x = keras.layers.GroupNormalization(groups=1, name=f"{name}_norm")(x)
-            x = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"{name}_lrelu")(x)
-        x = keras.layers.Flatten(name="flatten")(x)
-        outputs = keras.layers.Dense(1, name="score")(x)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = keras.Input(shape=input_shape, name="images")
+            x = inputs
+            for i, width in enumerate(filters):
+                name = f"unit{i + 1}"
+                x = keras.layers.Conv2D(width, 5, strides=2, padding="same", name=f"{name}_conv")(x)
+                if normalization == "layer":
+                    x = keras.layers.GroupNormalization(groups=1, name=f"{name}_norm")(x)
+                x = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"{name}_lrelu")(x)
+            x = keras.layers.Flatten(name="flatten")(x)
+            outputs = keras.layers.Dense(1, name="score")(x)
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.filters = filters
         self.negative_slope = negative_slope
         self.normalization = normalization
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "filters": self.filters,
             "negative_slope": self.negative_slope,
             "normalization": self.normalization,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config
 
 
 def check_normalization(normalization):

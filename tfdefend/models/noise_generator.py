@@ -1,6 +1,7 @@
 """The noise generator of GNR (a generator of bounded adversarial-like noise)."""
 
 import math
+import warnings
 
 import keras
 
@@ -11,6 +12,7 @@ from tfdefend.models._checks import (
     check_units,
 )
 from tfdefend.models._layers import conv_bn_relu
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -24,7 +26,7 @@ GENERATOR_FILTERS = (64, 32, 16)
     description="GNR noise generator: latent vector -> noise image in [-eps, eps].",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class NoiseGenerator(keras.Model):
+class NoiseGenerator(BaseModel):
     """Generator mapping latent vectors `z` to noise images bounded by `eps`.
 
     `z` (shape (batch, latent_dim), input "latent") -> Dense -> reshape to a
@@ -46,6 +48,8 @@ class NoiseGenerator(keras.Model):
         latent_dim: Size of the latent vectors.
         filters: Widths of the deconvolution units, first to last (at least one).
         eps: Bound of the noise (> 0).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -54,7 +58,7 @@ class NoiseGenerator(keras.Model):
     """
 
     def __init__(self, output_shape=(28, 28, 1), latent_dim=64, filters=GENERATOR_FILTERS, eps=0.1,
-                 **kwargs):
+                 dtype=None, **kwargs):
         check_model_kwargs("NoiseGenerator", kwargs)
         output_shape = check_input_shape(output_shape, "output_shape")
         latent_dim = check_positive_int(latent_dim, "latent_dim")
@@ -63,40 +67,45 @@ class NoiseGenerator(keras.Model):
             raise ValueError("`filters` must hold at least one width.")
         eps = check_positive_float(eps, "eps")
 
-        step = 2 ** len(filters)
-        h0, w0 = (math.ceil(dim / step) for dim in output_shape[:2])
-        crop = (h0 * step - output_shape[0], w0 * step - output_shape[1])
+        with dtype_scope(dtype):
+            step = 2 ** len(filters)
+            h0, w0 = (math.ceil(dim / step) for dim in output_shape[:2])
+            crop = (h0 * step - output_shape[0], w0 * step - output_shape[1])
 
-        inputs = keras.Input(shape=(latent_dim,), name="latent")
-        x = keras.layers.Dense(h0 * w0 * filters[0], use_bias=False, name="project")(inputs)
-        x = keras.layers.Reshape((h0, w0, filters[0]), name="reshape")(x)
-        x = keras.layers.BatchNormalization(name="project_bn")(x)
-        x = keras.layers.ReLU(name="project_relu")(x)
-        for i, width in enumerate(filters):
-            x = _deconv_unit(x, width, f"unit{i + 1}")
-        x = keras.layers.Conv2D(output_shape[-1], 3, padding="same", activation="tanh", name="noise")(x)
-        if any(crop):
-            x = keras.layers.Cropping2D(((0, crop[0]), (0, crop[1])), name="crop")(x)
-        outputs = keras.layers.Rescaling(eps, name="scale")(x)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.output_shape_ = output_shape
+            inputs = keras.Input(shape=(latent_dim,), name="latent")
+            x = keras.layers.Dense(h0 * w0 * filters[0], use_bias=False, name="project")(inputs)
+            x = keras.layers.Reshape((h0, w0, filters[0]), name="reshape")(x)
+            x = keras.layers.BatchNormalization(name="project_bn")(x)
+            x = keras.layers.ReLU(name="project_relu")(x)
+            for i, width in enumerate(filters):
+                x = _deconv_unit(x, width, f"unit{i + 1}")
+            x = keras.layers.Conv2D(output_shape[-1], 3, padding="same", activation="tanh", name="noise")(x)
+            if any(crop):
+                x = keras.layers.Cropping2D(((0, crop[0]), (0, crop[1])), name="crop")(x)
+            outputs = keras.layers.Rescaling(eps, name="scale")(x)
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        self.noise_shape = output_shape
         self.latent_dim = latent_dim
         self.filters = filters
         self.eps = eps
 
+    @property
+    def output_shape_(self):
+        """Deprecated alias of `noise_shape` (read-only); it will be removed in the next release."""
+        warnings.warn("`NoiseGenerator.output_shape_` is deprecated; use `noise_shape`.", DeprecationWarning,
+                      stacklevel=2)
+        return self.noise_shape
+
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "output_shape": self.output_shape_,
+        config = super().get_config()
+        config.update({
+            "output_shape": self.noise_shape,
             "latent_dim": self.latent_dim,
             "filters": self.filters,
             "eps": self.eps,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config
 
 
 def _deconv_unit(x, width, name):

@@ -3,6 +3,8 @@
 import keras
 
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
+from tfdefend.models._shapes import check_image_shape
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -16,7 +18,7 @@ RESCNN_FILTERS = (32, 64, 128, 256, 128, 64, 32, 16)
     description="ComDefend's reconstruction CNN (12-channel code -> image in [0, 1]).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class ResCNN(keras.Model):
+class ResCNN(BaseModel):
     """Reconstruction CNN mapping a (binary) code back to an image in [0, 1].
 
     One 3x3 "same" convolution with ELU per entry of `filters` (no batch
@@ -24,9 +26,12 @@ class ResCNN(keras.Model):
     paper's 9 convolutions 12-32-64-128-256-128-64-32-16-C by default.
 
     Args:
-        input_shape: (height, width, code_channels) of the code.
+        input_shape: (height, width, code_channels) of the code; height and
+            width may be None (any size).
         output_channels: Channels of the reconstructed image.
         filters: Widths of the ELU convolutions, first to last.
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -34,32 +39,31 @@ class ResCNN(keras.Model):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, input_shape=(28, 28, 12), output_channels=1, filters=RESCNN_FILTERS, **kwargs):
+    def __init__(self, input_shape=(28, 28, 12), output_channels=1, filters=RESCNN_FILTERS, dtype=None,
+                 **kwargs):
         check_model_kwargs("ResCNN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         output_channels = check_positive_int(output_channels, "output_channels")
         filters = check_units(filters, "filters")
 
-        inputs = keras.Input(shape=input_shape, name="code")
-        x = inputs
-        for i, width in enumerate(filters):
-            x = keras.layers.Conv2D(width, 3, padding="same", activation="elu", name=f"conv{i + 1}")(x)
-        outputs = keras.layers.Conv2D(output_channels, 3, padding="same", activation="sigmoid",
-                                      name="reconstruction")(x)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = keras.Input(shape=input_shape, name="code")
+            x = inputs
+            for i, width in enumerate(filters):
+                x = keras.layers.Conv2D(width, 3, padding="same", activation="elu", name=f"conv{i + 1}")(x)
+            outputs = keras.layers.Conv2D(output_channels, 3, padding="same", activation="sigmoid",
+                                          name="reconstruction")(x)
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.output_channels = output_channels
         self.filters = filters
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "output_channels": self.output_channels,
             "filters": self.filters,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config

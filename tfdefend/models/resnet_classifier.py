@@ -8,6 +8,8 @@ from tfdefend.models._checks import (
     check_num_classes,
     check_rate,
 )
+from tfdefend.models._layers import classifier_head, image_input
+from tfdefend.models.base_model import BaseModel, dtype_scope
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -18,7 +20,7 @@ from tfdefend.utils.validation import check_positive_int
     description="CIFAR-style ResNet (3 stages of basic blocks, ResNet-14 by default).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class ResNetClassifier(keras.Model):
+class ResNetClassifier(BaseModel):
     """CIFAR-style ResNet returning logits.
 
     A 3x3 stem convolution, then three stages of basic residual blocks
@@ -36,6 +38,8 @@ class ResNetClassifier(keras.Model):
         filters: Channels of the stem and the first stage.
         blocks_per_stage: Basic residual blocks in each of the three stages.
         dropout: Dropout rate before the logits (training only; 0 adds no layer).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -44,7 +48,7 @@ class ResNetClassifier(keras.Model):
     """
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, filters=16,
-                 blocks_per_stage=2, dropout=0.0, **kwargs):
+                 blocks_per_stage=2, dropout=0.0, dtype=None, **kwargs):
         check_model_kwargs("ResNetClassifier", kwargs)
         input_shape = check_input_shape(input_shape)
         num_classes = check_num_classes(num_classes)
@@ -52,41 +56,35 @@ class ResNetClassifier(keras.Model):
         blocks_per_stage = check_positive_int(blocks_per_stage, "blocks_per_stage")
         dropout = check_rate(dropout, "dropout")
 
-        inputs = keras.Input(shape=input_shape, name="images")
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                                kernel_initializer="he_normal", name="stem_conv")(inputs)
-        x = keras.layers.BatchNormalization(name="stem_bn")(x)
-        x = keras.layers.ReLU(name="stem_relu")(x)
-        for stage in range(3):
-            width = filters * 2 ** stage
-            for block in range(blocks_per_stage):
-                stride = 2 if stage > 0 and block == 0 else 1
-                x = _basic_block(x, width, stride, name=f"stage{stage + 1}_block{block + 1}")
-        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(dropout, name="dropout")(x)
-        logits = keras.layers.Dense(num_classes, name="logits")(x)
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self.input_shape_ = input_shape
+        with dtype_scope(dtype):
+            inputs = image_input(input_shape)
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                                    kernel_initializer="he_normal", name="stem_conv")(inputs)
+            x = keras.layers.BatchNormalization(name="stem_bn")(x)
+            x = keras.layers.ReLU(name="stem_relu")(x)
+            for stage in range(3):
+                width = filters * 2 ** stage
+                for block in range(blocks_per_stage):
+                    stride = 2 if stage > 0 and block == 0 else 1
+                    x = _basic_block(x, width, stride, name=f"stage{stage + 1}_block{block + 1}")
+            logits = classifier_head(x, num_classes, pooling="avg", dropout=dropout)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+        self.image_shape = input_shape
         self.num_classes = num_classes
         self.filters = filters
         self.blocks_per_stage = blocks_per_stage
         self.dropout = dropout
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "num_classes": self.num_classes,
             "filters": self.filters,
             "blocks_per_stage": self.blocks_per_stage,
             "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config
 
 
 def _basic_block(x, width, stride, name):

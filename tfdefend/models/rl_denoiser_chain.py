@@ -6,6 +6,7 @@ import tensorflow as tf
 from tfdefend.models._checks import check_input_shape, check_model_kwargs
 from tfdefend.models.denoiser_agent import DenoiserAgent
 from tfdefend.models.denoiser_toolbox import TOOL_EXECUTIONS, DenoiserToolbox
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
 
@@ -18,7 +19,7 @@ DEFAULT_INPUT_SHAPE = (28, 28, 1)
     description="RL-Restore chain: a greedy LSTM Q-agent applies up to max_steps toolbox tools per image.",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class RLDenoiserChain(keras.Model):
+class RLDenoiserChain(BaseModel):
     """Runs the greedy policy of a `DenoiserAgent` over a `DenoiserToolbox`, per image, in one graph.
 
     For images `x` in [0, 1] (`T = toolbox.num_tools`, stop = action `T`)::
@@ -77,6 +78,8 @@ class RLDenoiserChain(keras.Model):
         tool_execution: "gather" or "dense" (see above).
         input_shape: (height, width, channels); None means that of `toolbox`
             (or `agent`) when given as a model, else (28, 28, 1).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -85,36 +88,40 @@ class RLDenoiserChain(keras.Model):
             number of actions of `toolbox` and `agent` disagree.
     """
 
+    nested_models = ("toolbox", "agent")  # serialized sub-models in the config
+
     def __init__(self, toolbox=None, agent=None, max_steps=3, tool_execution="gather", input_shape=None,
-                 **kwargs):
+                 dtype=None, **kwargs):
         check_model_kwargs("RLDenoiserChain", kwargs)
         max_steps = check_positive_int(max_steps, "max_steps")
         if tool_execution not in TOOL_EXECUTIONS:
             raise ValueError(f"`tool_execution` must be one of {TOOL_EXECUTIONS}, got {tool_execution!r}.")
         if input_shape is None:
             given = [m for m in (toolbox, agent) if isinstance(m, (DenoiserToolbox, DenoiserAgent))]
-            input_shape = given[0].input_shape_ if given else DEFAULT_INPUT_SHAPE
+            input_shape = given[0].image_shape if given else DEFAULT_INPUT_SHAPE
         input_shape = check_input_shape(input_shape)
-        toolbox = _build(toolbox, "toolbox", DenoiserToolbox, {"input_shape": input_shape})
+        toolbox = _build(toolbox, "toolbox", DenoiserToolbox, {"input_shape": input_shape, "dtype": dtype})
         agent = _build(agent, "agent", DenoiserAgent,
-                       {"input_shape": input_shape, "num_actions": toolbox.num_tools + 1})
+                       {"input_shape": input_shape, "num_actions": toolbox.num_tools + 1, "dtype": dtype})
         for arg, model in (("toolbox", toolbox), ("agent", agent)):
-            if model.input_shape_ != input_shape:
-                raise ValueError(f"`{arg}` takes images of shape {model.input_shape_}, but the chain's "
+            if model.image_shape != input_shape:
+                raise ValueError(f"`{arg}` takes images of shape {model.image_shape}, but the chain's "
                                  f"`input_shape` is {input_shape}.")
         if agent.num_actions != toolbox.num_tools + 1:
             raise ValueError(f"`agent` must have num_actions = toolbox.num_tools + 1 = "
                              f"{toolbox.num_tools + 1} (the tools and 'stop'), got {agent.num_actions}.")
 
-        rollout = _GreedyRollout(toolbox, agent, max_steps, tool_execution, name="rollout")
-        inputs = keras.Input(shape=input_shape, name="images")
-        super().__init__(inputs=inputs, outputs=rollout(inputs), **kwargs)
+        with dtype_scope(dtype):
+            rollout = _GreedyRollout(toolbox, agent, max_steps, tool_execution, name="rollout")
+            inputs = keras.Input(shape=input_shape, name="images")
+            outputs = float32_output(rollout(inputs))
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.toolbox = toolbox
         self.agent = agent
         self.rollout = rollout
         self.max_steps = max_steps
         self.tool_execution = tool_execution
-        self.input_shape_ = input_shape
+        self.image_shape = input_shape
 
     @property
     def num_tools(self):
@@ -132,26 +139,19 @@ class RLDenoiserChain(keras.Model):
     def with_tool_execution(self, tool_execution):
         """A chain running the same `toolbox` and `agent` objects (shared weights) with `tool_execution`."""
         return RLDenoiserChain(self.toolbox, self.agent, max_steps=self.max_steps,
-                               tool_execution=tool_execution, input_shape=self.input_shape_,
-                               name=f"{self.name}_{tool_execution}")
+                               tool_execution=tool_execution, input_shape=self.image_shape,
+                               name=f"{self.name}_{tool_execution}", dtype=self.dtype_policy)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "toolbox": keras.saving.serialize_keras_object(self.toolbox),
             "agent": keras.saving.serialize_keras_object(self.agent),
             "max_steps": self.max_steps,
             "tool_execution": self.tool_execution,
-            "input_shape": self.input_shape_,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("toolbox", "agent"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+            "input_shape": self.image_shape,
+        })
+        return config
 
 
 def _build(value, arg, cls, defaults):
@@ -181,8 +181,8 @@ class _GreedyRollout(keras.layers.Layer):
 
     def run(self, images, training=False):
         """Returns (restored images, actions int32 [batch, max_steps])."""
-        images = tf.cast(images, self.compute_dtype)
-        shape = self.toolbox.input_shape_
+        images = tf.cast(images, self.toolbox.output_dtype)  # the tools' dtype (float32 in mixed precision)
+        shape = self.toolbox.image_shape
         if images.shape.rank != 4 or not images.shape[1:].is_compatible_with(shape):
             raise ValueError(f"`images` must have shape (batch, {', '.join(map(str, shape))}), "
                              f"got {tuple(images.shape)}.")

@@ -5,6 +5,8 @@ import keras
 from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
 from tfdefend.models._layers import conv_bn_relu
 from tfdefend.models._losses import denoiser_loss, reconstruction_l1
+from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
+from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
 
 UDDN_FILTERS = (16, 32, 64)
@@ -17,7 +19,7 @@ UDDN_FILTERS = (16, 32, 64)
     description="UDDN/HGD U-Net denoiser: predicts the adversarial noise, outputs clip(x - noise).",
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
-class UDDN(keras.Model):
+class UDDN(BaseModel):
     """U-Net denoiser that predicts the (adversarial) noise and subtracts it.
 
     Built from the unit C = 3x3 convolution -> batch norm -> ReLU:
@@ -54,9 +56,12 @@ class UDDN(keras.Model):
     ignored. The logit-guided (HGD) loss is a separate trainer.
 
     Args:
-        input_shape: (height, width, channels) of the images in [0, 1].
+        input_shape: (height, width, channels) of the images in [0, 1]; height
+            and width may be None: the model then takes images of any size.
         filters: Widths of the encoder levels, full resolution first (at
             least one).
+        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
+            None: the global policy); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -64,20 +69,22 @@ class UDDN(keras.Model):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, input_shape=(28, 28, 1), filters=UDDN_FILTERS, **kwargs):
+    def __init__(self, input_shape=(28, 28, 1), filters=UDDN_FILTERS, dtype=None, **kwargs):
         check_model_kwargs("UDDN", kwargs)
-        input_shape = check_input_shape(input_shape)
+        input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
         filters = check_units(filters, "filters")
         if not filters:
             raise ValueError("`filters` must hold at least one width.")
 
-        noise_net = _noise_net(input_shape, filters)
-        inputs = keras.Input(shape=input_shape, name="images")
-        denoised = keras.layers.Add(name="subtract_noise")([inputs, noise_net(inputs)])
-        outputs = keras.layers.ReLU(max_value=1.0, name="clip")(denoised)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        with dtype_scope(dtype):
+            noise_net = _noise_net(input_shape, filters)
+            inputs = keras.Input(shape=input_shape, name="images")
+            denoised = keras.layers.Add(name="subtract_noise")([inputs, noise_net(inputs)])
+            outputs = keras.layers.ReLU(max_value=1.0, name="clip")(denoised)
+            outputs = float32_output(outputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.noise_net = noise_net
-        self.input_shape_ = input_shape
+        self.image_shape = input_shape
         self.filters = filters
 
     def noise(self, x):
@@ -93,26 +100,18 @@ class UDDN(keras.Model):
         return denoiser_loss(self, reconstruction_l1, x, y, y_pred, sample_weight, training)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": self.input_shape_,
+        config = super().get_config()
+        config.update({
+            "input_shape": self.image_shape,
             "filters": self.filters,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        })
+        return config
 
 
 def _noise_net(input_shape, filters):
     """The U-Net mapping images to the negative noise estimate `-dx_hat` (same shape)."""
-    step = 2 ** (len(filters) - 1)
-    pad = [(-dim) % step for dim in input_shape[:2]]
     inputs = keras.Input(shape=input_shape, name="images")
-    x = inputs
-    if any(pad):
-        x = keras.layers.ZeroPadding2D(((0, pad[0]), (0, pad[1])), name="pad")(x)
+    x, pad = pad_to_multiple(inputs, 2 ** (len(filters) - 1))
 
     lateral = [_c2(x, filters[0], "enc1")]
     for level, width in enumerate(filters[1:], start=2):
@@ -127,8 +126,7 @@ def _noise_net(input_shape, filters):
         x = block(fused, filters[level - 1], name)
 
     x = keras.layers.Conv2D(input_shape[-1], 1, kernel_initializer="zeros", name="negative_noise")(x)
-    if any(pad):
-        x = keras.layers.Cropping2D(((0, pad[0]), (0, pad[1])), name="crop")(x)
+    x = crop_back(x, pad, inputs)
     return keras.Model(inputs=inputs, outputs=x, name="noise_net")
 
 
