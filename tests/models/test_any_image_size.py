@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tfdefend.models import create_model
-from tfdefend.models._checks import check_input_shape
+from tfdefend.utils.validation import check_input_shape
 from tfdefend.models._shapes import check_image_shape
 from tests.models.conftest import TINY_OVERRIDES
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.harness import images, perturb_weights, run_model_test, run_saving_test, tiny_model
 from tfdefend.models import create_model, list_models, model_info
-from tfdefend.models._checks import check_input_shape, check_units
+from tfdefend.utils.validation import check_input_shape, check_units
 
 CLASSIFIERS = list_models(kind="classifier")
 

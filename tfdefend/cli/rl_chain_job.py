@@ -144,9 +144,9 @@ def _toolbox(toolbox, target, x_train, y_train, run_backup, *, strengths, depths
     shape = tuple(x_train.shape[1:])
     if toolbox is not None:
         toolbox = models.load_model_or_pretrained(toolbox)
-        if not isinstance(toolbox, DenoiserToolbox) or toolbox.input_shape_ != shape:
+        if not isinstance(toolbox, DenoiserToolbox) or toolbox.image_shape != shape:
             raise ValueError(f"`toolbox` must be a DenoiserToolbox for {shape} images, got "
-                             f"{type(toolbox).__name__} {getattr(toolbox, 'input_shape_', '')}.")
+                             f"{type(toolbox).__name__} {getattr(toolbox, 'image_shape', '')}.")
         return toolbox
     toolbox = DenoiserToolbox(input_shape=shape, strengths=strengths, depths=depths, filters=filters)
     train_denoiser_toolbox(toolbox, target, x_train, y_train, **training,

@@ -7,7 +7,7 @@ that uses them loads with `keras.models.load_model(..., safe_mode=True)`.
 import keras
 from keras import ops
 
-from tfdefend.models._checks import check_non_negative_float, check_seed
+from tfdefend.utils.validation import check_non_negative_float, check_seed
 from tfdefend.models.base_model import float32_output
 from tfdefend.utils.distribute import replica_rows
 from tfdefend.utils.validation import check_choice

@@ -2,7 +2,7 @@
 
 import keras
 
-from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.utils.calling import image_input_shape
 

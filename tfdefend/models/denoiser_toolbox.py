@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
 from tfdefend.models.light_denoiser import LightDenoiser
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model

@@ -2,7 +2,7 @@
 
 import keras
 
-from tfdefend.models._checks import (
+from tfdefend.utils.validation import (
     check_input_shape,
     check_model_kwargs,
     check_non_negative_float,

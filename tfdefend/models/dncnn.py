@@ -2,7 +2,7 @@
 
 import keras
 
-from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs
 from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models._shapes import check_image_shape

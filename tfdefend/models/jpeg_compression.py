@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfdefend.models._checks import check_model_kwargs
+from tfdefend.utils.validation import check_model_kwargs
 from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int

@@ -5,7 +5,7 @@ import warnings
 
 import keras
 
-from tfdefend.models._checks import (
+from tfdefend.utils.validation import (
     check_input_shape,
     check_model_kwargs,
     check_positive_float,

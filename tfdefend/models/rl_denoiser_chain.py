@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfdefend.models._checks import check_input_shape, check_model_kwargs
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs
 from tfdefend.models.denoiser_agent import DenoiserAgent
 from tfdefend.models.denoiser_toolbox import TOOL_EXECUTIONS, DenoiserToolbox
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output

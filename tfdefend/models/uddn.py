@@ -2,7 +2,7 @@
 
 import keras
 
-from tfdefend.models._checks import check_input_shape, check_model_kwargs, check_units
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
 from tfdefend.models._layers import conv_bn_relu
 from tfdefend.models._losses import denoiser_loss, reconstruction_l1
 from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
