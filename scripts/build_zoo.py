@@ -52,12 +52,15 @@ COMDEFEND_EPOCHS = 1
 RESIDUAL_EPOCHS = 1
 _WIDTHS = ("--set code_channels=4 --set 'comcnn_filters=[4,8,16,32,64,32,16,8]' "
            "--set 'rescnn_filters=[8,16,32,64,32,16,8,4]' --set quantizer=straight_through")
-# Sigma 3 for the plain encoder: on the full split 90.2% clean and 70.0% oblivious (PGD-10 eps 0.05,
-# first 400 images) where sigma 4 gave 89.6 / 71.2 and sigma 5 88.2 / 73.5
-# (benchmarks/results/comdefend_quantizers_zoo_sigma.json): the largest noise within 3 points of clean.
-COMDEFEND_ARGS = _WIDTHS + " --set noise_std=3.0"
+# Sigma 5 for both encoders. Sigma 3 was tried for the plain one (issue 23): the benchmark's own
+# training run gave 90.2% clean on the full split and 70.0% oblivious (PGD-10 eps 0.05, first 400
+# images; benchmarks/results/comdefend_quantizers_zoo_sigma.json), but this command at sigma 3 gave
+# 90.07% / 66.5% (benchmarks/results/comdefend_fashion_mnist_sigma3_zoo/): run to run, the oblivious
+# figure moves by ~3 points at this operating point, and neither that model nor sigma 5's meets
+# both targets; sigma 5's keeps 73.5%.
+COMDEFEND_ARGS = _WIDTHS + " --set noise_std=5.0"
 # The residual variant: the same code and widths, plus two residual blocks after the third
-# convolution (after the widest one they would cost 3x the compute on a CPU), sigma 5.
+# convolution (after the widest one they would cost 3x the compute on a CPU).
 RESIDUAL_ARGS = _WIDTHS + " --set noise_std=5.0 --set residual_blocks=2 --set residual_after=3"
 
 # name: (model, dataset, epochs, batch_size, extra arguments of `tfdefend train`)

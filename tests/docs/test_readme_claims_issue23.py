@@ -63,3 +63,21 @@ def test_deep_defense_second_order_steps_claims():
     assert max(speed[m]["deep_defense_k2_so0_over_pgd7_at"] for m in speed) <= 1.0
     assert below("num_candidates=2,second_order_steps=0,lam=40") <= 5.0
     assert min(speed["small_cnn"][f"deep_defense_k2_so{n}_over_pgd7_at"] for n in (1, 2)) > 1.0
+
+
+def test_deep_defense_two_class_headline_claims():
+    k2 = load(RESULTS + "deep_defense_fashion_mnist_cnn_k2/results.json")
+    k10 = load(RESULTS + "deep_defense_fashion_mnist_cnn/results.json")
+    new, old = k2["summary"]["cnn/deep_defense"], k10["summary"]["cnn/deep_defense"]
+    check(r"\(ρ₂ (\S+) vs (\S+), PGD-40 (\S+)% vs (\S+)%\) at (\d+) s per fine-tuning epoch\s+instead of (\d+)",
+          [new["rho2"]["mean"], old["rho2"]["mean"], 100 * new["pgd_accuracy"]["mean"],
+           100 * old["pgd_accuracy"]["mean"], new["seconds_per_epoch"]["mean"], old["seconds_per_epoch"]["mean"]])
+    seeds = [k2["per_seed"][s]["cnn"] for s in ("0", "1", "2")]
+    ratios = [row["deep_defense"]["rho2"] / row["reference"]["rho2"] for row in seeds]
+    drops = [100 * (row["deep_defense"]["clean_accuracy"] - row["reference"]["clean_accuracy"]) for row in seeds]
+    check(r"ρ₂ rises (\S+)× \((\S+) / (\S+) /\s+(\S+)× per seed\) and clean accuracy falls (\S+) points "
+          r"\((\S+) / (\S+) / (\S+)\s+per seed\)",
+          [sum(ratios) / 3, *ratios, -sum(drops) / 3, *drops])
+    for key in ("rho2", "pgd_accuracy"):  # "within a standard deviation"
+        assert abs(new[key]["mean"] - old[key]["mean"]) <= max(new[key]["std"], old[key]["std"])
+    assert -sum(drops) / 3 > 1.0  # the clean target (within 1 point) stays missed
