@@ -79,7 +79,7 @@ def global_draw(seed_generator, x, sample):
 
 
 class AdversarialTrainer(NestedModelTrainer):
-    """Base class of `AdversarialTraining` and `TRADES`: a classifier trained on clean and adversarial batches.
+    """Base of `AdversarialTraining` and `TRADES`: a classifier trained on clean and adversarial batches.
 
     A subclass implements `adversarial_batch(x, y)` and
     `training_losses(x, x_adv, y, sample_weight)`, and calls

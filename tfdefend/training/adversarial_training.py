@@ -83,6 +83,8 @@ class AdversarialTraining(AdversarialTrainer):
         ValueError: If an argument is out of range or `attack` is unknown.
     """
 
+    CONFIG_KEYS = ("attack", "eps", "steps", "step_size", "ratio", "random_start", "seed", "norm", "clip")
+
     def __init__(self, classifier, *, attack="fgsm", eps, steps=7, step_size=None, ratio=0.5,
                  random_start=None, seed=None, norm="inf", clip=(0.0, 1.0), **kwargs):
         check_model_kwargs("AdversarialTraining", kwargs)
@@ -101,8 +103,8 @@ class AdversarialTraining(AdversarialTrainer):
         ratio = check_float(ratio, "ratio", lo=0.0, hi=1.0)
         seed = check_seed(seed)
         super().__init__(**kwargs)
-        self._set_attack(classifier, eps, steps, step_size, seed, norm, clip, lo, hi, attack=attack, ratio=ratio,
-                         random_start=random_start)
+        self._set_attack(classifier, eps, steps, step_size, seed, norm, clip, lo, hi, attack=attack,
+                         ratio=ratio, random_start=random_start)
         self.add_trackers({"loss_tracker": "loss", "clean_loss_tracker": "clean_loss",
                            "adv_loss_tracker": "adv_loss"}, ADV_ACCURACIES)
         self.built = True
@@ -123,8 +125,9 @@ class AdversarialTraining(AdversarialTrainer):
         lo, hi = self._bounds
         eps = tf.constant(self.eps, tf.float32)
         if self.random_start:
-            start = global_draw(self.seed_generator, x,
-                                lambda shape, seed: kernels.random_start(tf.zeros(shape), eps, self.norm, seed))
+            start = global_draw(
+                self.seed_generator, x,
+                lambda shape, seed: kernels.random_start(tf.zeros(shape), eps, self.norm, seed))
             x_adv = kernels.project(x + start, x, eps, self.norm, lo, hi)
         else:
             x_adv = x
@@ -142,16 +145,3 @@ class AdversarialTraining(AdversarialTrainer):
         adv_loss = cross_entropy(y, adv_logits, sample_weight)
         loss = (1.0 - self.ratio) * clean_loss + self.ratio * adv_loss
         return clean_logits, adv_logits, (loss, clean_loss, adv_loss)
-
-    def trainer_config(self):
-        return {
-            "attack": self.attack,
-            "eps": self.eps,
-            "steps": self.steps,
-            "step_size": self.step_size,
-            "ratio": self.ratio,
-            "random_start": self.random_start,
-            "seed": self.seed,
-            "norm": self.norm,
-            "clip": self.clip,
-        }

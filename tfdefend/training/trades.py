@@ -51,16 +51,18 @@ class TRADES(AdversarialTrainer):
         beta: Weight (>= 0) of the KL term.
         steps: Inner maximization steps (>= 1).
         step_size: Inner step; None gives `2.5 * eps / steps`.
-        seed: Optional int seed of the random starts.
-        norm: "inf" or "l2".
-        clip: `(min, max)` valid image range, or None for unbounded.
-        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+        seed: Optional int seed of the starting noise `0.001 * N(0, 1)`.
+        norm, clip, **kwargs: As in `AdversarialTraining`: "inf" or "l2";
+            the `(min, max)` valid image range, or None for unbounded;
+            `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
         TypeError: If `classifier` is not a `keras.Model` or another
             argument has the wrong type.
         ValueError: If an argument is out of range.
     """
+
+    CONFIG_KEYS = ("eps", "beta", "steps", "step_size", "seed", "norm", "clip")
 
     def __init__(self, classifier, *, eps, beta=6.0, steps=10, step_size=None, seed=None, norm="inf",
                  clip=(0.0, 1.0), **kwargs):
@@ -113,21 +115,10 @@ class TRADES(AdversarialTrainer):
                 kl_divergence(tf.nn.softmax(clean_logits), adv_logits))
 
     def training_losses(self, x, x_adv, y, sample_weight):
-        """`(clean logits, adversarial logits, (loss, first term, robust term))` of a batch (inside the tape)."""
+        """`(clean logits, adversarial logits, (loss, first, robust term))` of a batch (inside the tape)."""
         clean_logits = self.classifier(x, training=True)
         adv_logits = self.classifier(x_adv, training=True)
         first, robust = self.outer_losses(y, clean_logits, adv_logits)
         natural_loss = batch_mean(first, sample_weight)
         robust_loss = batch_mean(robust, sample_weight)
         return clean_logits, adv_logits, (natural_loss + self.beta * robust_loss, natural_loss, robust_loss)
-
-    def trainer_config(self):
-        return {
-            "eps": self.eps,
-            "beta": self.beta,
-            "steps": self.steps,
-            "step_size": self.step_size,
-            "seed": self.seed,
-            "norm": self.norm,
-            "clip": self.clip,
-        }
