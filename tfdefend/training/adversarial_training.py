@@ -2,26 +2,19 @@
 
 import keras
 import tensorflow as tf
-from keras import ops
 
 from tfdefend.attacks import kernels, resolve
 from tfdefend.training._adversarial_steps import (
+    ADV_ACCURACIES,
+    AdversarialTrainer,
     ascent_step,
-    clean_test_step,
+    check_budget,
+    check_step_size,
     cross_entropy,
-    unpack_labeled,
+    global_draw,
 )
-from tfdefend.training.nested_config import NestedModelTrainer
-from tfdefend.utils.distribute import replica_rows, scale_for_replicas
-from tfdefend.utils.validation import (
-    check_clip,
-    check_eps,
-    check_float,
-    check_model_kwargs,
-    check_norm,
-    check_positive_int,
-    check_seed,
-)
+from tfdefend.training.nested_config import check_models
+from tfdefend.utils.validation import check_float, check_model_kwargs, check_positive_int, check_seed
 
 _ATTACKS = ("fgsm", "pgd")
 
@@ -38,7 +31,7 @@ def _check_attack(attack):
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class AdversarialTraining(NestedModelTrainer):
+class AdversarialTraining(AdversarialTrainer):
     """Trains a classifier on a mix of clean and adversarial batches.
 
     Each training step builds the adversarial batch in the graph (no NumPy,
@@ -90,17 +83,14 @@ class AdversarialTraining(NestedModelTrainer):
         ValueError: If an argument is out of range or `attack` is unknown.
     """
 
-    NESTED_MODELS = ("classifier",)
+    CONFIG_KEYS = ("attack", "eps", "steps", "step_size", "ratio", "random_start", "seed", "norm", "clip")
 
     def __init__(self, classifier, *, attack="fgsm", eps, steps=7, step_size=None, ratio=0.5,
                  random_start=None, seed=None, norm="inf", clip=(0.0, 1.0), **kwargs):
         check_model_kwargs("AdversarialTraining", kwargs)
-        if not isinstance(classifier, keras.Model):
-            raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
+        check_models({"classifier": classifier})
         attack = _check_attack(attack)
-        norm = check_norm(norm)
-        lo, hi = check_clip(clip)
-        eps = check_eps(eps, norm=norm, clip=clip, allow_zero=False)
+        eps, norm, lo, hi = check_budget(eps, norm, clip)
         steps = 1 if attack == "fgsm" else check_positive_int(steps, "steps")
         if random_start is None:
             random_start = attack == "pgd"
@@ -109,37 +99,15 @@ class AdversarialTraining(NestedModelTrainer):
         if step_size is None:
             step_size = 2.5 * eps / steps if attack == "pgd" else (1.25 * eps if random_start else eps)
         else:
-            step_size = check_eps(step_size, name="step_size", norm=norm, clip=clip, allow_zero=False)
+            step_size = check_step_size(step_size, norm, clip)
         ratio = check_float(ratio, "ratio", lo=0.0, hi=1.0)
         seed = check_seed(seed)
         super().__init__(**kwargs)
-        self.classifier = classifier
-        self.attack = attack
-        self.eps = eps
-        self.steps = steps
-        self.step_size = step_size
-        self.ratio = ratio
-        self.random_start = random_start
-        self.seed = seed
-        self.norm = norm
-        self.clip = None if clip is None else (lo, hi)
-        self._bounds = (lo, hi)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.clean_loss_tracker = keras.metrics.Mean(name="clean_loss")
-        self.adv_loss_tracker = keras.metrics.Mean(name="adv_loss")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        self.adv_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
+        self._set_attack(classifier, eps, steps, step_size, seed, norm, clip, lo, hi, attack=attack,
+                         ratio=ratio, random_start=random_start)
+        self.add_trackers({"loss_tracker": "loss", "clean_loss_tracker": "clean_loss",
+                           "adv_loss_tracker": "adv_loss"}, ADV_ACCURACIES)
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.clean_loss_tracker, self.adv_loss_tracker, self.accuracy_tracker,
-                self.adv_accuracy_tracker]
-
-    def call(self, x, training=False):
-        """Returns the classifier's logits."""
-        return self.classifier(x, training=training)
 
     def adversarial_batch(self, x, y):
         """The adversarial examples of a batch, built in the graph.
@@ -157,12 +125,9 @@ class AdversarialTraining(NestedModelTrainer):
         lo, hi = self._bounds
         eps = tf.constant(self.eps, tf.float32)
         if self.random_start:
-            seed = keras.random.randint((2,), 0, 2 ** 31 - 1, seed=self.seed_generator, dtype="int32")
-            # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
-            start = replica_rows(
-                lambda n: kernels.random_start(tf.zeros(tf.concat([[n], tf.shape(x)[1:]], 0)), eps, self.norm,
-                                               seed),
-                tf.shape(x)[0])
+            start = global_draw(
+                self.seed_generator, x,
+                lambda shape, seed: kernels.random_start(tf.zeros(shape), eps, self.norm, seed))
             x_adv = kernels.project(x + start, x, eps, self.norm, lo, hi)
         else:
             x_adv = x
@@ -171,39 +136,12 @@ class AdversarialTraining(NestedModelTrainer):
             x_adv = ascent_step(x_adv, grad, x, eps, self.step_size, self.norm, lo, hi)
         return tf.stop_gradient(x_adv)
 
-    def train_step(self, data):
-        x, y, sample_weight = unpack_labeled(data, "AdversarialTraining")
-        x_adv = self.adversarial_batch(x, y)  # per replica under a tf.distribute strategy
-        with tf.GradientTape() as tape:
-            # A term with weight 0 is computed in inference mode (no batch-norm update from it).
-            clean_logits = self.classifier(x, training=self.ratio < 1.0)
-            adv_logits = self.classifier(x_adv, training=self.ratio > 0.0)
-            clean_loss = cross_entropy(y, clean_logits, sample_weight)
-            adv_loss = cross_entropy(y, adv_logits, sample_weight)
-            loss = (1.0 - self.ratio) * clean_loss + self.ratio * adv_loss
-            # Replicas' gradients are summed: differentiate this replica's share of the global-batch mean.
-            scaled = scale_for_replicas(loss, ops.shape(x)[0])
-        variables = self.classifier.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
-        for tracker, value in ((self.loss_tracker, loss), (self.clean_loss_tracker, clean_loss),
-                               (self.adv_loss_tracker, adv_loss)):
-            tracker.update_state(value)
-        self.accuracy_tracker.update_state(y, clean_logits, sample_weight=sample_weight)
-        self.adv_accuracy_tracker.update_state(y, adv_logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        return clean_test_step(self, data, self.loss_tracker, self.accuracy_tracker, "AdversarialTraining")
-
-    def trainer_config(self):
-        return {
-            "attack": self.attack,
-            "eps": self.eps,
-            "steps": self.steps,
-            "step_size": self.step_size,
-            "ratio": self.ratio,
-            "random_start": self.random_start,
-            "seed": self.seed,
-            "norm": self.norm,
-            "clip": self.clip,
-        }
+    def training_losses(self, x, x_adv, y, sample_weight):
+        """`(clean logits, adversarial logits, (loss, clean_loss, adv_loss))` of a batch (inside the tape)."""
+        # A term with weight 0 is computed in inference mode (no batch-norm update from it).
+        clean_logits = self.classifier(x, training=self.ratio < 1.0)
+        adv_logits = self.classifier(x_adv, training=self.ratio > 0.0)
+        clean_loss = cross_entropy(y, clean_logits, sample_weight)
+        adv_loss = cross_entropy(y, adv_logits, sample_weight)
+        loss = (1.0 - self.ratio) * clean_loss + self.ratio * adv_loss
+        return clean_logits, adv_logits, (loss, clean_loss, adv_loss)

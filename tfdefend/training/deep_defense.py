@@ -5,9 +5,11 @@ import tensorflow as tf
 from keras import ops
 
 from tfdefend.attacks.deepfool import MAX_UNROLLED_STEPS, deepfool_perturbation_and_logits
+from tfdefend.training._adversarial_steps import cross_entropy, unpack_labeled
 from tfdefend.training._losses import batch_mean
-from tfdefend.training.nested_config import NestedModelTrainer
+from tfdefend.training.nested_config import NestedModelTrainer, check_models
 from tfdefend.utils.distribute import scale_for_replicas
+from tfdefend.utils.synchronize_batch_norm import batch_norm_layers
 from tfdefend.utils.validation import check_model_kwargs, check_non_negative_float, check_positive_int
 
 _TINY = 1e-12  # floor of ||x||_2 and of the squared norm of r (finite gradients at 0)
@@ -21,12 +23,10 @@ def _per_sample_l2(t):
 
 def _freeze_batch_norm(model):
     """Sets every BatchNormalization layer inside `model` (nested ones too) to `trainable=False`."""
-    frozen = 0
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-            frozen += 1
-    return frozen
+    layers = batch_norm_layers(model)
+    for layer in layers:
+        layer.trainable = False
+    return len(layers)
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
@@ -111,12 +111,13 @@ class DeepDefense(NestedModelTrainer):
     """
 
     NESTED_MODELS = ("classifier",)
+    CONFIG_KEYS = ("lam", "c", "d", "deepfool_steps", "overshoot", "num_candidates", "second_order_steps",
+                   "freeze_batch_norm")
 
     def __init__(self, classifier, *, lam=15.0, c=25.0, d=5.0, deepfool_steps=5, overshoot=0.02,
                  num_candidates=2, second_order_steps=None, freeze_batch_norm=True, **kwargs):
         check_model_kwargs("DeepDefense", kwargs)
-        if not isinstance(classifier, keras.Model):
-            raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
+        check_models({"classifier": classifier})
         lam = check_non_negative_float(lam, "lam")
         c = check_non_negative_float(c, "c")
         d = check_non_negative_float(d, "d")
@@ -136,26 +137,13 @@ class DeepDefense(NestedModelTrainer):
         super().__init__(**kwargs)
         if freeze_batch_norm:
             _freeze_batch_norm(classifier)
-        self.classifier = classifier
-        self.lam = lam
-        self.c = c
-        self.d = d
-        self.deepfool_steps = deepfool_steps
-        self.overshoot = overshoot
-        self.num_candidates = num_candidates
-        self.second_order_steps = second_order_steps
-        self.freeze_batch_norm = freeze_batch_norm
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.ce_loss_tracker = keras.metrics.Mean(name="ce_loss")
-        self.regularizer_tracker = keras.metrics.Mean(name="regularizer")
-        self.rho2_tracker = keras.metrics.Mean(name="rho2")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.store(classifier=classifier, lam=lam, c=c, d=d, deepfool_steps=deepfool_steps,
+                   overshoot=overshoot, num_candidates=num_candidates, second_order_steps=second_order_steps,
+                   freeze_batch_norm=freeze_batch_norm)
+        self.add_trackers({"loss_tracker": "loss", "ce_loss_tracker": "ce_loss",
+                           "regularizer_tracker": "regularizer", "rho2_tracker": "rho2"},
+                          {"accuracy_tracker": "accuracy"})
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.ce_loss_tracker, self.regularizer_tracker, self.rho2_tracker,
-                self.accuracy_tracker]
 
     def call(self, x, training=False):
         """Returns the classifier's logits."""
@@ -202,8 +190,7 @@ class DeepDefense(NestedModelTrainer):
         x = ops.cast(x, "float32")
         y = ops.reshape(ops.cast(y, "int32"), (-1,))
         logits = self.classifier(x, training=training)
-        ce = batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True),
-                        sample_weight)
+        ce = cross_entropy(y, logits, sample_weight)
         if self.lam == 0.0:
             zero = ops.zeros((), logits.dtype)
             return {"loss": ce, "ce_loss": ce, "regularizer": zero, "ratio": None, "correct": None,
@@ -214,49 +201,24 @@ class DeepDefense(NestedModelTrainer):
         return {"loss": ce + self.lam * regularizer, "ce_loss": ce, "regularizer": regularizer,
                 "ratio": ratio, "correct": correct, "logits": logits}
 
-    @staticmethod
-    def _unpack(data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None:
-            raise ValueError("DeepDefense needs integer labels: call fit(x, y).")
-        return x, y, sample_weight
-
     def train_step(self, data):
-        x, y, sample_weight = self._unpack(data)
+        x, y, sample_weight = unpack_labeled(data, "DeepDefense")
         with tf.GradientTape() as tape:
             terms = self.compute_losses(x, y, sample_weight, training=True)  # DeepFool runs per replica
             # Replicas' gradients are summed: differentiate this replica's share of the global-batch mean.
             scaled = scale_for_replicas(terms["loss"], ops.shape(terms["logits"])[0])
-        variables = self.classifier.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
-        self.loss_tracker.update_state(terms["loss"])
-        self.ce_loss_tracker.update_state(terms["ce_loss"])
-        self.regularizer_tracker.update_state(terms["regularizer"])
+        self.descend(tape, scaled, self.classifier.trainable_variables)
+        self.update_trackers((tracker, terms[tracker.name]) for tracker in self.metrics[:3])
         if terms["ratio"] is not None:
             correct = ops.cast(terms["correct"], "float32")
             self.rho2_tracker.update_state(terms["ratio"], sample_weight=correct)
         self.accuracy_tracker.update_state(y, terms["logits"], sample_weight=sample_weight)
-        return {m.name: m.result() for m in self.metrics}
+        return self.metric_results()
 
     def test_step(self, data):
-        x, y, sample_weight = self._unpack(data)
-        y = ops.reshape(ops.cast(y, "int32"), (-1,))
-        logits = self.classifier(ops.cast(x, "float32"), training=False)
-        ce = batch_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True),
-                        sample_weight)
-        self.loss_tracker.update_state(ce)
-        self.ce_loss_tracker.update_state(ce)
+        x, y, sample_weight = unpack_labeled(data, "DeepDefense")
+        logits = self.classifier(x, training=False)
+        ce = cross_entropy(y, logits, sample_weight)
+        self.update_trackers(((self.loss_tracker, ce), (self.ce_loss_tracker, ce)))
         self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in (self.loss_tracker, self.ce_loss_tracker, self.accuracy_tracker)}
-
-    def trainer_config(self):
-        return {
-            "lam": self.lam,
-            "c": self.c,
-            "d": self.d,
-            "deepfool_steps": self.deepfool_steps,
-            "overshoot": self.overshoot,
-            "num_candidates": self.num_candidates,
-            "second_order_steps": self.second_order_steps,
-            "freeze_batch_norm": self.freeze_batch_norm,
-        }
+        return self.metric_results((self.loss_tracker, self.ce_loss_tracker, self.accuracy_tracker))

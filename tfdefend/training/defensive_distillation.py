@@ -4,6 +4,7 @@ import keras
 
 from tfdefend.training.distiller import Distiller
 from tfdefend.training.fit_classifier import fit_classifier
+from tfdefend.training.nested_config import check_models
 from tfdefend.utils.validation import check_positive_float, check_positive_int
 
 
@@ -51,11 +52,7 @@ def defensive_distillation(teacher, student, x, y, *, temperature=20.0, epochs=(
             argument has the wrong type.
         ValueError: If an argument is out of range.
     """
-    for arg, value in (("teacher", teacher), ("student", student)):
-        if not isinstance(value, keras.Model):
-            raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
-    if teacher is student:
-        raise ValueError("`teacher` and `student` must be two different models.")
+    check_models({"teacher": teacher, "student": student}, distinct=True)
     temperature = check_positive_float(temperature, "temperature")
     teacher_epochs, student_epochs = _check_epochs(epochs)
     batch_size = check_positive_int(batch_size, "batch_size")

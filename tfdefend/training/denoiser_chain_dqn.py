@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfdefend.training.nested_config import NestedModelTrainer
+from tfdefend.training.nested_config import OneStepTrainer, check_models
 from tfdefend.utils.distribute import scale_for_replicas
 from tfdefend.utils.validation import (
     check_batch_images,
@@ -23,7 +23,7 @@ NEXT_FIELDS = ("next_image", "next_prev_action", "next_h", "next_c")
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class DenoiserChainDQN(NestedModelTrainer):
+class DenoiserChainDQN(OneStepTrainer):
     """Trains a `DenoiserAgent` by DQN to chain the tools of a frozen `DenoiserToolbox`.
 
     An episode denoises each image by up to `max_steps` tools. At each step
@@ -82,13 +82,12 @@ class DenoiserChainDQN(NestedModelTrainer):
     """
 
     NESTED_MODELS = ("agent", "toolbox", "classifier")
+    CONFIG_KEYS = ("gamma", "max_steps", "reward", "step_cost", "double_dqn", "huber_delta", "seed")
 
     def __init__(self, agent, toolbox, classifier, *, gamma=0.99, max_steps=3, reward="probability",
                  step_cost=0.0, double_dqn=False, huber_delta=1.0, seed=0, **kwargs):
         check_model_kwargs("DenoiserChainDQN", kwargs)
-        for arg, value in (("agent", agent), ("toolbox", toolbox), ("classifier", classifier)):
-            if not isinstance(value, keras.Model):
-                raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
+        check_models({"agent": agent, "toolbox": toolbox, "classifier": classifier})
         if len({id(agent), id(toolbox), id(classifier)}) != 3:
             raise ValueError("`agent`, `toolbox` and `classifier` must be three different models.")
         for arg, value, attrs, kind in (("agent", agent, ("num_actions", "initial_state"), "DenoiserAgent"),
@@ -111,16 +110,9 @@ class DenoiserChainDQN(NestedModelTrainer):
         super().__init__(**kwargs)
         toolbox.trainable = False
         classifier.trainable = False
-        self.agent = agent
-        self.toolbox = toolbox
-        self.classifier = classifier
-        self.gamma = gamma
-        self.max_steps = max_steps
-        self.reward = reward
-        self.step_cost = step_cost
-        self.double_dqn = double_dqn
-        self.huber_delta = huber_delta
-        self.seed = seed
+        self.store(agent=agent, toolbox=toolbox, classifier=classifier, gamma=gamma, max_steps=max_steps,
+                   reward=reward, step_cost=step_cost, double_dqn=double_dqn, huber_delta=huber_delta,
+                   seed=seed)
         self.num_actions = int(agent.num_actions)
         self.num_tools = int(toolbox.num_tools)
         h0, c0 = agent.initial_state(1)
@@ -128,14 +120,9 @@ class DenoiserChainDQN(NestedModelTrainer):
         self.target_agent = _clone(agent, f"{agent.name}_target")
         self.target_agent.trainable = False
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.q_tracker = keras.metrics.Mean(name="q_mean")
+        self.add_trackers({"loss_tracker": "loss", "q_tracker": "q_mean"})
         self._collect_fn = tf.function(self._rollout)
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.q_tracker]
 
     @property
     def collect_function(self):
@@ -255,7 +242,7 @@ class DenoiserChainDQN(NestedModelTrainer):
         mask = stacked.pop("active")
         return {name: tf.boolean_mask(value, mask) for name, value in stacked.items()}
 
-    def _td(self, data, training):
+    def _step(self, data, training):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         if not isinstance(x, dict):
             raise TypeError("DenoiserChainDQN expects a dict of transitions (see `collect`), "
@@ -285,27 +272,10 @@ class DenoiserChainDQN(NestedModelTrainer):
         if training:
             if self.optimizer is None:
                 raise RuntimeError("Call `compile(optimizer=...)` before training DenoiserChainDQN.")
-            self.optimizer.apply(tape.gradient(scaled, variables), variables)
-        self.loss_tracker.update_state(loss)
-        self.q_tracker.update_state(tf.reduce_mean(q_taken))
-        return {m.name: m.result() for m in self.metrics}
+            self.descend(tape, scaled, variables)
+        self.update_trackers(((self.loss_tracker, loss), (self.q_tracker, tf.reduce_mean(q_taken))))
+        return self.metric_results()
 
-    def train_step(self, data):
-        return self._td(data, training=True)
-
-    def test_step(self, data):
-        return self._td(data, training=False)
-
-    def trainer_config(self):
-        return {
-            "gamma": self.gamma,
-            "max_steps": self.max_steps,
-            "reward": self.reward,
-            "step_cost": self.step_cost,
-            "double_dqn": self.double_dqn,
-            "huber_delta": self.huber_delta,
-            "seed": self.seed,
-        }
 
 
 def huber(error, delta):

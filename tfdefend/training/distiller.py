@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfdefend.training._losses import batch_mean
-from tfdefend.training.nested_config import NestedModelTrainer
+from tfdefend.training.nested_config import OneStepTrainer, check_models
 from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 from tfdefend.utils.validation import (
     check_float,
@@ -17,7 +17,7 @@ from tfdefend.utils.validation import (
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class Distiller(NestedModelTrainer):
+class Distiller(OneStepTrainer):
     """Trains a student classifier on a frozen teacher's soft labels (Hinton et al., 2015).
 
     The teacher sees the clean image; the student sees
@@ -66,15 +66,13 @@ class Distiller(NestedModelTrainer):
     """
 
     NESTED_MODELS = ("student", "teacher", "preprocessor")
+    CONFIG_KEYS = ("temperature", "alpha", "input_noise_std", "seed")
 
     def __init__(self, student, teacher, *, temperature=4.0, alpha=0.1, preprocessor=None,
                  input_noise_std=0.0, seed=None, **kwargs):
         check_model_kwargs("Distiller", kwargs)
-        for arg, value in (("student", student), ("teacher", teacher), ("preprocessor", preprocessor)):
-            if not isinstance(value, keras.Model) and not (arg == "preprocessor" and value is None):
-                raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
-        if student is teacher:
-            raise ValueError("`student` and `teacher` must be two different models.")
+        check_models({"student": student, "teacher": teacher, "preprocessor": preprocessor},
+                     optional=("preprocessor",), distinct=True)
         temperature = check_positive_float(temperature, "temperature")
         alpha = check_float(alpha, "alpha", lo=0.0, hi=1.0)
         input_noise_std = check_non_negative_float(input_noise_std, "input_noise_std")
@@ -83,25 +81,14 @@ class Distiller(NestedModelTrainer):
         teacher.trainable = False
         if preprocessor is not None:
             preprocessor.trainable = False
-        self.student = student
-        self.teacher = teacher
-        self.preprocessor = preprocessor
-        self.temperature = temperature
-        self.alpha = alpha
-        self.input_noise_std = input_noise_std
-        self.seed = seed
+        self.store(student=student, teacher=teacher, preprocessor=preprocessor, temperature=temperature,
+                   alpha=alpha, input_noise_std=input_noise_std, seed=seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.student_loss_tracker = keras.metrics.Mean(name="student_loss")
-        self.distillation_loss_tracker = keras.metrics.Mean(name="distillation_loss")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.add_trackers({"loss_tracker": "loss", "student_loss_tracker": "student_loss",
+                           "distillation_loss_tracker": "distillation_loss"},
+                          {"accuracy_tracker": "accuracy"})
         # `fit` must not try to build this model on a (x_clean, x_student) tuple.
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.student_loss_tracker, self.distillation_loss_tracker,
-                self.accuracy_tracker]
 
     def call(self, x, training=False):
         """Returns the student's logits `student(x)` (no preprocessor)."""
@@ -164,27 +151,10 @@ class Distiller(NestedModelTrainer):
                 losses = self.compute_losses(y, teacher_logits, student_logits, sample_weight)
                 # Replicas' gradients are summed: differentiate this replica's share of the global-batch mean.
                 scaled = scale_for_replicas(losses[0], ops.shape(student_logits)[0])
-            variables = self.student.trainable_variables
-            self.optimizer.apply(tape.gradient(scaled, variables), variables)
+            self.descend(tape, scaled, self.student.trainable_variables)
         else:
             student_logits = self.student(x_student, training=False)
             losses = self.compute_losses(y, teacher_logits, student_logits, sample_weight)
-        trackers = (self.loss_tracker, self.student_loss_tracker, self.distillation_loss_tracker)
-        for tracker, value in zip(trackers, losses):
-            tracker.update_state(value)
+        self.update_trackers(zip(self.metrics[:3], losses))
         self.accuracy_tracker.update_state(y, student_logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
-        return self._step(data, training=True)
-
-    def test_step(self, data):
-        return self._step(data, training=False)
-
-    def trainer_config(self):
-        return {
-            "temperature": self.temperature,
-            "alpha": self.alpha,
-            "input_noise_std": self.input_noise_std,
-            "seed": self.seed,
-        }
+        return self.metric_results()

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from tfdefend.training._losses import batch_mean
-from tfdefend.training.nested_config import NestedModelTrainer
+from tfdefend.training.nested_config import NestedModelTrainer, check_models
 from tfdefend.utils.distribute import scale_for_replicas
 from tfdefend.utils.validation import check_model_kwargs, check_non_negative_float
 
@@ -46,26 +46,21 @@ class GuidedDenoiserTraining(NestedModelTrainer):
     """
 
     NESTED_MODELS = ("denoiser", "classifier")
+    CONFIG_KEYS = ("guidance_weight", "pixel_weight")
 
     def __init__(self, denoiser, classifier, *, guidance_weight=1.0, pixel_weight=0.0, **kwargs):
         check_model_kwargs("GuidedDenoiserTraining", kwargs)
-        for arg, value in (("denoiser", denoiser), ("classifier", classifier)):
-            if not isinstance(value, keras.Model):
-                raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
-        if denoiser is classifier:
-            raise ValueError("`denoiser` and `classifier` must be two different models.")
+        check_models({"denoiser": denoiser, "classifier": classifier}, distinct=True)
         guidance_weight = check_non_negative_float(guidance_weight, "guidance_weight")
         pixel_weight = check_non_negative_float(pixel_weight, "pixel_weight")
         if guidance_weight == 0 and pixel_weight == 0:
             raise ValueError("`guidance_weight` and `pixel_weight` are both 0: there is nothing to train on.")
         super().__init__(**kwargs)
         classifier.trainable = False
-        self.denoiser = denoiser
-        self.classifier = classifier
-        self.guidance_weight = guidance_weight
-        self.pixel_weight = pixel_weight
-        self.guidance_tracker = keras.metrics.Mean(name="guidance_loss")
-        self.pixel_tracker = keras.metrics.Mean(name="pixel_loss")
+        self.store(denoiser=denoiser, classifier=classifier, guidance_weight=guidance_weight,
+                   pixel_weight=pixel_weight)
+        self.add_trackers({"guidance_tracker": "guidance_loss", "pixel_tracker": "pixel_loss"},
+                          own_metrics=False)  # `metrics` stays Keras' default
         if denoiser.built:
             self.built = True
 
@@ -103,15 +98,9 @@ class GuidedDenoiserTraining(NestedModelTrainer):
         total = self.guidance_weight * guidance + self.pixel_weight * pixel
         if self.losses:
             total = total + ops.sum(ops.stack([ops.cast(loss, total.dtype) for loss in self.losses]))
-        self.guidance_tracker.update_state(guidance)
-        self.pixel_tracker.update_state(pixel)
+        self.update_trackers(((self.guidance_tracker, guidance), (self.pixel_tracker, pixel)))
         return scale_for_replicas(total, ops.shape(y_pred)[0])
 
-    def trainer_config(self):
-        return {
-            "guidance_weight": self.guidance_weight,
-            "pixel_weight": self.pixel_weight,
-        }
 
 
 def _per_sample_l1(a, b):

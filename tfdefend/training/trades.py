@@ -2,32 +2,25 @@
 
 import keras
 import tensorflow as tf
-from keras import ops
 
 from tfdefend.attacks import kernels
 from tfdefend.training._adversarial_steps import (
+    ADV_ACCURACIES,
+    AdversarialTrainer,
     ascent_step,
-    clean_test_step,
-    unpack_labeled,
+    check_budget,
+    check_step_size,
+    global_draw,
 )
 from tfdefend.training._losses import batch_mean, kl_divergence
-from tfdefend.training.nested_config import NestedModelTrainer
-from tfdefend.utils.distribute import replica_rows, scale_for_replicas
-from tfdefend.utils.validation import (
-    check_clip,
-    check_eps,
-    check_float,
-    check_model_kwargs,
-    check_norm,
-    check_positive_int,
-    check_seed,
-)
+from tfdefend.training.nested_config import check_models
+from tfdefend.utils.validation import check_float, check_model_kwargs, check_positive_int, check_seed
 
 START_SCALE = 0.001  # the reference implementation's start: x + 0.001 * N(0, 1)
 
 
 @keras.saving.register_keras_serializable(package="tfdefend")
-class TRADES(NestedModelTrainer):
+class TRADES(AdversarialTrainer):
     FIRST_TERM = "natural_loss"  # the name of the loss' first term in the training logs
 
     """Trains a classifier with the TRADES loss (`MART` builds on it).
@@ -58,10 +51,10 @@ class TRADES(NestedModelTrainer):
         beta: Weight (>= 0) of the KL term.
         steps: Inner maximization steps (>= 1).
         step_size: Inner step; None gives `2.5 * eps / steps`.
-        seed: Optional int seed of the random starts.
-        norm: "inf" or "l2".
-        clip: `(min, max)` valid image range, or None for unbounded.
-        **kwargs: `name` and `trainable`, passed to `keras.Model`.
+        seed: Optional int seed of the starting noise `0.001 * N(0, 1)`.
+        norm, clip, **kwargs: As in `AdversarialTraining`: "inf" or "l2";
+            the `(min, max)` valid image range, or None for unbounded;
+            `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
         TypeError: If `classifier` is not a `keras.Model` or another
@@ -69,47 +62,22 @@ class TRADES(NestedModelTrainer):
         ValueError: If an argument is out of range.
     """
 
-    NESTED_MODELS = ("classifier",)
+    CONFIG_KEYS = ("eps", "beta", "steps", "step_size", "seed", "norm", "clip")
 
     def __init__(self, classifier, *, eps, beta=6.0, steps=10, step_size=None, seed=None, norm="inf",
                  clip=(0.0, 1.0), **kwargs):
         check_model_kwargs("TRADES", kwargs)
-        if not isinstance(classifier, keras.Model):
-            raise TypeError(f"`classifier` must be a keras.Model, got {type(classifier).__name__}.")
-        norm = check_norm(norm)
-        lo, hi = check_clip(clip)
-        eps = check_eps(eps, norm=norm, clip=clip, allow_zero=False)
+        check_models({"classifier": classifier})
+        eps, norm, lo, hi = check_budget(eps, norm, clip)
         beta = check_float(beta, "beta", lo=0.0)
         steps = check_positive_int(steps, "steps")
-        step_size = (2.5 * eps / steps if step_size is None
-                     else check_eps(step_size, name="step_size", norm=norm, clip=clip, allow_zero=False))
+        step_size = 2.5 * eps / steps if step_size is None else check_step_size(step_size, norm, clip)
         seed = check_seed(seed)
         super().__init__(**kwargs)
-        self.classifier = classifier
-        self.eps = eps
-        self.beta = beta
-        self.steps = steps
-        self.step_size = step_size
-        self.seed = seed
-        self.norm = norm
-        self.clip = None if clip is None else (lo, hi)
-        self._bounds = (lo, hi)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.natural_loss_tracker = keras.metrics.Mean(name=self.FIRST_TERM)
-        self.robust_loss_tracker = keras.metrics.Mean(name="robust_loss")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        self.adv_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
+        self._set_attack(classifier, eps, steps, step_size, seed, norm, clip, lo, hi, beta=beta)
+        self.add_trackers({"loss_tracker": "loss", "natural_loss_tracker": self.FIRST_TERM,
+                           "robust_loss_tracker": "robust_loss"}, ADV_ACCURACIES)
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.natural_loss_tracker, self.robust_loss_tracker, self.accuracy_tracker,
-                self.adv_accuracy_tracker]
-
-    def call(self, x, training=False):
-        """Returns the classifier's logits."""
-        return self.classifier(x, training=training)
 
     def adversarial_batch(self, x, y=None):
         """TRADES' inner maximization: the points of the ball whose predictions differ most from `f(x)`.
@@ -126,10 +94,7 @@ class TRADES(NestedModelTrainer):
         x = tf.cast(x, tf.float32)
         lo, hi = self._bounds
         eps = tf.constant(self.eps, tf.float32)
-        seed = keras.random.randint((2,), 0, 2 ** 31 - 1, seed=self.seed_generator, dtype="int32")
-        # Under a tf.distribute strategy each replica takes its rows of one draw for the global batch.
-        noise = replica_rows(lambda n: tf.random.stateless_normal(tf.concat([[n], tf.shape(x)[1:]], 0), seed),
-                             tf.shape(x)[0])
+        noise = global_draw(self.seed_generator, x, tf.random.stateless_normal)
         x_adv = kernels.project(x + START_SCALE * noise, x, eps, self.norm, lo, hi)
         clean_probs = tf.stop_gradient(tf.nn.softmax(self.classifier(x, training=False)))
         for _ in range(self.steps):  # a static, short loop
@@ -149,36 +114,11 @@ class TRADES(NestedModelTrainer):
         return (keras.losses.sparse_categorical_crossentropy(y, clean_logits, from_logits=True),
                 kl_divergence(tf.nn.softmax(clean_logits), adv_logits))
 
-    def train_step(self, data):
-        x, y, sample_weight = unpack_labeled(data, type(self).__name__)
-        x_adv = self.adversarial_batch(x, y)
-        with tf.GradientTape() as tape:
-            clean_logits = self.classifier(x, training=True)
-            adv_logits = self.classifier(x_adv, training=True)
-            first, robust = self.outer_losses(y, clean_logits, adv_logits)
-            natural_loss = batch_mean(first, sample_weight)
-            robust_loss = batch_mean(robust, sample_weight)
-            loss = natural_loss + self.beta * robust_loss
-            scaled = scale_for_replicas(loss, ops.shape(x)[0])
-        variables = self.classifier.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
-        for tracker, value in ((self.loss_tracker, loss), (self.natural_loss_tracker, natural_loss),
-                               (self.robust_loss_tracker, robust_loss)):
-            tracker.update_state(value)
-        self.accuracy_tracker.update_state(y, clean_logits, sample_weight=sample_weight)
-        self.adv_accuracy_tracker.update_state(y, adv_logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        return clean_test_step(self, data, self.loss_tracker, self.accuracy_tracker, type(self).__name__)
-
-    def trainer_config(self):
-        return {
-            "eps": self.eps,
-            "beta": self.beta,
-            "steps": self.steps,
-            "step_size": self.step_size,
-            "seed": self.seed,
-            "norm": self.norm,
-            "clip": self.clip,
-        }
+    def training_losses(self, x, x_adv, y, sample_weight):
+        """`(clean logits, adversarial logits, (loss, first, robust term))` of a batch (inside the tape)."""
+        clean_logits = self.classifier(x, training=True)
+        adv_logits = self.classifier(x_adv, training=True)
+        first, robust = self.outer_losses(y, clean_logits, adv_logits)
+        natural_loss = batch_mean(first, sample_weight)
+        robust_loss = batch_mean(robust, sample_weight)
+        return clean_logits, adv_logits, (natural_loss + self.beta * robust_loss, natural_loss, robust_loss)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.training.nested_config import NestedModelTrainer
+from tfdefend.training.nested_config import NestedModelTrainer, check_models
 from tfdefend.utils.distribute import replica_rows, scale_for_replicas
 from tfdefend.utils.validation import (
     check_eps,
@@ -97,28 +97,22 @@ class WGANGP(NestedModelTrainer):
     """
 
     NESTED_MODELS = ("generator", "critic")
+    CONFIG_KEYS = ("gp_weight", "critic_steps", "seed")
 
     def __init__(self, generator, critic, *, gp_weight=10.0, critic_steps=5, seed=None, **kwargs):
         check_model_kwargs("WGANGP", kwargs)
-        for arg, value in (("generator", generator), ("critic", critic)):
-            if not isinstance(value, keras.Model):
-                raise TypeError(f"`{arg}` must be a keras.Model, got {type(value).__name__}.")
+        check_models({"generator": generator, "critic": critic})
         gp_weight = check_non_negative_float(gp_weight, "gp_weight")
         critic_steps = check_positive_int(critic_steps, "critic_steps")
         seed = check_seed(seed)
         latent_dim = _latent_dim(generator)
         super().__init__(**kwargs)
-        self.generator = generator
-        self.critic = critic
-        self.gp_weight = gp_weight
-        self.critic_steps = critic_steps
-        self.seed = seed
-        self.latent_dim = latent_dim
+        self.store(generator=generator, critic=critic, gp_weight=gp_weight, critic_steps=critic_steps,
+                   seed=seed, latent_dim=latent_dim)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
-        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
-        self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
-        self.wasserstein_tracker = keras.metrics.Mean(name="wasserstein_distance")
+        self.add_trackers({"critic_loss_tracker": "critic_loss", "generator_loss_tracker": "generator_loss",
+                           "gradient_penalty_tracker": "gradient_penalty",
+                           "wasserstein_tracker": "wasserstein_distance"})
         self.generator_optimizer = None
         self.critic_optimizer = None
         # Build both sub-models now: `fit` must not try to build this model on real images.
@@ -163,11 +157,6 @@ class WGANGP(NestedModelTrainer):
         # `compile` creates the optimizer variables, so that a saved optimizer state can be loaded into them.
         self.compile(**{key: keras.saving.deserialize_keras_object(value) for key, value in config.items()})
 
-    @property
-    def metrics(self):
-        return [self.critic_loss_tracker, self.generator_loss_tracker,
-                self.gradient_penalty_tracker, self.wasserstein_tracker]
-
     def call(self, z, training=False):
         """Returns `generator(z)`: noise images for latent vectors `z`."""
         return self.generator(z, training=training)
@@ -181,7 +170,6 @@ class WGANGP(NestedModelTrainer):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         real = ops.cast(real, self.compute_dtype)
         batch = ops.shape(real)[0]
-        critic_vars = self.critic.trainable_variables
         # Under a tf.distribute strategy, each replica takes its rows of the draws for the global batch
         # and differentiates its share of the global-batch mean (the replicas' gradients are summed).
         alpha_shape = (1,) * (len(real.shape) - 1)
@@ -195,19 +183,15 @@ class WGANGP(NestedModelTrainer):
                 penalty = gradient_penalty(self.critic, real, fake, alpha=alpha)
                 critic_loss = fake_score - real_score + self.gp_weight * penalty
                 scaled = scale_for_replicas(critic_loss, batch)
-            self.critic_optimizer.apply(tape.gradient(scaled, critic_vars), critic_vars)
-            self.critic_loss_tracker.update_state(critic_loss)
-            self.gradient_penalty_tracker.update_state(penalty)
-            self.wasserstein_tracker.update_state(real_score - fake_score)
-
-        generator_vars = self.generator.trainable_variables
+            self.descend(tape, scaled, self.critic.trainable_variables, self.critic_optimizer)
+            self._track_critic(critic_loss, penalty, real_score - fake_score)
         z = replica_rows(self._latent, batch)
         with tf.GradientTape() as tape:
             generator_loss = -ops.mean(self.critic(self.generator(z, training=True), training=True))
             scaled = scale_for_replicas(generator_loss, batch)
-        self.generator_optimizer.apply(tape.gradient(scaled, generator_vars), generator_vars)
+        self.descend(tape, scaled, self.generator.trainable_variables, self.generator_optimizer)
         self.generator_loss_tracker.update_state(generator_loss)
-        return {m.name: m.result() for m in self.metrics}
+        return self.metric_results()
 
     def test_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -216,11 +200,16 @@ class WGANGP(NestedModelTrainer):
         real_score = ops.mean(self.critic(real, training=False))
         fake_score = ops.mean(self.critic(fake, training=False))
         penalty = gradient_penalty(self.critic, real, fake, seed=self.seed_generator, training=False)
-        self.critic_loss_tracker.update_state(fake_score - real_score + self.gp_weight * penalty)
-        self.gradient_penalty_tracker.update_state(penalty)
-        self.wasserstein_tracker.update_state(real_score - fake_score)
+        critic_loss = fake_score - real_score + self.gp_weight * penalty
+        self._track_critic(critic_loss, penalty, real_score - fake_score)
         self.generator_loss_tracker.update_state(-fake_score)
-        return {m.name: m.result() for m in self.metrics}
+        return self.metric_results()
+
+    def _track_critic(self, critic_loss, penalty, wasserstein):
+        """Updates the critic's trackers: its loss, the gradient penalty and the Wasserstein estimate."""
+        self.update_trackers(((self.critic_loss_tracker, critic_loss),
+                              (self.gradient_penalty_tracker, penalty),
+                              (self.wasserstein_tracker, wasserstein)))
 
     def generate(self, n, seed=None):
         """Returns `n` noise images `generator(z)`, `z ~ N(0, I)` (inference mode).
@@ -252,12 +241,6 @@ class WGANGP(NestedModelTrainer):
         noise = self.generate(int(x_clean.shape[0]), seed=seed)
         return ops.clip(x_clean + ops.clip(noise, -eps, eps), 0.0, 1.0)
 
-    def trainer_config(self):
-        return {
-            "gp_weight": self.gp_weight,
-            "critic_steps": self.critic_steps,
-            "seed": self.seed,
-        }
 
 
 def _latent_dim(generator):

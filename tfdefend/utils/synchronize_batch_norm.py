@@ -24,9 +24,15 @@ def synchronize_batch_norm(model):
 
     if not isinstance(model, keras.layers.Layer):
         raise TypeError(f"`model` must be a keras.Model or layer, got {type(model).__name__}.")
-    count = 0
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
-            count += 1
-    return count
+    layers = batch_norm_layers(model)
+    for layer in layers:
+        layer.synchronized = True
+    return len(layers)
+
+
+def batch_norm_layers(model):
+    """Every `BatchNormalization` layer inside `model` (itself and nested layers included), in layer order."""
+    import keras
+
+    return [layer for layer in model._flatten_layers(include_self=True, recursive=True)
+            if isinstance(layer, keras.layers.BatchNormalization)]
