@@ -7,7 +7,7 @@ import pytest
 from tfdefend.models import create_model, list_models, model_info
 from tfdefend.models.base_model import BaseModel, resolve_dtype_policy
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tests.models.conftest import TINY_OVERRIDES
+from tests.harness import TINY_OVERRIDES
 
 SHAPE = (16, 16, 1)
 BATCH = 4
