@@ -1,12 +1,10 @@
 """Bit-depth reduction, the color-depth feature squeezer of Xu et al. (NDSS 2018)."""
 
-import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_model_kwargs
+from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
 
 
 @register_model(
@@ -15,7 +13,6 @@ from tfdefend.utils.validation import check_positive_int
     kind="preprocessor",
     description="Bit-depth reduction (feature squeezing): round to 2**bits gray levels.",
 )
-@keras.saving.register_keras_serializable(package="tfdefend")
 class BitDepthReduction(ParameterFreeModel):
     """Quantizes images in [0, 1] to `2 ** bits` levels: `round(x * L) / L`, `L = 2 ** bits - 1`.
 

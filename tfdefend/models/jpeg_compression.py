@@ -1,12 +1,10 @@
 """JPEG compression as a preprocessing defense (Dziugaite et al., 2016; Das et al., 2017)."""
 
-import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_model_kwargs
+from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
 
 
 @register_model(
@@ -15,7 +13,6 @@ from tfdefend.utils.validation import check_positive_int
     kind="preprocessor",
     description="JPEG compression and decompression of each image (non-differentiable).",
 )
-@keras.saving.register_keras_serializable(package="tfdefend")
 class JPEGCompression(ParameterFreeModel):
     """Encodes each image as JPEG at `quality` and decodes it back.
 

@@ -1,12 +1,10 @@
 """Median smoothing, the spatial-smoothing feature squeezer of Xu et al. (NDSS 2018)."""
 
-import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_model_kwargs
+from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
 from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
 
 
 @register_model(
@@ -15,7 +13,6 @@ from tfdefend.utils.validation import check_positive_int
     kind="preprocessor",
     description="Median smoothing (feature squeezing): size x size median filter per channel.",
 )
-@keras.saving.register_keras_serializable(package="tfdefend")
 class MedianSmoothing(ParameterFreeModel):
     """Replaces each pixel by the median of its `size x size` window, per channel.
 

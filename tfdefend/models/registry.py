@@ -5,11 +5,17 @@ replace; the parametrized tests run their shared harness over
 `list_models()`, so a new model joins the harness by registering.
 """
 
+import keras
+
 _REGISTRY = {}
+CLASSIFIER_DEFAULTS = {"input_shape": (28, 28, 1), "num_classes": 10}  # MNIST-sized
 
 
 def register_model(name, *, defaults=None, kind="classifier", description=""):
-    """Class decorator that registers a model under `name`.
+    """Class decorator that registers a model under `name`, and its class with Keras.
+
+    The class is also registered as Keras-serializable (package "tfdefend"),
+    so saved models load without `custom_objects`.
 
     Args:
         name: Registry name (lowercase, snake_case).
@@ -29,9 +35,14 @@ def register_model(name, *, defaults=None, kind="classifier", description=""):
             "kind": kind,
             "description": description or (cls.__doc__ or "").strip().splitlines()[0],
         }
-        return cls
+        return keras.saving.register_keras_serializable(package="tfdefend")(cls)
 
     return decorator
+
+
+def register_classifier(name, description):
+    """`register_model(name, defaults=CLASSIFIER_DEFAULTS, description=description)` (kind "classifier")."""
+    return register_model(name, defaults=CLASSIFIER_DEFAULTS, description=description)
 
 
 def list_models(kind=None):

@@ -2,11 +2,11 @@
 
 import keras
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int, check_units
 from tfdefend.models._shapes import check_image_shape
+from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
 
 RESCNN_FILTERS = (32, 64, 128, 256, 128, 64, 32, 16)
 
@@ -17,7 +17,6 @@ RESCNN_FILTERS = (32, 64, 128, 256, 128, 64, 32, 16)
     kind="decoder",
     description="ComDefend's reconstruction CNN (12-channel code -> image in [0, 1]).",
 )
-@keras.saving.register_keras_serializable(package="tfdefend")
 class ResCNN(BaseModel):
     """Reconstruction CNN mapping a (binary) code back to an image in [0, 1].
 
@@ -47,7 +46,7 @@ class ResCNN(BaseModel):
         filters = check_units(filters, "filters")
 
         with dtype_scope(dtype):
-            inputs = keras.Input(shape=input_shape, name="code")
+            inputs = image_input(input_shape, name="code")
             x = inputs
             for i, width in enumerate(filters):
                 x = keras.layers.Conv2D(width, 3, padding="same", activation="elu", name=f"conv{i + 1}")(x)
@@ -55,15 +54,4 @@ class ResCNN(BaseModel):
                                           name="reconstruction")(x)
             outputs = float32_output(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.output_channels = output_channels
-        self.filters = filters
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "output_channels": self.output_channels,
-            "filters": self.filters,
-        })
-        return config
+        self.store_config(input_shape=input_shape, output_channels=output_channels, filters=filters)
