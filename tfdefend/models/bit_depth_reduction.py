@@ -4,15 +4,12 @@ import tensorflow as tf
 
 from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "bit_depth",
-    defaults={"bits": 4},
-    kind="preprocessor",
-    description="Bit-depth reduction (feature squeezing): round to 2**bits gray levels.",
-)
+@register_image_model(
+    "bit_depth", "preprocessor", "Bit-depth reduction (feature squeezing): round to 2**bits gray levels.",
+    defaults={"bits": 4})
 class BitDepthReduction(ParameterFreeModel):
     """Quantizes images in [0, 1] to `2 ** bits` levels: `round(x * L) / L`, `L = 2 ** bits - 1`.
 

@@ -6,18 +6,14 @@ from tfdefend.utils.validation import check_input_shape, check_model_kwargs, che
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 COMCNN_FILTERS = (16, 32, 64, 128, 256, 128, 64, 32)
 ENCODERS = ("plain", "residual")
 
 
-@register_model(
-    "comcnn",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="encoder",
-    description="ComDefend's compression CNN (image -> 12-channel real-valued code).",
-)
+@register_image_model(
+    "comcnn", "encoder", "ComDefend's compression CNN (image -> 12-channel real-valued code).")
 class ComCNN(BaseModel):
     """Compression CNN mapping an image to ComDefend's real-valued code.
 

@@ -14,25 +14,17 @@ from tfdefend.models._losses import reconstruction_mse, sum_losses
 from tfdefend.models.comcnn import COMCNN_FILTERS, ComCNN
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import IMAGE_DEFAULTS, register_image_model
 from tfdefend.models.rescnn import RESCNN_FILTERS, ResCNN
 from tfdefend.utils.distribute import scale_for_replicas
 
-_DEFAULTS = {"input_shape": (28, 28, 1)}
 
-
-@register_model(
-    "comdefend_residual",
-    defaults={**_DEFAULTS, "encoder": "residual"},
-    kind="preprocessor",
-    description="ComDefend with residual blocks in the ComCNN encoder (seed 004 variant).",
-)
-@register_model(
-    "comdefend",
-    defaults=_DEFAULTS,
-    kind="preprocessor",
-    description="ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction.",
-)
+@register_image_model(
+    "comdefend_residual", "preprocessor",
+    "ComDefend with residual blocks in the ComCNN encoder (seed 004 variant).",
+    defaults={**IMAGE_DEFAULTS, "encoder": "residual"})
+@register_image_model(
+    "comdefend", "preprocessor", "ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction.")
 class ComDefend(BaseModel):
     """ComDefend preprocessor: compress to a binary code, then reconstruct.
 

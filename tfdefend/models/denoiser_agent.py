@@ -6,15 +6,12 @@ from keras import ops
 from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int, check_units
 from tfdefend.models._layers import check_widths, image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "denoiser_agent",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="agent",
-    description="RL-Restore agent: conv features + previous action -> LSTM -> Q-values over tools + stop.",
-)
+@register_image_model(
+    "denoiser_agent", "agent",
+    "RL-Restore agent: conv features + previous action -> LSTM -> Q-values over tools + stop.")
 class DenoiserAgent(BaseModel):
     """Q-network of the RL denoiser chain: one recurrent step per chosen tool.
 

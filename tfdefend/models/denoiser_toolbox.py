@@ -7,17 +7,14 @@ from tfdefend.utils.validation import check_input_shape, check_model_kwargs, che
 from tfdefend.models.light_denoiser import LightDenoiser
 from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 TOOL_EXECUTIONS = ("gather", "dense")
 
 
-@register_model(
-    "denoiser_toolbox",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="toolbox",
-    description="RL-chain toolbox: one LightDenoiser per FGSM strength (1..16/255) and depth (3, 8).",
-)
+@register_image_model(
+    "denoiser_toolbox", "toolbox",
+    "RL-chain toolbox: one LightDenoiser per FGSM strength (1..16/255) and depth (3, 8).")
 class DenoiserToolbox(BaseModel):
     """A set of `LightDenoiser` tools, one per (FGSM strength, depth) pair.
 

@@ -12,15 +12,11 @@ from tfdefend.models._layers import ClippedGaussianNoise, check_widths, image_in
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "dae",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="Convolutional denoising autoencoder (stride-2 encoder, transposed-conv decoder).",
-)
+@register_image_model(
+    "dae", "preprocessor", "Convolutional denoising autoencoder (stride-2 encoder, transposed-conv decoder).")
 class DenoisingAutoencoder(BaseModel):
     """Convolutional denoising autoencoder mapping images in [0, 1] to images in [0, 1].
 

@@ -7,15 +7,12 @@ from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "dncnn",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="DnCNN (Zhang et al. 2017): 17-layer CNN predicting the noise, outputs clip(x - noise).",
-)
+@register_image_model(
+    "dncnn", "preprocessor",
+    "DnCNN (Zhang et al. 2017): 17-layer CNN predicting the noise, outputs clip(x - noise).")
 class DnCNN(BaseModel):
     """DnCNN: a plain deep CNN that predicts the noise (residual learning) and subtracts it.
 

@@ -4,15 +4,12 @@ import tensorflow as tf
 
 from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "jpeg",
-    defaults={"quality": 75},
-    kind="preprocessor",
-    description="JPEG compression and decompression of each image (non-differentiable).",
-)
+@register_image_model(
+    "jpeg", "preprocessor", "JPEG compression and decompression of each image (non-differentiable).",
+    defaults={"quality": 75})
 class JPEGCompression(ParameterFreeModel):
     """Encodes each image as JPEG at `quality` and decodes it back.
 

@@ -7,15 +7,12 @@ from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "light_denoiser",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="Light residual CNN denoiser (a tool of the RL chain): clip(x + correction, 0, 1).",
-)
+@register_image_model(
+    "light_denoiser", "preprocessor",
+    "Light residual CNN denoiser (a tool of the RL chain): clip(x + correction, 0, 1).")
 class LightDenoiser(BaseModel):
     """A plain residual CNN that predicts a correction and adds it to its input.
 

@@ -4,15 +4,12 @@ import tensorflow as tf
 
 from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "median",
-    defaults={"size": 2},
-    kind="preprocessor",
-    description="Median smoothing (feature squeezing): size x size median filter per channel.",
-)
+@register_image_model(
+    "median", "preprocessor", "Median smoothing (feature squeezing): size x size median filter per channel.",
+    defaults={"size": 2})
 class MedianSmoothing(ParameterFreeModel):
     """Replaces each pixel by the median of its `size x size` window, per channel.
 

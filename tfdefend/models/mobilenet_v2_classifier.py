@@ -19,9 +19,7 @@ _BLOCKS = (
 
 
 @register_classifier(
-    "mobilenet_v2",
-    "Small MobileNetV2 (inverted residual blocks, 28x28 -> 4x4), TFLite-friendly.",
-)
+    "mobilenet_v2", "Small MobileNetV2 (inverted residual blocks, 28x28 -> 4x4), TFLite-friendly.")
 class MobileNetV2Classifier(BaseModel):
     """Small MobileNetV2-style classifier returning logits.
 

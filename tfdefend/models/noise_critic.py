@@ -5,18 +5,14 @@ import keras
 from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_non_negative_float
 from tfdefend.models._layers import check_widths, image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 CRITIC_FILTERS = (16, 32, 64)
 NORMALIZATIONS = ("layer", "none")
 
 
-@register_model(
-    "gnr_critic",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="critic",
-    description="GNR Wasserstein critic: image -> unbounded score (layer norm, WGAN-GP ready).",
-)
+@register_image_model(
+    "gnr_critic", "critic", "GNR Wasserstein critic: image -> unbounded score (layer norm, WGAN-GP ready).")
 class NoiseCritic(BaseModel):
     """Convolutional Wasserstein critic mapping images to one unbounded score.
 

@@ -13,17 +13,14 @@ from tfdefend.utils.validation import (
 )
 from tfdefend.models._layers import check_widths, conv_bn_relu
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 GENERATOR_FILTERS = (64, 32, 16)
 
 
-@register_model(
-    "gnr_generator",
-    defaults={"output_shape": (28, 28, 1)},
-    kind="generator",
-    description="GNR noise generator: latent vector -> noise image in [-eps, eps].",
-)
+@register_image_model(
+    "gnr_generator", "generator", "GNR noise generator: latent vector -> noise image in [-eps, eps].",
+    defaults={"output_shape": (28, 28, 1)})
 class NoiseGenerator(BaseModel):
     """Generator mapping latent vectors `z` to noise images bounded by `eps`.
 

@@ -8,7 +8,8 @@ replace; the parametrized tests run their shared harness over
 import keras
 
 _REGISTRY = {}
-CLASSIFIER_DEFAULTS = {"input_shape": (28, 28, 1), "num_classes": 10}  # MNIST-sized
+IMAGE_DEFAULTS = {"input_shape": (28, 28, 1)}  # MNIST-sized images
+CLASSIFIER_DEFAULTS = {**IMAGE_DEFAULTS, "num_classes": 10}
 
 
 def register_model(name, *, defaults=None, kind="classifier", description=""):
@@ -40,9 +41,14 @@ def register_model(name, *, defaults=None, kind="classifier", description=""):
     return decorator
 
 
+def register_image_model(name, kind, description, defaults=IMAGE_DEFAULTS):
+    """`register_model` with positional arguments; the defaults are by default `IMAGE_DEFAULTS`."""
+    return register_model(name, defaults=defaults, kind=kind, description=description)
+
+
 def register_classifier(name, description):
-    """`register_model(name, defaults=CLASSIFIER_DEFAULTS, description=description)` (kind "classifier")."""
-    return register_model(name, defaults=CLASSIFIER_DEFAULTS, description=description)
+    """`register_model` of a classifier, with the defaults `CLASSIFIER_DEFAULTS` (10 classes)."""
+    return register_image_model(name, "classifier", description, CLASSIFIER_DEFAULTS)
 
 
 def list_models(kind=None):

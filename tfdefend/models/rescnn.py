@@ -6,17 +6,14 @@ from tfdefend.utils.validation import check_input_shape, check_model_kwargs, che
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 RESCNN_FILTERS = (32, 64, 128, 256, 128, 64, 32, 16)
 
 
-@register_model(
-    "rescnn",
-    defaults={"input_shape": (28, 28, 12), "output_channels": 1},
-    kind="decoder",
-    description="ComDefend's reconstruction CNN (12-channel code -> image in [0, 1]).",
-)
+@register_image_model(
+    "rescnn", "decoder", "ComDefend's reconstruction CNN (12-channel code -> image in [0, 1]).",
+    defaults={"input_shape": (28, 28, 12), "output_channels": 1})
 class ResCNN(BaseModel):
     """Reconstruction CNN mapping a (binary) code back to an image in [0, 1].
 

@@ -7,17 +7,14 @@ from tfdefend.models._layers import check_widths, conv_bn_relu, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_l1
 from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 UDDN_FILTERS = (16, 32, 64)
 
 
-@register_model(
-    "uddn",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="UDDN/HGD U-Net denoiser: predicts the adversarial noise, outputs clip(x - noise).",
-)
+@register_image_model(
+    "uddn", "preprocessor",
+    "UDDN/HGD U-Net denoiser: predicts the adversarial noise, outputs clip(x - noise).")
 class UDDN(BaseModel):
     """U-Net denoiser that predicts the (adversarial) noise and subtracts it.
 
