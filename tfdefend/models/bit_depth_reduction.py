@@ -20,8 +20,7 @@ class BitDepthReduction(ParameterFreeModel):
     Args:
         bits: Bits per channel, an int in [1, 8] (Xu et al. use 1 on MNIST,
             4-5 on CIFAR-10 and ImageNet).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `ParameterFreeModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -31,9 +30,7 @@ class BitDepthReduction(ParameterFreeModel):
 
     def __init__(self, bits=4, dtype=None, **kwargs):
         check_model_kwargs("BitDepthReduction", kwargs)
-        bits = check_positive_int(bits, "bits")
-        if bits > 8:
-            raise ValueError(f"`bits` must be in [1, 8], got {bits}.")
+        bits = check_positive_int(bits, "bits", maximum=8)
         super().__init__(dtype=dtype, **kwargs)
         self.bits = bits
 

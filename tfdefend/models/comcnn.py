@@ -39,8 +39,7 @@ class ComCNN(BaseModel):
         residual_after: 1-based index of the convolution the residual blocks
             follow; None means the widest (cheaper placements keep the
             variant affordable on a CPU).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

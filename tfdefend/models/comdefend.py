@@ -64,8 +64,7 @@ class ComDefend(BaseModel):
         quantizer: Training quantizer, "noisy_sigmoid" (the paper) or
             "straight_through"; inference is the same for both.
         seed: Optional int seed of the training noise.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

@@ -40,8 +40,7 @@ class DenoiserAgent(BaseModel):
         kernel_sizes: Kernel size of each convolution (as many as `conv_filters`).
         fc_units: Width of the dense layer after the convolutions.
         lstm_units: Width of the LSTM state.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

@@ -37,8 +37,7 @@ class DenoiserToolbox(BaseModel):
         strengths: FGSM strengths (ints, in /255) of the tools, distinct.
         depths: Depths of the tools (ints >= 2), distinct.
         filters: Channels of the tools' hidden convolutions.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

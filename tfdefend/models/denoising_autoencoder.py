@@ -39,8 +39,7 @@ class DenoisingAutoencoder(BaseModel):
         filters: Widths of the encoder convolutions (at least one).
         noise_std: Standard deviation of the training noise (>= 0).
         seed: Optional int seed of the training noise.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

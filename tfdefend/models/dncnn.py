@@ -43,8 +43,7 @@ class DnCNN(BaseModel):
             and width may be None: the model then takes images of any size.
         depth: Number of convolutions (>= 3; 17 in the paper, 20 for blind denoising).
         filters: Channels of the hidden convolutions (64 in the paper).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

@@ -26,8 +26,7 @@ class JPEGCompression(ParameterFreeModel):
 
     Args:
         quality: JPEG quality, an int in [1, 100].
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `ParameterFreeModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -38,9 +37,7 @@ class JPEGCompression(ParameterFreeModel):
 
     def __init__(self, quality=75, dtype=None, **kwargs):
         check_model_kwargs("JPEGCompression", kwargs)
-        quality = check_positive_int(quality, "quality")
-        if quality > 100:
-            raise ValueError(f"`quality` must be in [1, 100], got {quality}.")
+        quality = check_positive_int(quality, "quality", maximum=100)
         super().__init__(dtype=dtype, **kwargs)
         self.supports_jit = False  # EncodeJpeg/DecodeJpeg have no XLA kernels
         self.quality = quality

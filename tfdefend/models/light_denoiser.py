@@ -37,8 +37,7 @@ class LightDenoiser(BaseModel):
         depth: Number of convolutions (>= 2; the seed's tools use 3 and 8).
         filters: Channels of the hidden convolutions.
         kernel_size: Size of every (square) convolution kernel.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

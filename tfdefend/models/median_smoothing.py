@@ -25,8 +25,7 @@ class MedianSmoothing(ParameterFreeModel):
     Args:
         size: Window height and width, an int >= 1 (1 is the identity; 2 and
             3 are the usual choices).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `ParameterFreeModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

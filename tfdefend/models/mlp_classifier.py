@@ -21,8 +21,7 @@ class MLPClassifier(BaseModel):
             empty tuple gives a linear (softmax-regression) model.
         dropout: Dropout rate after each hidden layer (training only; 0 adds
             no layer).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

@@ -41,8 +41,7 @@ class MobileNetV2Classifier(BaseModel):
             block always uses 1, as in the paper).
         head_channels: Channels of the final 1x1 convolution at alpha <= 1.
         dropout: Dropout rate before the logits (training only; 0 adds no layer).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

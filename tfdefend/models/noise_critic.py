@@ -37,8 +37,7 @@ class NoiseCritic(BaseModel):
         filters: Widths of the convolution units, first to last (at least one).
         negative_slope: Slope of the LeakyReLU for negative inputs (>= 0).
         normalization: "layer" or "none".
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

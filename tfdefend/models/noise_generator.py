@@ -43,8 +43,7 @@ class NoiseGenerator(BaseModel):
         latent_dim: Size of the latent vectors.
         filters: Widths of the deconvolution units, first to last (at least one).
         eps: Bound of the noise (> 0).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

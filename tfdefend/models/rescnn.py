@@ -26,8 +26,7 @@ class ResCNN(BaseModel):
             width may be None (any size).
         output_channels: Channels of the reconstructed image.
         filters: Widths of the ELU convolutions, first to last.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

@@ -27,8 +27,7 @@ class ResNetClassifier(BaseModel):
         filters: Channels of the stem and the first stage.
         blocks_per_stage: Basic residual blocks in each of the three stages.
         dropout: Dropout rate before the logits (training only; 0 adds no layer).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

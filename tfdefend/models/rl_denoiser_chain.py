@@ -77,8 +77,7 @@ class RLDenoiserChain(BaseModel):
         tool_execution: "gather" or "dense" (see above).
         input_shape: (height, width, channels); None means that of `toolbox`
             (or `agent`) when given as a model, else (28, 28, 1).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

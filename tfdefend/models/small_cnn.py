@@ -21,8 +21,7 @@ class SmallCNN(BaseModel):
         filters: Filters of the first block (the second block has twice as many).
         dense_units: Width of the hidden dense layer.
         dropout: Dropout rate before the logits (training only).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the logits are float32.
+        dtype: The dtype policy (see `BaseModel`); the logits are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

@@ -56,8 +56,7 @@ class UDDN(BaseModel):
             and width may be None: the model then takes images of any size.
         filters: Widths of the encoder levels, full resolution first (at
             least one).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
