@@ -148,6 +148,9 @@ class BaseModel(keras.Model):
         `input_shape` is stored as `image_shape`, `output_shape` as
         `noise_shape`; the other arguments under their own names. Call it
         after `super().__init__` (Keras tracks attributes only then).
+
+        Args:
+            **arguments: The checked constructor arguments, by config key.
         """
         for key, value in arguments.items():
             setattr(self, _ATTRIBUTES.get(key, key), value)

@@ -42,7 +42,14 @@ def register_model(name, *, defaults=None, kind="classifier", description=""):
 
 
 def register_image_model(name, kind, description, defaults=IMAGE_DEFAULTS):
-    """`register_model` with positional arguments; the defaults are by default `IMAGE_DEFAULTS`."""
+    """`register_model` with positional arguments; the defaults are by default `IMAGE_DEFAULTS`.
+
+    Args:
+        name: Registry name.
+        kind: What the model is (see `register_model`).
+        description: One line for `tfdefend models`.
+        defaults: Keyword arguments of `create_model(name)` without overrides.
+    """
     return register_model(name, defaults=defaults, kind=kind, description=description)
 
 
