@@ -7,7 +7,7 @@ import pytest
 from tfdefend.models import create_model
 from tfdefend.utils.validation import check_input_shape
 from tfdefend.models._shapes import check_image_shape
-from tests.models.conftest import TINY_OVERRIDES
+from tests.harness import TINY_OVERRIDES
 
 FULLY_CONVOLUTIONAL = ["comcnn", "comdefend", "comdefend_residual", "dae", "dncnn", "light_denoiser",
                        "rescnn", "uddn"]

@@ -7,10 +7,22 @@ import pytest
 from tfdefend.models import create_model, list_models, model_info
 from tfdefend.models.base_model import BaseModel, resolve_dtype_policy
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tests.models.conftest import TINY_OVERRIDES
+from tests.harness import TINY_OVERRIDES, tiny_kwargs, tiny_model
 
 SHAPE = (16, 16, 1)
 BATCH = 4
+
+
+@pytest.fixture
+def tiny_image_model():
+    """`tests.harness.tiny_model`: a tiny registered model."""
+    return tiny_model
+
+
+@pytest.fixture
+def tiny_overrides():
+    """`tests.harness.tiny_kwargs`: the constructor arguments of a tiny registered model."""
+    return tiny_kwargs
 
 
 def _tiny_mixed(name, tiny_image_model, tiny_overrides):

@@ -7,10 +7,18 @@ that uses them loads with `keras.models.load_model(..., safe_mode=True)`.
 import keras
 from keras import ops
 
-from tfdefend.utils.validation import check_non_negative_float, check_seed
+from tfdefend.utils.validation import (
+    check_choice,
+    check_input_shape,
+    check_model_kwargs,
+    check_non_negative_float,
+    check_num_classes,
+    check_rate,
+    check_seed,
+    check_units,
+)
 from tfdefend.models.base_model import float32_output
 from tfdefend.utils.distribute import replica_rows
-from tfdefend.utils.validation import check_choice
 
 
 def _normal_like(x, stddev, seed_generator):
@@ -173,6 +181,26 @@ def image_input(input_shape, name="images"):
     return keras.Input(shape=input_shape, name=name)
 
 
+def check_classifier_args(class_name, kwargs, input_shape, num_classes, dropout, *, min_size=1):
+    """The checks every classifier starts with; returns the checked `(input_shape, num_classes, dropout)`.
+
+    Args:
+        class_name: The classifier's class name, for error messages.
+        kwargs: Its extra keyword arguments (only `name` and `trainable` pass).
+        input_shape: (height, width, channels) of the images.
+        num_classes: Number of logits (>= 2).
+        dropout: A dropout rate in [0, 1).
+        min_size: Smallest height and width the classifier can take.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument is out of range.
+    """
+    check_model_kwargs(class_name, kwargs)
+    return (check_input_shape(input_shape, min_size=min_size), check_num_classes(num_classes),
+            check_rate(dropout, "dropout"))
+
+
 def classifier_head(x, num_classes, *, pooling, hidden=(), hidden_dropout=0.0, dropout=0.0,
                     keep_dropout=False):
     """The classifiers' shared head: pooling, hidden ReLU dense layers, dropout, float32 logits.
@@ -237,3 +265,20 @@ def conv_stack(x, filters, depth, *, kernel_size=3, batch_norm=False):
             x = keras.layers.Conv2D(filters, kernel_size, padding="same", activation="relu",
                                     name=f"conv{i}")(x)
     return x
+
+
+def check_widths(widths, name="filters"):
+    """Checks layer widths with `check_units` and refuses an empty tuple; returns them.
+
+    Args:
+        widths: The widths (positive ints), first layer first.
+        name: Argument name used in error messages.
+
+    Raises:
+        TypeError: If `widths` is not a tuple/list of ints.
+        ValueError: If a width is < 1 or there is none.
+    """
+    widths = check_units(widths, name)
+    if not widths:
+        raise ValueError(f"`{name}` must hold at least one width.")
+    return widths

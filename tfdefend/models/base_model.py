@@ -6,6 +6,8 @@ import warnings
 import keras
 
 _HALF_FLOATS = ("float16", "bfloat16")
+# Config keys stored under another attribute name (Keras models own `input_shape` and `output_shape`).
+_ATTRIBUTES = {"input_shape": "image_shape", "output_shape": "noise_shape"}
 
 
 def resolve_dtype_policy(dtype):
@@ -101,8 +103,8 @@ class BaseModel(keras.Model):
       `keras.DTypePolicy`, ...; None is the global policy). A functional
       subclass builds its layers inside `dtype_scope(dtype)` so they compute
       in that policy, and casts its outputs with `float32_output`;
-    * `get_config()` returns `name`, `trainable` and `dtype`; a subclass
-      calls `super().get_config()` and updates it with its own arguments;
+    * `get_config()` returns `name`, `trainable`, `dtype` and the arguments
+      a subclass stored with `store_config` (after building its graph);
     * `from_config(config)` is `cls(**config)`, after deserializing the
       sub-models listed in the class attribute `nested_models` (config keys
       whose values are serialized `keras.Model`s). Configs saved before
@@ -120,6 +122,7 @@ class BaseModel(keras.Model):
 
     nested_models = ()
     image_shape = None
+    _config_keys = ()
 
     def __init__(self, *args, dtype=None, **kwargs):
         policy = resolve_dtype_policy(dtype)
@@ -139,9 +142,30 @@ class BaseModel(keras.Model):
                       DeprecationWarning, stacklevel=2)
         return self.image_shape
 
+    def store_config(self, **arguments):
+        """Sets the checked constructor `arguments` as attributes and records them for `get_config`.
+
+        `input_shape` is stored as `image_shape`, `output_shape` as
+        `noise_shape`; the other arguments under their own names. Call it
+        after `super().__init__` (Keras tracks attributes only then).
+
+        Args:
+            **arguments: The checked constructor arguments, by config key.
+        """
+        for key, value in arguments.items():
+            setattr(self, _ATTRIBUTES.get(key, key), value)
+        self._config_keys = self._config_keys + tuple(arguments)
+
     def get_config(self):
-        """`name`, `trainable` and the serialized dtype policy `dtype`; subclasses add their arguments."""
-        return base_config(self)
+        """`name`, `trainable`, the serialized dtype policy `dtype` and the arguments of `store_config`.
+
+        The sub-models named in `nested_models` are serialized.
+        """
+        config = base_config(self)
+        for key in self._config_keys:
+            value = getattr(self, _ATTRIBUTES.get(key, key))
+            config[key] = keras.saving.serialize_keras_object(value) if key in self.nested_models else value
+        return config
 
     @classmethod
     def from_config(cls, config):

@@ -1,21 +1,15 @@
 """Bit-depth reduction, the color-depth feature squeezer of Xu et al. (NDSS 2018)."""
 
-import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_model_kwargs
+from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "bit_depth",
-    defaults={"bits": 4},
-    kind="preprocessor",
-    description="Bit-depth reduction (feature squeezing): round to 2**bits gray levels.",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "bit_depth", "preprocessor", "Bit-depth reduction (feature squeezing): round to 2**bits gray levels.",
+    defaults={"bits": 4})
 class BitDepthReduction(ParameterFreeModel):
     """Quantizes images in [0, 1] to `2 ** bits` levels: `round(x * L) / L`, `L = 2 ** bits - 1`.
 
@@ -26,8 +20,7 @@ class BitDepthReduction(ParameterFreeModel):
     Args:
         bits: Bits per channel, an int in [1, 8] (Xu et al. use 1 on MNIST,
             4-5 on CIFAR-10 and ImageNet).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `ParameterFreeModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -37,9 +30,7 @@ class BitDepthReduction(ParameterFreeModel):
 
     def __init__(self, bits=4, dtype=None, **kwargs):
         check_model_kwargs("BitDepthReduction", kwargs)
-        bits = check_positive_int(bits, "bits")
-        if bits > 8:
-            raise ValueError(f"`bits` must be in [1, 8], got {bits}.")
+        bits = check_positive_int(bits, "bits", maximum=8)
         super().__init__(dtype=dtype, **kwargs)
         self.bits = bits
 

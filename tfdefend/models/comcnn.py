@@ -2,23 +2,18 @@
 
 import keras
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int, check_units
 from tfdefend.models._shapes import check_image_shape
+from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 COMCNN_FILTERS = (16, 32, 64, 128, 256, 128, 64, 32)
 ENCODERS = ("plain", "residual")
 
 
-@register_model(
-    "comcnn",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="encoder",
-    description="ComDefend's compression CNN (image -> 12-channel real-valued code).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "comcnn", "encoder", "ComDefend's compression CNN (image -> 12-channel real-valued code).")
 class ComCNN(BaseModel):
     """Compression CNN mapping an image to ComDefend's real-valued code.
 
@@ -44,8 +39,7 @@ class ComCNN(BaseModel):
         residual_after: 1-based index of the convolution the residual blocks
             follow; None means the widest (cheaper placements keep the
             variant affordable on a CPU).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -71,7 +65,7 @@ class ComCNN(BaseModel):
                                  f"got {residual_after}.")
 
         with dtype_scope(dtype):
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             x = keras.layers.Rescaling(1.0, offset=-0.5, name="center")(inputs)
             place = (residual_after - 1) if residual_after is not None else (
                 filters.index(max(filters)) if filters else -1)
@@ -83,24 +77,8 @@ class ComCNN(BaseModel):
             code = keras.layers.Conv2D(code_channels, 3, padding="same", name="code")(x)
             code = float32_output(code)
         super().__init__(inputs=inputs, outputs=code, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.code_channels = code_channels
-        self.filters = filters
-        self.encoder = encoder
-        self.residual_blocks = residual_blocks
-        self.residual_after = residual_after
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "code_channels": self.code_channels,
-            "filters": self.filters,
-            "encoder": self.encoder,
-            "residual_blocks": self.residual_blocks,
-            "residual_after": self.residual_after,
-        })
-        return config
+        self.store_config(input_shape=input_shape, code_channels=code_channels, filters=filters,
+                          encoder=encoder, residual_blocks=residual_blocks, residual_after=residual_after)
 
 
 def check_encoder(encoder):

@@ -9,31 +9,22 @@ from tfdefend.utils.validation import (
     check_non_negative_float,
     check_seed,
 )
-from tfdefend.models._layers import CodeBinarizer, MeanSquarePenalty
+from tfdefend.models._layers import CodeBinarizer, MeanSquarePenalty, image_input
 from tfdefend.models._losses import reconstruction_mse, sum_losses
 from tfdefend.models.comcnn import COMCNN_FILTERS, ComCNN
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import IMAGE_DEFAULTS, register_image_model
 from tfdefend.models.rescnn import RESCNN_FILTERS, ResCNN
 from tfdefend.utils.distribute import scale_for_replicas
 
-_DEFAULTS = {"input_shape": (28, 28, 1)}
 
-
-@register_model(
-    "comdefend_residual",
-    defaults={**_DEFAULTS, "encoder": "residual"},
-    kind="preprocessor",
-    description="ComDefend with residual blocks in the ComCNN encoder (seed 004 variant).",
-)
-@register_model(
-    "comdefend",
-    defaults=_DEFAULTS,
-    kind="preprocessor",
-    description="ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction.",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "comdefend_residual", "preprocessor",
+    "ComDefend with residual blocks in the ComCNN encoder (seed 004 variant).",
+    defaults={**IMAGE_DEFAULTS, "encoder": "residual"})
+@register_image_model(
+    "comdefend", "preprocessor", "ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction.")
 class ComDefend(BaseModel):
     """ComDefend preprocessor: compress to a binary code, then reconstruct.
 
@@ -73,8 +64,7 @@ class ComDefend(BaseModel):
         quantizer: Training quantizer, "noisy_sigmoid" (the paper) or
             "straight_through"; inference is the same for both.
         seed: Optional int seed of the training noise.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -100,7 +90,7 @@ class ComDefend(BaseModel):
             penalty = MeanSquarePenalty(code_weight, name="code_penalty")
             binarizer = CodeBinarizer(noise_std, seed=seed, quantizer=quantizer, name="binarizer")
 
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             code = penalty(comcnn(inputs))
             outputs = rescnn(binarizer(code))
             outputs = float32_output(outputs)
@@ -111,17 +101,11 @@ class ComDefend(BaseModel):
         self.binarizer = binarizer
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.code_tracker = keras.metrics.Mean(name="code_loss")
-        self.image_shape = input_shape
-        self.code_channels = comcnn.code_channels
-        self.comcnn_filters = comcnn.filters
-        self.rescnn_filters = rescnn.filters
-        self.encoder = comcnn.encoder
-        self.residual_blocks = comcnn.residual_blocks
-        self.residual_after = comcnn.residual_after
-        self.noise_std = noise_std
-        self.code_weight = code_weight
-        self.quantizer = binarizer.quantizer
-        self.seed = seed
+        self.store_config(input_shape=input_shape, code_channels=comcnn.code_channels,
+                          comcnn_filters=comcnn.filters, rescnn_filters=rescnn.filters,
+                          encoder=comcnn.encoder, residual_blocks=comcnn.residual_blocks,
+                          residual_after=comcnn.residual_after, noise_std=noise_std, code_weight=code_weight,
+                          quantizer=binarizer.quantizer, seed=seed)
 
     def encode(self, x):
         """Returns the real-valued code `comcnn(x)`, shape (batch, height, width, code_channels)."""
@@ -165,20 +149,3 @@ class ComDefend(BaseModel):
         self.code_tracker.update_state(code_loss)
         # Keras sums the replicas' gradients under tf.distribute: return this replica's share of the mean.
         return scale_for_replicas(total, ops.shape(y_pred)[0])
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "code_channels": self.code_channels,
-            "comcnn_filters": self.comcnn_filters,
-            "rescnn_filters": self.rescnn_filters,
-            "encoder": self.encoder,
-            "residual_blocks": self.residual_blocks,
-            "residual_after": self.residual_after,
-            "noise_std": self.noise_std,
-            "code_weight": self.code_weight,
-            "quantizer": self.quantizer,
-            "seed": self.seed,
-        })
-        return config

@@ -3,6 +3,7 @@
 import keras
 
 from tfdefend.utils.validation import check_input_shape, check_model_kwargs
+from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.utils.calling import image_input_shape
 
@@ -56,18 +57,7 @@ class DefendedClassifier(BaseModel):
         input_shape = check_input_shape(input_shape)
 
         with dtype_scope(dtype):
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             logits = float32_output(classifier(preprocessor(inputs)))
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
-        self.preprocessor = preprocessor
-        self.classifier = classifier
-        self.image_shape = input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
-            "classifier": keras.saving.serialize_keras_object(self.classifier),
-            "input_shape": self.image_shape,
-        })
-        return config
+        self.store_config(preprocessor=preprocessor, classifier=classifier, input_shape=input_shape)

@@ -3,19 +3,15 @@
 import keras
 from keras import ops
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int, check_units
+from tfdefend.models._layers import check_widths, image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "denoiser_agent",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="agent",
-    description="RL-Restore agent: conv features + previous action -> LSTM -> Q-values over tools + stop.",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "denoiser_agent", "agent",
+    "RL-Restore agent: conv features + previous action -> LSTM -> Q-values over tools + stop.")
 class DenoiserAgent(BaseModel):
     """Q-network of the RL denoiser chain: one recurrent step per chosen tool.
 
@@ -44,8 +40,7 @@ class DenoiserAgent(BaseModel):
         kernel_sizes: Kernel size of each convolution (as many as `conv_filters`).
         fc_units: Width of the dense layer after the convolutions.
         lstm_units: Width of the LSTM state.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -58,10 +53,8 @@ class DenoiserAgent(BaseModel):
         check_model_kwargs("DenoiserAgent", kwargs)
         input_shape = check_input_shape(input_shape)
         num_actions = check_positive_int(num_actions, "num_actions", minimum=2)
-        conv_filters = check_units(conv_filters, "conv_filters")
+        conv_filters = check_widths(conv_filters, "conv_filters")
         kernel_sizes = check_units(kernel_sizes, "kernel_sizes")
-        if not conv_filters:
-            raise ValueError("`conv_filters` must hold at least one width.")
         if len(kernel_sizes) != len(conv_filters):
             raise ValueError(f"`kernel_sizes` must hold one size per convolution ({len(conv_filters)}), "
                              f"got {kernel_sizes!r}.")
@@ -69,7 +62,7 @@ class DenoiserAgent(BaseModel):
         lstm_units = check_positive_int(lstm_units, "lstm_units")
 
         with dtype_scope(dtype):
-            images = keras.Input(shape=input_shape, name="images")
+            images = image_input(input_shape)
             prev_action = keras.Input(shape=(num_actions,), name="prev_action")
             state_h = keras.Input(shape=(lstm_units,), name="state_h")
             state_c = keras.Input(shape=(lstm_units,), name="state_c")
@@ -87,12 +80,8 @@ class DenoiserAgent(BaseModel):
             new_c = float32_output(new_c, name="state_c_float32")
         super().__init__(inputs=[images, prev_action, state_h, state_c],
                          outputs=[q_values, new_h, new_c], dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.num_actions = num_actions
-        self.conv_filters = conv_filters
-        self.kernel_sizes = kernel_sizes
-        self.fc_units = fc_units
-        self.lstm_units = lstm_units
+        self.store_config(input_shape=input_shape, num_actions=num_actions, conv_filters=conv_filters,
+                          kernel_sizes=kernel_sizes, fc_units=fc_units, lstm_units=lstm_units)
 
     @property
     def stop_action(self):
@@ -106,15 +95,3 @@ class DenoiserAgent(BaseModel):
         """
         shape = (batch_size, self.lstm_units)
         return ops.zeros(shape, self.output_dtype), ops.zeros(shape, self.output_dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "num_actions": self.num_actions,
-            "conv_filters": self.conv_filters,
-            "kernel_sizes": self.kernel_sizes,
-            "fc_units": self.fc_units,
-            "lstm_units": self.lstm_units,
-        })
-        return config

@@ -3,22 +3,18 @@
 import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int, check_units
 from tfdefend.models.light_denoiser import LightDenoiser
+from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 TOOL_EXECUTIONS = ("gather", "dense")
 
 
-@register_model(
-    "denoiser_toolbox",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="toolbox",
-    description="RL-chain toolbox: one LightDenoiser per FGSM strength (1..16/255) and depth (3, 8).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "denoiser_toolbox", "toolbox",
+    "RL-chain toolbox: one LightDenoiser per FGSM strength (1..16/255) and depth (3, 8).")
 class DenoiserToolbox(BaseModel):
     """A set of `LightDenoiser` tools, one per (FGSM strength, depth) pair.
 
@@ -41,8 +37,7 @@ class DenoiserToolbox(BaseModel):
         strengths: FGSM strengths (ints, in /255) of the tools, distinct.
         depths: Depths of the tools (ints >= 2), distinct.
         filters: Channels of the tools' hidden convolutions.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -65,7 +60,7 @@ class DenoiserToolbox(BaseModel):
             names = [f"fgsm{strength}_depth{depth}" for strength, depth in pairs]
             tools = [LightDenoiser(input_shape, depth=depth, filters=filters, name=name, dtype=dtype)
                      for (_, depth), name in zip(pairs, names)]
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             expand = [keras.layers.Reshape((1, *input_shape), name=f"{name}_expand")(tool(inputs))
                       for tool, name in zip(tools, names)]
             outputs = (keras.layers.Concatenate(axis=1, name="stack")(expand) if len(expand) > 1
@@ -75,10 +70,7 @@ class DenoiserToolbox(BaseModel):
         self.tools = tools
         self.tool_names = names
         self.num_tools = len(tools)
-        self.image_shape = input_shape
-        self.strengths = strengths
-        self.depths = depths
-        self.filters = filters
+        self.store_config(input_shape=input_shape, strengths=strengths, depths=depths, filters=filters)
 
     def apply(self, images, tool_index, mode="gather", *, skip=None):
         """Processes image `i` by tool `tool_index[i]`.
@@ -160,16 +152,6 @@ class DenoiserToolbox(BaseModel):
             positions.append(chosen)
         # Skipped images run no tool: zero here, replaced by the input in `apply`.
         return tf.scatter_nd(tf.concat(positions, 0), tf.concat(outputs, 0), tf.shape(images))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "strengths": self.strengths,
-            "depths": self.depths,
-            "filters": self.filters,
-        })
-        return config
 
 
 def _check_distinct(values, name):

@@ -7,22 +7,16 @@ from tfdefend.utils.validation import (
     check_model_kwargs,
     check_non_negative_float,
     check_seed,
-    check_units,
 )
-from tfdefend.models._layers import ClippedGaussianNoise
+from tfdefend.models._layers import ClippedGaussianNoise, check_widths, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "dae",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="Convolutional denoising autoencoder (stride-2 encoder, transposed-conv decoder).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "dae", "preprocessor", "Convolutional denoising autoencoder (stride-2 encoder, transposed-conv decoder).")
 class DenoisingAutoencoder(BaseModel):
     """Convolutional denoising autoencoder mapping images in [0, 1] to images in [0, 1].
 
@@ -45,8 +39,7 @@ class DenoisingAutoencoder(BaseModel):
         filters: Widths of the encoder convolutions (at least one).
         noise_std: Standard deviation of the training noise (>= 0).
         seed: Optional int seed of the training noise.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -58,14 +51,12 @@ class DenoisingAutoencoder(BaseModel):
                  **kwargs):
         check_model_kwargs("DenoisingAutoencoder", kwargs)
         input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
-        filters = check_units(filters, "filters")
-        if not filters:
-            raise ValueError("`filters` must hold at least one width.")
+        filters = check_widths(filters)
         noise_std = check_non_negative_float(noise_std, "noise_std")
         seed = check_seed(seed)
 
         with dtype_scope(dtype):
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             x = ClippedGaussianNoise(noise_std, seed=seed, name="noise")(inputs)
             x, pad = pad_to_multiple(x, 2 ** len(filters))
             for i, width in enumerate(filters):
@@ -79,10 +70,7 @@ class DenoisingAutoencoder(BaseModel):
             x = crop_back(x, pad, inputs)
             x = float32_output(x)
         super().__init__(inputs=inputs, outputs=x, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.filters = filters
-        self.noise_std = noise_std
-        self.seed = seed
+        self.store_config(input_shape=input_shape, filters=filters, noise_std=noise_std, seed=seed)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """`MSE(y_pred, target)` plus any layer losses; `target` is `y`, or `x` if `y` is None.
@@ -91,13 +79,3 @@ class DenoisingAutoencoder(BaseModel):
         if it is None that forward pass is run here.
         """
         return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "filters": self.filters,
-            "noise_std": self.noise_std,
-            "seed": self.seed,
-        })
-        return config

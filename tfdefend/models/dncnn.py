@@ -2,22 +2,17 @@
 
 import keras
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int
 from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "dncnn",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="DnCNN (Zhang et al. 2017): 17-layer CNN predicting the noise, outputs clip(x - noise).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "dncnn", "preprocessor",
+    "DnCNN (Zhang et al. 2017): 17-layer CNN predicting the noise, outputs clip(x - noise).")
 class DnCNN(BaseModel):
     """DnCNN: a plain deep CNN that predicts the noise (residual learning) and subtracts it.
 
@@ -48,8 +43,7 @@ class DnCNN(BaseModel):
             and width may be None: the model then takes images of any size.
         depth: Number of convolutions (>= 3; 17 in the paper, 20 for blind denoising).
         filters: Channels of the hidden convolutions (64 in the paper).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -72,9 +66,7 @@ class DnCNN(BaseModel):
             outputs = keras.layers.ReLU(max_value=1.0, name="clip")(denoised)
             outputs = float32_output(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.depth = depth
-        self.filters = filters
+        self.store_config(input_shape=input_shape, depth=depth, filters=filters)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """`mean (y_pred - target) ** 2` plus any layer losses; `target` is `y`, or `x` if `y` is None.
@@ -83,12 +75,3 @@ class DnCNN(BaseModel):
         forward pass is run here.
         """
         return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "depth": self.depth,
-            "filters": self.filters,
-        })
-        return config

@@ -1,21 +1,15 @@
 """JPEG compression as a preprocessing defense (Dziugaite et al., 2016; Das et al., 2017)."""
 
-import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_model_kwargs
+from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "jpeg",
-    defaults={"quality": 75},
-    kind="preprocessor",
-    description="JPEG compression and decompression of each image (non-differentiable).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "jpeg", "preprocessor", "JPEG compression and decompression of each image (non-differentiable).",
+    defaults={"quality": 75})
 class JPEGCompression(ParameterFreeModel):
     """Encodes each image as JPEG at `quality` and decodes it back.
 
@@ -32,8 +26,7 @@ class JPEGCompression(ParameterFreeModel):
 
     Args:
         quality: JPEG quality, an int in [1, 100].
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `ParameterFreeModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -44,9 +37,7 @@ class JPEGCompression(ParameterFreeModel):
 
     def __init__(self, quality=75, dtype=None, **kwargs):
         check_model_kwargs("JPEGCompression", kwargs)
-        quality = check_positive_int(quality, "quality")
-        if quality > 100:
-            raise ValueError(f"`quality` must be in [1, 100], got {quality}.")
+        quality = check_positive_int(quality, "quality", maximum=100)
         super().__init__(dtype=dtype, **kwargs)
         self.supports_jit = False  # EncodeJpeg/DecodeJpeg have no XLA kernels
         self.quality = quality

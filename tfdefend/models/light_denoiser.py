@@ -2,22 +2,17 @@
 
 import keras
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int
 from tfdefend.models._layers import conv_stack, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_mse
 from tfdefend.models._shapes import check_image_shape
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "light_denoiser",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="Light residual CNN denoiser (a tool of the RL chain): clip(x + correction, 0, 1).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "light_denoiser", "preprocessor",
+    "Light residual CNN denoiser (a tool of the RL chain): clip(x + correction, 0, 1).")
 class LightDenoiser(BaseModel):
     """A plain residual CNN that predicts a correction and adds it to its input.
 
@@ -42,8 +37,7 @@ class LightDenoiser(BaseModel):
         depth: Number of convolutions (>= 2; the seed's tools use 3 and 8).
         filters: Channels of the hidden convolutions.
         kernel_size: Size of every (square) convolution kernel.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -67,10 +61,7 @@ class LightDenoiser(BaseModel):
             outputs = keras.layers.ReLU(max_value=1.0, name="clip")(restored)
             outputs = float32_output(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.depth = depth
-        self.filters = filters
-        self.kernel_size = kernel_size
+        self.store_config(input_shape=input_shape, depth=depth, filters=filters, kernel_size=kernel_size)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """`mean (y_pred - target) ** 2` plus any layer losses; `target` is `y`, or `x` if `y` is None.
@@ -79,13 +70,3 @@ class LightDenoiser(BaseModel):
         forward pass is run here.
         """
         return denoiser_loss(self, reconstruction_mse, x, y, y_pred, sample_weight, training)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "depth": self.depth,
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-        })
-        return config

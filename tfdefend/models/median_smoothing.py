@@ -1,21 +1,15 @@
 """Median smoothing, the spatial-smoothing feature squeezer of Xu et al. (NDSS 2018)."""
 
-import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_model_kwargs
+from tfdefend.utils.validation import check_model_kwargs, check_positive_int
 from tfdefend.models.parameter_free_model import ParameterFreeModel
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 
-@register_model(
-    "median",
-    defaults={"size": 2},
-    kind="preprocessor",
-    description="Median smoothing (feature squeezing): size x size median filter per channel.",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "median", "preprocessor", "Median smoothing (feature squeezing): size x size median filter per channel.",
+    defaults={"size": 2})
 class MedianSmoothing(ParameterFreeModel):
     """Replaces each pixel by the median of its `size x size` window, per channel.
 
@@ -31,8 +25,7 @@ class MedianSmoothing(ParameterFreeModel):
     Args:
         size: Window height and width, an int >= 1 (1 is the identity; 2 and
             3 are the usual choices).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `ParameterFreeModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:

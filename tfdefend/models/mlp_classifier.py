@@ -1,25 +1,12 @@
 """A multilayer-perceptron classifier (the LeNet-300/500-style MLP)."""
 
-import keras
-
-from tfdefend.utils.validation import (
-    check_input_shape,
-    check_model_kwargs,
-    check_num_classes,
-    check_rate,
-    check_units,
-)
-from tfdefend.models._layers import classifier_head, image_input
+from tfdefend.utils.validation import check_units
+from tfdefend.models._layers import check_classifier_args, classifier_head, image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_classifier
 
 
-@register_model(
-    "mlp",
-    defaults={"input_shape": (28, 28, 1), "num_classes": 10},
-    description="MLP (Flatten + ReLU dense layers 500-150), the Deep Defense MNIST MLP.",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_classifier("mlp", "MLP (Flatten + ReLU dense layers 500-150), the Deep Defense MNIST MLP.")
 class MLPClassifier(BaseModel):
     """Multilayer perceptron returning logits.
 
@@ -34,8 +21,7 @@ class MLPClassifier(BaseModel):
             empty tuple gives a linear (softmax-regression) model.
         dropout: Dropout rate after each hidden layer (training only; 0 adds
             no layer).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -45,11 +31,9 @@ class MLPClassifier(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, hidden_units=(500, 150),
                  dropout=0.0, dtype=None, **kwargs):
-        check_model_kwargs("MLPClassifier", kwargs)
-        input_shape = check_input_shape(input_shape)
-        num_classes = check_num_classes(num_classes)
+        input_shape, num_classes, dropout = check_classifier_args(
+            "MLPClassifier", kwargs, input_shape, num_classes, dropout)
         hidden_units = check_units(hidden_units, "hidden_units")
-        dropout = check_rate(dropout, "dropout")
 
         with dtype_scope(dtype):
             inputs = image_input(input_shape)
@@ -57,17 +41,5 @@ class MLPClassifier(BaseModel):
             logits = classifier_head(inputs, num_classes, pooling="flatten", hidden=hidden,
                                      hidden_dropout=dropout)
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.num_classes = num_classes
-        self.hidden_units = hidden_units
-        self.dropout = dropout
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "num_classes": self.num_classes,
-            "hidden_units": self.hidden_units,
-            "dropout": self.dropout,
-        })
-        return config
+        self.store_config(input_shape=input_shape, num_classes=num_classes, hidden_units=hidden_units,
+                          dropout=dropout)

@@ -2,17 +2,10 @@
 
 import keras
 
-from tfdefend.utils.validation import (
-    check_input_shape,
-    check_model_kwargs,
-    check_num_classes,
-    check_positive_float,
-    check_rate,
-)
-from tfdefend.models._layers import classifier_head, image_input
+from tfdefend.utils.validation import check_positive_float, check_positive_int
+from tfdefend.models._layers import check_classifier_args, classifier_head, image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_classifier
 
 # (expansion or None for `expansion`, output channels at alpha=1, repeats, first stride).
 # With the stride-1 stem, 28x28 inputs go 28 -> 14 -> 7 -> 4 before pooling.
@@ -25,12 +18,8 @@ _BLOCKS = (
 )
 
 
-@register_model(
-    "mobilenet_v2",
-    defaults={"input_shape": (28, 28, 1), "num_classes": 10},
-    description="Small MobileNetV2 (inverted residual blocks, 28x28 -> 4x4), TFLite-friendly.",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_classifier(
+    "mobilenet_v2", "Small MobileNetV2 (inverted residual blocks, 28x28 -> 4x4), TFLite-friendly.")
 class MobileNetV2Classifier(BaseModel):
     """Small MobileNetV2-style classifier returning logits.
 
@@ -52,8 +41,7 @@ class MobileNetV2Classifier(BaseModel):
             block always uses 1, as in the paper).
         head_channels: Channels of the final 1x1 convolution at alpha <= 1.
         dropout: Dropout rate before the logits (training only; 0 adds no layer).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -63,13 +51,11 @@ class MobileNetV2Classifier(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, alpha=1.0, expansion=6,
                  head_channels=256, dropout=0.0, dtype=None, **kwargs):
-        check_model_kwargs("MobileNetV2Classifier", kwargs)
-        input_shape = check_input_shape(input_shape)
-        num_classes = check_num_classes(num_classes)
+        input_shape, num_classes, dropout = check_classifier_args(
+            "MobileNetV2Classifier", kwargs, input_shape, num_classes, dropout)
         alpha = check_positive_float(alpha, "alpha")
         expansion = check_positive_int(expansion, "expansion")
         head_channels = check_positive_int(head_channels, "head_channels")
-        dropout = check_rate(dropout, "dropout")
 
         with dtype_scope(dtype):
             inputs = image_input(input_shape)
@@ -94,24 +80,8 @@ class MobileNetV2Classifier(BaseModel):
             x = keras.layers.ReLU(max_value=6.0, name="head_relu6")(x)
             logits = classifier_head(x, num_classes, pooling="avg", dropout=dropout)
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.num_classes = num_classes
-        self.alpha = alpha
-        self.expansion = expansion
-        self.head_channels = head_channels
-        self.dropout = dropout
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "num_classes": self.num_classes,
-            "alpha": self.alpha,
-            "expansion": self.expansion,
-            "head_channels": self.head_channels,
-            "dropout": self.dropout,
-        })
-        return config
+        self.store_config(input_shape=input_shape, num_classes=num_classes, alpha=alpha, expansion=expansion,
+                          head_channels=head_channels, dropout=dropout)
 
 
 def _make_divisible(value, divisor=8):

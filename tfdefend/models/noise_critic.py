@@ -2,26 +2,17 @@
 
 import keras
 
-from tfdefend.utils.validation import (
-    check_input_shape,
-    check_model_kwargs,
-    check_non_negative_float,
-    check_units,
-)
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_non_negative_float
+from tfdefend.models._layers import check_widths, image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 CRITIC_FILTERS = (16, 32, 64)
 NORMALIZATIONS = ("layer", "none")
 
 
-@register_model(
-    "gnr_critic",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="critic",
-    description="GNR Wasserstein critic: image -> unbounded score (layer norm, WGAN-GP ready).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "gnr_critic", "critic", "GNR Wasserstein critic: image -> unbounded score (layer norm, WGAN-GP ready).")
 class NoiseCritic(BaseModel):
     """Convolutional Wasserstein critic mapping images to one unbounded score.
 
@@ -46,8 +37,7 @@ class NoiseCritic(BaseModel):
         filters: Widths of the convolution units, first to last (at least one).
         negative_slope: Slope of the LeakyReLU for negative inputs (>= 0).
         normalization: "layer" or "none".
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -59,14 +49,12 @@ class NoiseCritic(BaseModel):
                  normalization="layer", dtype=None, **kwargs):
         check_model_kwargs("NoiseCritic", kwargs)
         input_shape = check_input_shape(input_shape)
-        filters = check_units(filters, "filters")
-        if not filters:
-            raise ValueError("`filters` must hold at least one width.")
+        filters = check_widths(filters)
         negative_slope = check_non_negative_float(negative_slope, "negative_slope")
         normalization = check_normalization(normalization)
 
         with dtype_scope(dtype):
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             x = inputs
             for i, width in enumerate(filters):
                 name = f"unit{i + 1}"
@@ -78,20 +66,8 @@ class NoiseCritic(BaseModel):
             outputs = keras.layers.Dense(1, name="score")(x)
             outputs = float32_output(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.filters = filters
-        self.negative_slope = negative_slope
-        self.normalization = normalization
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "filters": self.filters,
-            "negative_slope": self.negative_slope,
-            "normalization": self.normalization,
-        })
-        return config
+        self.store_config(input_shape=input_shape, filters=filters, negative_slope=negative_slope,
+                          normalization=normalization)
 
 
 def check_normalization(normalization):

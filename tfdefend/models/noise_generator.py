@@ -9,23 +9,18 @@ from tfdefend.utils.validation import (
     check_input_shape,
     check_model_kwargs,
     check_positive_float,
-    check_units,
+    check_positive_int,
 )
-from tfdefend.models._layers import conv_bn_relu
+from tfdefend.models._layers import check_widths, conv_bn_relu
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 GENERATOR_FILTERS = (64, 32, 16)
 
 
-@register_model(
-    "gnr_generator",
-    defaults={"output_shape": (28, 28, 1)},
-    kind="generator",
-    description="GNR noise generator: latent vector -> noise image in [-eps, eps].",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "gnr_generator", "generator", "GNR noise generator: latent vector -> noise image in [-eps, eps].",
+    defaults={"output_shape": (28, 28, 1)})
 class NoiseGenerator(BaseModel):
     """Generator mapping latent vectors `z` to noise images bounded by `eps`.
 
@@ -48,8 +43,7 @@ class NoiseGenerator(BaseModel):
         latent_dim: Size of the latent vectors.
         filters: Widths of the deconvolution units, first to last (at least one).
         eps: Bound of the noise (> 0).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -62,9 +56,7 @@ class NoiseGenerator(BaseModel):
         check_model_kwargs("NoiseGenerator", kwargs)
         output_shape = check_input_shape(output_shape, "output_shape")
         latent_dim = check_positive_int(latent_dim, "latent_dim")
-        filters = check_units(filters, "filters")
-        if not filters:
-            raise ValueError("`filters` must hold at least one width.")
+        filters = check_widths(filters)
         eps = check_positive_float(eps, "eps")
 
         with dtype_scope(dtype):
@@ -85,10 +77,7 @@ class NoiseGenerator(BaseModel):
             outputs = keras.layers.Rescaling(eps, name="scale")(x)
             outputs = float32_output(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.noise_shape = output_shape
-        self.latent_dim = latent_dim
-        self.filters = filters
-        self.eps = eps
+        self.store_config(output_shape=output_shape, latent_dim=latent_dim, filters=filters, eps=eps)
 
     @property
     def output_shape_(self):
@@ -96,16 +85,6 @@ class NoiseGenerator(BaseModel):
         warnings.warn("`NoiseGenerator.output_shape_` is deprecated; use `noise_shape`.", DeprecationWarning,
                       stacklevel=2)
         return self.noise_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "output_shape": self.noise_shape,
-            "latent_dim": self.latent_dim,
-            "filters": self.filters,
-            "eps": self.eps,
-        })
-        return config
 
 
 def _deconv_unit(x, width, name):

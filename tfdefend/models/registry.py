@@ -5,11 +5,18 @@ replace; the parametrized tests run their shared harness over
 `list_models()`, so a new model joins the harness by registering.
 """
 
+import keras
+
 _REGISTRY = {}
+IMAGE_DEFAULTS = {"input_shape": (28, 28, 1)}  # MNIST-sized images
+CLASSIFIER_DEFAULTS = {**IMAGE_DEFAULTS, "num_classes": 10}
 
 
 def register_model(name, *, defaults=None, kind="classifier", description=""):
-    """Class decorator that registers a model under `name`.
+    """Class decorator that registers a model under `name`, and its class with Keras.
+
+    The class is also registered as Keras-serializable (package "tfdefend"),
+    so saved models load without `custom_objects`.
 
     Args:
         name: Registry name (lowercase, snake_case).
@@ -29,9 +36,26 @@ def register_model(name, *, defaults=None, kind="classifier", description=""):
             "kind": kind,
             "description": description or (cls.__doc__ or "").strip().splitlines()[0],
         }
-        return cls
+        return keras.saving.register_keras_serializable(package="tfdefend")(cls)
 
     return decorator
+
+
+def register_image_model(name, kind, description, defaults=IMAGE_DEFAULTS):
+    """`register_model` with positional arguments; the defaults are by default `IMAGE_DEFAULTS`.
+
+    Args:
+        name: Registry name.
+        kind: What the model is (see `register_model`).
+        description: One line for `tfdefend models`.
+        defaults: Keyword arguments of `create_model(name)` without overrides.
+    """
+    return register_model(name, defaults=defaults, kind=kind, description=description)
+
+
+def register_classifier(name, description):
+    """`register_model` of a classifier, with the defaults `CLASSIFIER_DEFAULTS` (10 classes)."""
+    return register_image_model(name, "classifier", description, CLASSIFIER_DEFAULTS)
 
 
 def list_models(kind=None):

@@ -2,22 +2,18 @@
 
 import keras
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int, check_units
 from tfdefend.models._shapes import check_image_shape
+from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
+from tfdefend.models.registry import register_image_model
 
 RESCNN_FILTERS = (32, 64, 128, 256, 128, 64, 32, 16)
 
 
-@register_model(
-    "rescnn",
-    defaults={"input_shape": (28, 28, 12), "output_channels": 1},
-    kind="decoder",
-    description="ComDefend's reconstruction CNN (12-channel code -> image in [0, 1]).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "rescnn", "decoder", "ComDefend's reconstruction CNN (12-channel code -> image in [0, 1]).",
+    defaults={"input_shape": (28, 28, 12), "output_channels": 1})
 class ResCNN(BaseModel):
     """Reconstruction CNN mapping a (binary) code back to an image in [0, 1].
 
@@ -30,8 +26,7 @@ class ResCNN(BaseModel):
             width may be None (any size).
         output_channels: Channels of the reconstructed image.
         filters: Widths of the ELU convolutions, first to last.
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -47,7 +42,7 @@ class ResCNN(BaseModel):
         filters = check_units(filters, "filters")
 
         with dtype_scope(dtype):
-            inputs = keras.Input(shape=input_shape, name="code")
+            inputs = image_input(input_shape, name="code")
             x = inputs
             for i, width in enumerate(filters):
                 x = keras.layers.Conv2D(width, 3, padding="same", activation="elu", name=f"conv{i + 1}")(x)
@@ -55,15 +50,4 @@ class ResCNN(BaseModel):
                                           name="reconstruction")(x)
             outputs = float32_output(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.output_channels = output_channels
-        self.filters = filters
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "output_channels": self.output_channels,
-            "filters": self.filters,
-        })
-        return config
+        self.store_config(input_shape=input_shape, output_channels=output_channels, filters=filters)

@@ -2,24 +2,13 @@
 
 import keras
 
-from tfdefend.utils.validation import (
-    check_input_shape,
-    check_model_kwargs,
-    check_num_classes,
-    check_rate,
-)
-from tfdefend.models._layers import classifier_head, image_input
-from tfdefend.models.base_model import BaseModel, dtype_scope
-from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
+from tfdefend.models._layers import check_classifier_args, classifier_head, image_input
+from tfdefend.models.base_model import BaseModel, dtype_scope
+from tfdefend.models.registry import register_classifier
 
 
-@register_model(
-    "resnet",
-    defaults={"input_shape": (28, 28, 1), "num_classes": 10},
-    description="CIFAR-style ResNet (3 stages of basic blocks, ResNet-14 by default).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_classifier("resnet", "CIFAR-style ResNet (3 stages of basic blocks, ResNet-14 by default).")
 class ResNetClassifier(BaseModel):
     """CIFAR-style ResNet returning logits.
 
@@ -38,8 +27,7 @@ class ResNetClassifier(BaseModel):
         filters: Channels of the stem and the first stage.
         blocks_per_stage: Basic residual blocks in each of the three stages.
         dropout: Dropout rate before the logits (training only; 0 adds no layer).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -49,12 +37,10 @@ class ResNetClassifier(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, filters=16,
                  blocks_per_stage=2, dropout=0.0, dtype=None, **kwargs):
-        check_model_kwargs("ResNetClassifier", kwargs)
-        input_shape = check_input_shape(input_shape)
-        num_classes = check_num_classes(num_classes)
+        input_shape, num_classes, dropout = check_classifier_args(
+            "ResNetClassifier", kwargs, input_shape, num_classes, dropout)
         filters = check_positive_int(filters, "filters")
         blocks_per_stage = check_positive_int(blocks_per_stage, "blocks_per_stage")
-        dropout = check_rate(dropout, "dropout")
 
         with dtype_scope(dtype):
             inputs = image_input(input_shape)
@@ -69,22 +55,8 @@ class ResNetClassifier(BaseModel):
                     x = _basic_block(x, width, stride, name=f"stage{stage + 1}_block{block + 1}")
             logits = classifier_head(x, num_classes, pooling="avg", dropout=dropout)
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.num_classes = num_classes
-        self.filters = filters
-        self.blocks_per_stage = blocks_per_stage
-        self.dropout = dropout
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "num_classes": self.num_classes,
-            "filters": self.filters,
-            "blocks_per_stage": self.blocks_per_stage,
-            "dropout": self.dropout,
-        })
-        return config
+        self.store_config(input_shape=input_shape, num_classes=num_classes, filters=filters,
+                          blocks_per_stage=blocks_per_stage, dropout=dropout)
 
 
 def _basic_block(x, width, stride, name):

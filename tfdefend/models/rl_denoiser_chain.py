@@ -3,12 +3,12 @@
 import keras
 import tensorflow as tf
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_positive_int
 from tfdefend.models.denoiser_agent import DenoiserAgent
 from tfdefend.models.denoiser_toolbox import TOOL_EXECUTIONS, DenoiserToolbox
+from tfdefend.models._layers import image_input
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
 from tfdefend.models.registry import register_model
-from tfdefend.utils.validation import check_positive_int
 
 DEFAULT_INPUT_SHAPE = (28, 28, 1)
 
@@ -18,7 +18,6 @@ DEFAULT_INPUT_SHAPE = (28, 28, 1)
     kind="preprocessor",
     description="RL-Restore chain: a greedy LSTM Q-agent applies up to max_steps toolbox tools per image.",
 )
-@keras.saving.register_keras_serializable(package="tfdefend")
 class RLDenoiserChain(BaseModel):
     """Runs the greedy policy of a `DenoiserAgent` over a `DenoiserToolbox`, per image, in one graph.
 
@@ -78,8 +77,7 @@ class RLDenoiserChain(BaseModel):
         tool_execution: "gather" or "dense" (see above).
         input_shape: (height, width, channels); None means that of `toolbox`
             (or `agent`) when given as a model, else (28, 28, 1).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -113,15 +111,12 @@ class RLDenoiserChain(BaseModel):
 
         with dtype_scope(dtype):
             rollout = _GreedyRollout(toolbox, agent, max_steps, tool_execution, name="rollout")
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             outputs = float32_output(rollout(inputs))
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-        self.toolbox = toolbox
-        self.agent = agent
+        self.store_config(toolbox=toolbox, agent=agent, max_steps=max_steps, tool_execution=tool_execution,
+                          input_shape=input_shape)
         self.rollout = rollout
-        self.max_steps = max_steps
-        self.tool_execution = tool_execution
-        self.image_shape = input_shape
 
     @property
     def num_tools(self):
@@ -141,17 +136,6 @@ class RLDenoiserChain(BaseModel):
         return RLDenoiserChain(self.toolbox, self.agent, max_steps=self.max_steps,
                                tool_execution=tool_execution, input_shape=self.image_shape,
                                name=f"{self.name}_{tool_execution}", dtype=self.dtype_policy)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "toolbox": keras.saving.serialize_keras_object(self.toolbox),
-            "agent": keras.saving.serialize_keras_object(self.agent),
-            "max_steps": self.max_steps,
-            "tool_execution": self.tool_execution,
-            "input_shape": self.image_shape,
-        })
-        return config
 
 
 def _build(value, arg, cls, defaults):

@@ -2,24 +2,13 @@
 
 import keras
 
-from tfdefend.utils.validation import (
-    check_input_shape,
-    check_model_kwargs,
-    check_num_classes,
-    check_rate,
-)
-from tfdefend.models._layers import classifier_head, image_input
-from tfdefend.models.base_model import BaseModel, dtype_scope
-from tfdefend.models.registry import register_model
 from tfdefend.utils.validation import check_positive_int
+from tfdefend.models._layers import check_classifier_args, classifier_head, image_input
+from tfdefend.models.base_model import BaseModel, dtype_scope
+from tfdefend.models.registry import register_classifier
 
 
-@register_model(
-    "small_cnn",
-    defaults={"input_shape": (28, 28, 1), "num_classes": 10},
-    description="Small VGG-style CNN (2 conv blocks + dense), the default classifier.",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_classifier("small_cnn", "Small VGG-style CNN (2 conv blocks + dense), the default classifier.")
 class SmallCNN(BaseModel):
     """Small VGG-style CNN returning logits.
 
@@ -32,8 +21,7 @@ class SmallCNN(BaseModel):
         filters: Filters of the first block (the second block has twice as many).
         dense_units: Width of the hidden dense layer.
         dropout: Dropout rate before the logits (training only).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the logits are float32.
+        dtype: The dtype policy (see `BaseModel`); the logits are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -43,12 +31,10 @@ class SmallCNN(BaseModel):
 
     def __init__(self, input_shape=(28, 28, 1), num_classes=10, filters=32,
                  dense_units=128, dropout=0.3, dtype=None, **kwargs):
-        check_model_kwargs("SmallCNN", kwargs)
-        input_shape = check_input_shape(input_shape, min_size=4)  # two 2x2 max-pools
-        num_classes = check_num_classes(num_classes)
+        input_shape, num_classes, dropout = check_classifier_args(
+            "SmallCNN", kwargs, input_shape, num_classes, dropout, min_size=4)  # two 2x2 max-pools
         filters = check_positive_int(filters, "filters")
         dense_units = check_positive_int(dense_units, "dense_units")
-        dropout = check_rate(dropout, "dropout")
         with dtype_scope(dtype):
             inputs = image_input(input_shape)
             x = inputs
@@ -60,19 +46,5 @@ class SmallCNN(BaseModel):
             logits = classifier_head(x, num_classes, pooling="flatten", hidden=((dense_units, "dense"),),
                                      dropout=dropout, keep_dropout=True)
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
-        self.image_shape = input_shape
-        self.num_classes = num_classes
-        self.filters = filters
-        self.dense_units = dense_units
-        self.dropout = dropout
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "num_classes": self.num_classes,
-            "filters": self.filters,
-            "dense_units": self.dense_units,
-            "dropout": self.dropout,
-        })
-        return config
+        self.store_config(input_shape=input_shape, num_classes=num_classes, filters=filters,
+                          dense_units=dense_units, dropout=dropout)

@@ -2,23 +2,19 @@
 
 import keras
 
-from tfdefend.utils.validation import check_input_shape, check_model_kwargs, check_units
-from tfdefend.models._layers import conv_bn_relu
+from tfdefend.utils.validation import check_input_shape, check_model_kwargs
+from tfdefend.models._layers import check_widths, conv_bn_relu, image_input
 from tfdefend.models._losses import denoiser_loss, reconstruction_l1
 from tfdefend.models._shapes import check_image_shape, crop_back, pad_to_multiple
 from tfdefend.models.base_model import BaseModel, dtype_scope, float32_output
-from tfdefend.models.registry import register_model
+from tfdefend.models.registry import register_image_model
 
 UDDN_FILTERS = (16, 32, 64)
 
 
-@register_model(
-    "uddn",
-    defaults={"input_shape": (28, 28, 1)},
-    kind="preprocessor",
-    description="UDDN/HGD U-Net denoiser: predicts the adversarial noise, outputs clip(x - noise).",
-)
-@keras.saving.register_keras_serializable(package="tfdefend")
+@register_image_model(
+    "uddn", "preprocessor",
+    "UDDN/HGD U-Net denoiser: predicts the adversarial noise, outputs clip(x - noise).")
 class UDDN(BaseModel):
     """U-Net denoiser that predicts the (adversarial) noise and subtracts it.
 
@@ -60,8 +56,7 @@ class UDDN(BaseModel):
             and width may be None: the model then takes images of any size.
         filters: Widths of the encoder levels, full resolution first (at
             least one).
-        dtype: Dtype policy ("float32", "mixed_float16", a `keras.DTypePolicy`;
-            None: the global policy); the outputs are float32.
+        dtype: The dtype policy (see `BaseModel`); the outputs are float32.
         **kwargs: `name` and `trainable`, passed to `keras.Model`.
 
     Raises:
@@ -72,20 +67,17 @@ class UDDN(BaseModel):
     def __init__(self, input_shape=(28, 28, 1), filters=UDDN_FILTERS, dtype=None, **kwargs):
         check_model_kwargs("UDDN", kwargs)
         input_shape = check_image_shape(input_shape, check_input_shape)  # height and width may be None
-        filters = check_units(filters, "filters")
-        if not filters:
-            raise ValueError("`filters` must hold at least one width.")
+        filters = check_widths(filters)
 
         with dtype_scope(dtype):
             noise_net = _noise_net(input_shape, filters)
-            inputs = keras.Input(shape=input_shape, name="images")
+            inputs = image_input(input_shape)
             denoised = keras.layers.Add(name="subtract_noise")([inputs, noise_net(inputs)])
             outputs = keras.layers.ReLU(max_value=1.0, name="clip")(denoised)
             outputs = float32_output(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.noise_net = noise_net
-        self.image_shape = input_shape
-        self.filters = filters
+        self.store_config(input_shape=input_shape, filters=filters)
 
     def noise(self, x):
         """Returns the predicted noise `dx_hat` (inference mode); `self(x) == clip(x - dx_hat, 0, 1)`."""
@@ -99,18 +91,10 @@ class UDDN(BaseModel):
         """
         return denoiser_loss(self, reconstruction_l1, x, y, y_pred, sample_weight, training)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "input_shape": self.image_shape,
-            "filters": self.filters,
-        })
-        return config
-
 
 def _noise_net(input_shape, filters):
     """The U-Net mapping images to the negative noise estimate `-dx_hat` (same shape)."""
-    inputs = keras.Input(shape=input_shape, name="images")
+    inputs = image_input(input_shape)
     x, pad = pad_to_multiple(inputs, 2 ** (len(filters) - 1))
 
     lateral = [_c2(x, filters[0], "enc1")]
