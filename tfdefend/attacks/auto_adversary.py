@@ -181,8 +181,8 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
     mask_lr = DEFAULT_MASK_LR[kind] if mask_lr is None else mask_lr
     fn = _core.compiled(model, "auto_adversary", (bool(targeted), kind), _build)
     best_mask, _ = fn(x_t, delta, y_t, y_star, params, _core.f32(eps), _core.f32(lam), _core.f32(mask_lr),
-                      _core.f32(alpha_start), _core.f32(alpha_growth), tf.constant(mask_steps, tf.int32), changed,
-                      tf.where(dense_ok, dense_l0, np.inf))
+                      _core.f32(alpha_start), _core.f32(alpha_growth), tf.constant(mask_steps, tf.int32),
+                      changed, tf.where(dense_ok, dense_l0, np.inf))
     lo, hi = bounds
     x_adv = tf.clip_by_value(x_t + delta * best_mask, x_t - eps, x_t + eps)
     x_adv = tf.clip_by_value(x_adv, lo, hi)

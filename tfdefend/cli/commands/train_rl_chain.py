@@ -1,6 +1,7 @@
 """`tfdefend train-rl-chain`: the RL denoiser chain (a toolbox of light denoisers and a DQN agent)."""
 
-from tfdefend.cli.commands._shared import add_job_options, add_target_classifier, classifier_dataset, job_kwargs
+from tfdefend.cli.commands._shared import (add_job_options, add_target_classifier, classifier_dataset,
+                                           job_kwargs)
 from tfdefend.cli.help_format import add_command
 
 

@@ -1,6 +1,7 @@
 """`tfdefend train-uddn`: the UDDN defense (GNR noise, U-Net denoiser, student) against a classifier."""
 
-from tfdefend.cli.commands._shared import add_job_options, add_target_classifier, classifier_dataset, job_kwargs
+from tfdefend.cli.commands._shared import (add_job_options, add_target_classifier, classifier_dataset,
+                                           job_kwargs)
 from tfdefend.cli.help_format import add_command
 
 
