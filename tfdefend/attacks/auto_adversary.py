@@ -1,11 +1,11 @@
 """AutoAdversary: sparse attack by pruning the pixels of a dense perturbation.
 
 Li, Liu, Zhao, Shen, "AutoAdversary: A Pixel Pruning Method for Sparse
-Adversarial Attack", arXiv:2203.09756 (seed document 003). A dense L-inf
-attack gives `delta`; a mask branch (an encoder network on `delta`, output
-one logit per pixel) followed by the binarization `m = sigmoid(alpha * h)`
-with a growing `alpha` learns which perturbed pixels are needed; the
-adversarial example is `x + delta * m`.
+Adversarial Attack", arXiv:2203.09756, 2022. A dense L-inf attack gives
+`delta`; a mask branch (an encoder network on `delta`, output one logit per
+pixel) followed by the binarization `m = sigmoid(alpha * h)` with a growing
+`alpha` learns which perturbed pixels are needed; the adversarial example is
+`x + delta * m`.
 """
 
 import numpy as np

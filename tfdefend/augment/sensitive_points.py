@@ -1,6 +1,6 @@
-"""Sensitive points for AdvMask: a sparse attack with the seed's normalized loss.
+"""Sensitive points for AdvMask: a sparse attack with AdvMask's normalized loss.
 
-AdvMask (seed document 003) prunes a dense attack's perturbation to the few
+AdvMask (Yang et al., Pattern Recognition 2023) prunes a dense attack's perturbation to the few
 pixels the model is most sensitive to. Its loss differs from AutoAdversary's
 plain cross-entropy: with `L_init` the true-label cross-entropy at the dense
 adversarial example,
