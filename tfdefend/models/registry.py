@@ -2,14 +2,17 @@
 
 Every registered model is built from keyword defaults that overrides may
 replace; the parametrized tests run their shared harness over
-`list_models()`, so a new model joins the harness by registering.
+`list_models()`, so a new model joins the harness by registering. A model
+may also answer to aliases (e.g. `denoising_autoencoder` for `dae`), which
+`create_model` and `model_info` accept and `list_models` does not list.
 """
 
 _REGISTRY = {}
+_ALIASES = {}  # alias -> registry name
 
 
-def register_model(name, *, defaults=None, kind="classifier", description=""):
-    """Class decorator that registers a model under `name`.
+def register_model(name, *, defaults=None, kind="classifier", description="", aliases=()):
+    """Class decorator that registers a model under `name` (and `aliases`).
 
     Args:
         name: Registry name (lowercase, snake_case).
@@ -18,11 +21,15 @@ def register_model(name, *, defaults=None, kind="classifier", description=""):
         kind: What the model is: "classifier", "denoiser", ... (used by the
             export and evaluation layers to pick signatures and metrics).
         description: One line for `tfdefend models`.
+        aliases: Further names `create_model` and `model_info` accept for
+            this model (e.g. the class name in snake_case); not listed.
     """
 
     def decorator(cls):
-        if name in _REGISTRY:
-            raise ValueError(f"Model name {name!r} is already registered.")
+        for taken in (name, *aliases):
+            if taken in _REGISTRY or taken in _ALIASES:
+                raise ValueError(f"Model name {taken!r} is already registered.")
+        _ALIASES.update(dict.fromkeys(aliases, name))
         _REGISTRY[name] = {
             "cls": cls,
             "defaults": dict(defaults or {}),
@@ -41,8 +48,7 @@ def list_models(kind=None):
 
 def model_info(name):
     """Returns the registry entry for `name` (class, defaults, kind, description)."""
-    _check_name(name)
-    entry = _REGISTRY[name]
+    entry = _REGISTRY[_check_name(name)]
     return {**entry, "defaults": dict(entry["defaults"])}
 
 
@@ -53,11 +59,14 @@ def create_model(name, /, **overrides):
         ValueError: If `name` is unknown (the message lists the known names).
         TypeError: If an override is not a constructor argument.
     """
-    _check_name(name)
-    entry = _REGISTRY[name]
+    entry = _REGISTRY[_check_name(name)]
     return entry["cls"](**{**entry["defaults"], **overrides})
 
 
 def _check_name(name):
+    """The registry name of `name` (itself, or the model an alias stands for); ValueError if unknown."""
+    if isinstance(name, str) and name in _ALIASES:
+        return _ALIASES[name]
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"Unknown model name {name!r}; known models: {', '.join(list_models())}.")
+    return name
