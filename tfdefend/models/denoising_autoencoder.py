@@ -21,7 +21,6 @@ from tfdefend.models.registry import register_model
     defaults={"input_shape": (28, 28, 1)},
     kind="preprocessor",
     description="Convolutional denoising autoencoder (stride-2 encoder, transposed-conv decoder).",
-    aliases=("denoising_autoencoder",),
 )
 @keras.saving.register_keras_serializable(package="tfdefend")
 class DenoisingAutoencoder(BaseModel):

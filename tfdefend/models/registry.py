@@ -8,11 +8,12 @@ may also answer to aliases (e.g. `denoising_autoencoder` for `dae`), which
 """
 
 _REGISTRY = {}
-_ALIASES = {}  # alias -> registry name
+# Alias -> registry name: the snake_case class name of a model registered under a shorter name.
+_ALIASES = {"denoising_autoencoder": "dae"}
 
 
-def register_model(name, *, defaults=None, kind="classifier", description="", aliases=()):
-    """Class decorator that registers a model under `name` (and `aliases`).
+def register_model(name, *, defaults=None, kind="classifier", description=""):
+    """Class decorator that registers a model under `name` (not an alias's).
 
     Args:
         name: Registry name (lowercase, snake_case).
@@ -21,15 +22,11 @@ def register_model(name, *, defaults=None, kind="classifier", description="", al
         kind: What the model is: "classifier", "denoiser", ... (used by the
             export and evaluation layers to pick signatures and metrics).
         description: One line for `tfdefend models`.
-        aliases: Further names `create_model` and `model_info` accept for
-            this model (e.g. the class name in snake_case); not listed.
     """
 
     def decorator(cls):
-        for taken in (name, *aliases):
-            if taken in _REGISTRY or taken in _ALIASES:
-                raise ValueError(f"Model name {taken!r} is already registered.")
-        _ALIASES.update(dict.fromkeys(aliases, name))
+        if name in _REGISTRY or name in _ALIASES:
+            raise ValueError(f"Model name {name!r} is already registered.")
         _REGISTRY[name] = {
             "cls": cls,
             "defaults": dict(defaults or {}),
