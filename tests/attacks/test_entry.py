@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tfdefend import attacks
-from tfdefend.attacks import _core
+from tfdefend.attacks import _core, _entry
 from tfdefend.models import create_model
 
 CALLS = {
@@ -48,3 +48,29 @@ def test_pgd_requires_a_step_size_and_an_int_seed(tiny_model, rand_images):
     big_negative = attacks.pgd(tiny_model, rand_images, eps=0.1, step_size=0.05, steps=2, random_start=True,
                                seed=-(2 ** 40))  # any int wraps into the [2] int32 seed
     assert big_negative.shape == rand_images.shape
+
+
+@pytest.mark.parametrize("name", ["bim", "mifgsm", "pgd", "carlini_wagner_l2", "jsma"])
+def test_attack_doc_fills_every_shared_line(name):
+    doc = getattr(attacks, name).__doc__
+    assert "{model_x_y}" not in doc and "{returns}" not in doc and "{raises" not in doc
+    assert "(NumPy in -> NumPy\n        out, tensor in -> tensor out)." in doc
+    if name != "jsma":
+        assert "model: A `keras.Model` or any callable mapping a float32 NHWC batch to\n            logits." in doc
+
+
+def test_attack_doc_keeps_other_braces_and_no_doc():
+    def f():
+        """Margin `max_{j != y} z_j`.
+
+        Raises:
+            {raises: `norm`}
+        """
+
+    doc = _entry.attack_doc(f).__doc__
+    assert "max_{j != y}" in doc and "`steps`, `norm` or\n            `clip`" in doc
+
+    def g():
+        pass
+
+    assert _entry.attack_doc(g).__doc__ is None

@@ -78,3 +78,18 @@ def test_create_model_with_name_override(name):
 def test_unknown_override_raises_type_error(name):
     with pytest.raises(TypeError, match="no_such_arg"):
         create_model(name, no_such_arg=1, **tiny_kwargs(name))
+
+
+def test_denoising_autoencoder_is_an_unlisted_alias_of_dae():
+    from tfdefend.models.denoising_autoencoder import DenoisingAutoencoder
+
+    assert isinstance(create_model("denoising_autoencoder"), DenoisingAutoencoder)
+    assert model_info("denoising_autoencoder")["cls"] is model_info("dae")["cls"]
+    assert "dae" in list_models() and "denoising_autoencoder" not in list_models()
+
+
+def test_a_model_cannot_take_an_alias_name():
+    from tfdefend.models.registry import register_model
+
+    with pytest.raises(ValueError, match="'denoising_autoencoder' is already registered"):
+        register_model("denoising_autoencoder")(type("M", (), {}))

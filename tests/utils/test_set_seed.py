@@ -34,8 +34,9 @@ def test_attacks_and_fit_repeat_bit_for_bit_and_differ_across_seeds(tmp_path):
     assert (tmp_path / "op_determinism.txt").read_text() in ("True", "None")
 
 
-def test_set_global_seed_is_set_seed_without_op_determinism():
-    set_global_seed(5)
+def test_set_global_seed_is_a_deprecated_set_seed_without_op_determinism():
+    with pytest.warns(DeprecationWarning, match="set_seed"):
+        set_global_seed(5)
     a = (np.random.rand(3), draw_seed())
     set_seed(5, deterministic=False)
     b = (np.random.rand(3), draw_seed())

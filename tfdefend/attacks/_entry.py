@@ -4,8 +4,11 @@
 output type), runs an attack's kernel on the validated tensors and returns
 the result as the input's type. `gradient_attack` adds the budget checks
 shared by FGSM, BIM, MI-FGSM and PGD and runs the cached iterative kernel
-(or an attack's own runner, e.g. BIM's margin loss).
+(or an attack's own runner, e.g. BIM's margin loss). `attack_doc` writes
+the docstring lines the attacks share (model, x, y, Returns, Raises) once.
 """
+
+import re
 
 from tfdefend.attacks import _core
 from tfdefend.utils import validation as V
@@ -78,3 +81,40 @@ def gradient_attack(model, x, y, *, eps, step_size, steps, norm, targeted, clip,
     return run_attack(model, x, y, clip, targeted,
                       lambda x_t, y_t, bounds: run(model, x_t, y_t, bounds, eps=eps, step_size=step_size,
                                                    steps=steps, norm=norm, targeted=targeted, **options))
+
+
+# The docstring lines every attack shares, written once: `attack_doc` puts them in place of their
+# `{name}` markers (plain replacement, so other braces in a docstring stay as they are), and
+# `{raises: `option`}` in place of the budget attacks' Raises section naming their own `option`.
+_DOC_PARTS = {
+    "{model_x_y}": "model: A `keras.Model` or any callable mapping a float32 NHWC batch to\n"
+                   "            logits.\n"
+                   "        x: Image batch [N, H, W, C] inside `clip`.\n"
+                   "        y: Int labels [N]; defaults to the model's own predictions. Target\n"
+                   "            classes when `targeted=True` (then required).",
+    "{targeted_clip}": "targeted: Whether `y` holds target classes.\n"
+                       "        clip: `(min, max)` valid image range, or None for unbounded.",
+    "{returns}": "The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy\n"
+                 "        out, tensor in -> tensor out).",
+}
+_RAISES = re.compile(r"\{raises: (`\w+`)\}")
+_RAISES_TEXT = ("ValueError: Bad `x`, `y`, `eps`, `step_size`, `steps`, \\1 or\n"
+                "            `clip`, or `targeted` without `y`.\n"
+                "        TypeError: Non-numeric arguments.")
+
+
+def attack_doc(function):
+    """Decorator: fills the shared lines (`{model_x_y}`, `{returns}`, ...) of `function`'s docstring.
+
+    Args:
+        function: An attack whose docstring holds some of the markers.
+
+    Returns:
+        `function`, its `__doc__` completed.
+    """
+    doc = function.__doc__
+    if doc:  # None under `python -OO`
+        for marker, text in _DOC_PARTS.items():
+            doc = doc.replace(marker, text)
+        function.__doc__ = _RAISES.sub(_RAISES_TEXT, doc)
+    return function

@@ -1,4 +1,4 @@
-"""Baselines of the AutoAdversary ablation (seed 003, Table 3-7).
+"""Baselines of the AutoAdversary ablation (Li et al., arXiv:2203.09756, 2022).
 
 * `random_mask_like`: the dense perturbation restricted to randomly chosen
   pixels, as many per sample as the learned mask keeps ("Dense + Random").

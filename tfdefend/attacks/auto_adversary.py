@@ -1,25 +1,18 @@
 """AutoAdversary: sparse attack by pruning the pixels of a dense perturbation.
 
 Li, Liu, Zhao, Shen, "AutoAdversary: A Pixel Pruning Method for Sparse
-Adversarial Attack", arXiv:2203.09756 (seed document 003). A dense L-inf
-attack gives `delta`; a mask branch (an encoder network on `delta`, output
-one logit per pixel) followed by the binarization `m = sigmoid(alpha * h)`
-with a growing `alpha` learns which perturbed pixels are needed; the
-adversarial example is `x + delta * m`.
+Adversarial Attack", arXiv:2203.09756, 2022. A dense L-inf attack gives
+`delta`; a mask branch (an encoder network on `delta`, output one logit per
+pixel) followed by the binarization `m = sigmoid(alpha * h)` with a growing
+`alpha` learns which perturbed pixels are needed; the adversarial example is
+`x + delta * m`.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks.mask_encoders import (
-    DENSE_MAX_PIXELS,
-    adam_step,
-    encode,
-    init_encoder_params,
-    keep_sparsest,
-    pixel_changed,
-)
+from tfdefend.attacks.mask_encoders import adam_step, encode, keep_sparsest, pixel_changed, start_encoder
 from tfdefend.utils import validation as V
 
 BASES = ("pgd", "bim", "mifgsm")
@@ -184,12 +177,12 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
     dense_l0 = tf.reduce_sum(changed, axis=[1, 2, 3])
 
     shape = tuple(int(d) for d in x_t.shape)
-    kind = encoder if encoder != "auto" else ("dense" if shape[1] * shape[2] <= DENSE_MAX_PIXELS else "unet")
+    kind, params = start_encoder(encoder, shape, seed)
     mask_lr = DEFAULT_MASK_LR[kind] if mask_lr is None else mask_lr
     fn = _core.compiled(model, "auto_adversary", (bool(targeted), kind), _build)
-    best_mask, _ = fn(x_t, delta, y_t, y_star, init_encoder_params(kind, shape, int(seed)), _core.f32(eps),
-                      _core.f32(lam), _core.f32(mask_lr), _core.f32(alpha_start), _core.f32(alpha_growth),
-                      tf.constant(mask_steps, tf.int32), changed, tf.where(dense_ok, dense_l0, np.inf))
+    best_mask, _ = fn(x_t, delta, y_t, y_star, params, _core.f32(eps), _core.f32(lam), _core.f32(mask_lr),
+                      _core.f32(alpha_start), _core.f32(alpha_growth), tf.constant(mask_steps, tf.int32),
+                      changed, tf.where(dense_ok, dense_l0, np.inf))
     lo, hi = bounds
     x_adv = tf.clip_by_value(x_t + delta * best_mask, x_t - eps, x_t + eps)
     x_adv = tf.clip_by_value(x_adv, lo, hi)

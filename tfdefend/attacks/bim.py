@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks._entry import gradient_attack
+from tfdefend.attacks._entry import attack_doc, gradient_attack
 from tfdefend.utils import validation as V
 
 LOSSES = ("ce", "margin")
@@ -51,6 +51,7 @@ def _check_loss(loss):
     return V.check_choice(loss, "loss", LOSSES)
 
 
+@attack_doc
 def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip=(0.0, 1.0), loss="ce"):
     """Iterative FGSM in the L-inf ball, starting from `x` (no random start).
 
@@ -67,11 +68,7 @@ def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip
     logit gradients and does not vanish.
 
     Args:
-        model: A `keras.Model` or any callable mapping a float32 NHWC batch to
-            logits.
-        x: Image batch [N, H, W, C] inside `clip`.
-        y: Int labels [N]; defaults to the model's own predictions. Target
-            classes when `targeted=True` (then required).
+        {model_x_y}
         eps: L-inf budget (>= 0).
         step_size: Per-step size; default `eps / steps` (the I-FGSM choice
             `alpha = eps / T`, so the ball edge is reachable in `steps` steps).
@@ -82,8 +79,7 @@ def bim(model, x, y=None, *, eps, step_size=None, steps=10, targeted=False, clip
         loss: `"ce"` (the default: softmax cross-entropy) or `"margin"`.
 
     Returns:
-        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
-        out, tensor in -> tensor out). `eps=0` returns `x`.
+        {returns} `eps=0` returns `x`.
 
     Raises:
         ValueError: Bad `x`, `y`, `eps`, `step_size`, `steps`, `clip` or

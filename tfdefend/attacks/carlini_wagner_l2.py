@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks._entry import run_attack
+from tfdefend.attacks._entry import attack_doc, run_attack
 from tfdefend.utils import validation as V
 
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
@@ -71,6 +71,7 @@ def _build(model, targeted, bounded):
     return run
 
 
+@attack_doc
 def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initial_const=1e-2,
                       binary_search_steps=5, steps=100, learning_rate=5e-2, clip=(0.0, 1.0)):
     """C&W L2: minimizes `||delta||_2^2 + c * f(x + delta)` in tanh space.
@@ -89,11 +90,7 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
     shape); the binary search runs in Python around it.
 
     Args:
-        model: A `keras.Model` or any callable mapping a float32 NHWC batch to
-            logits.
-        x: Image batch [N, H, W, C] inside `clip`.
-        y: Int labels [N]; defaults to the model's own predictions. Target
-            classes when `targeted=True` (then required).
+        {model_x_y}
         targeted: Whether `y` holds target classes.
         confidence: Margin kappa (>= 0).
         initial_const: Starting `c` (> 0); 1e-2 as in cleverhans.
@@ -107,8 +104,7 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
             and the result is clipped into the range at the end.
 
     Returns:
-        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
-        out, tensor in -> tensor out).
+        {returns}
 
     Raises:
         ValueError: Bad `x`, `y`, `clip` or hyper-parameters, or `targeted`

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._entry import attack_doc
 from tfdefend.utils import validation as V
 
 # Budget (in float32 elements) of one chunk's pairwise [chunk, D, D] score tensor.
@@ -68,6 +69,7 @@ def _build(model, increase):
     return run
 
 
+@attack_doc
 def jsma(model, x, y=None, *, theta=1.0, gamma=0.1, clip=(0.0, 1.0), seed=None):
     """Targeted JSMA with pairwise saliency on the logits (cleverhans style).
 
@@ -98,8 +100,7 @@ def jsma(model, x, y=None, *, theta=1.0, gamma=0.1, clip=(0.0, 1.0), seed=None):
             so `tfdefend.utils.set_seed` makes it repeatable).
 
     Returns:
-        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
-        out, tensor in -> tensor out).
+        {returns}
 
     Raises:
         ValueError: Bad `x`, `y`, `theta`, `gamma` or `clip`.

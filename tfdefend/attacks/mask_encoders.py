@@ -82,6 +82,21 @@ def init_encoder_params(kind, shape, seed):
     return [tf.constant(np.broadcast_to(p, (n,) + p.shape)) for p in single]
 
 
+def start_encoder(encoder, shape, seed):
+    """Resolves `encoder` ("auto": "dense" up to `DENSE_MAX_PIXELS` pixels, else "unet") and initializes it.
+
+    Args:
+        encoder: "auto", "dense", "unet" or "none".
+        shape: The image batch's static shape `(N, H, W, C)`.
+        seed: Int seed of the weights.
+
+    Returns:
+        `(kind, params)`: the encoder kind and its `init_encoder_params`.
+    """
+    kind = encoder if encoder != "auto" else ("dense" if shape[1] * shape[2] <= DENSE_MAX_PIXELS else "unet")
+    return kind, init_encoder_params(kind, shape, int(seed))
+
+
 def _conv(t, kernel, bias, k):
     """Per-sample convolution ("SAME", stride 1): kernel [B, k*k*Cin, Cout], bias [B, Cout] or [B, H, W, Cout]."""
     if k > 1:

@@ -1,9 +1,10 @@
 """Momentum Iterative FGSM (Dong et al., 2018)."""
 
-from tfdefend.attacks._entry import gradient_attack
+from tfdefend.attacks._entry import attack_doc, gradient_attack
 from tfdefend.utils import validation as V
 
 
+@attack_doc
 def mifgsm(model, x, y=None, *, eps, step_size=None, steps=10, decay=1.0, targeted=False,
            clip=(0.0, 1.0)):
     """MI-FGSM in the L-inf ball.
@@ -13,26 +14,18 @@ def mifgsm(model, x, y=None, *, eps, step_size=None, steps=10, decay=1.0, target
     around `x` and into `clip` after every step.
 
     Args:
-        model: A `keras.Model` or any callable mapping a float32 NHWC batch to
-            logits.
-        x: Image batch [N, H, W, C] inside `clip`.
-        y: Int labels [N]; defaults to the model's own predictions. Target
-            classes when `targeted=True` (then required).
+        {model_x_y}
         eps: L-inf budget (>= 0).
         step_size: Per-step size; default `eps / steps` as in the paper.
         steps: Number of iterations (>= 1).
         decay: Momentum decay factor mu (>= 0); 0 gives I-FGSM.
-        targeted: Whether `y` holds target classes.
-        clip: `(min, max)` valid image range, or None for unbounded.
+        {targeted_clip}
 
     Returns:
-        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
-        out, tensor in -> tensor out). `eps=0` returns `x`.
+        {returns} `eps=0` returns `x`.
 
     Raises:
-        ValueError: Bad `x`, `y`, `eps`, `step_size`, `steps`, `decay` or
-            `clip`, or `targeted` without `y`.
-        TypeError: Non-numeric arguments.
+        {raises: `decay`}
     """
     return gradient_attack(model, x, y, eps=eps, step_size=step_size, steps=steps, norm="inf",
                            targeted=targeted, clip=clip, checks={"decay": _check_decay}, momentum=True,

@@ -1,9 +1,10 @@
 """Projected Gradient Descent (Madry et al., 2018), L-inf and L2."""
 
 from tfdefend.attacks import _core
-from tfdefend.attacks._entry import gradient_attack
+from tfdefend.attacks._entry import attack_doc, gradient_attack
 
 
+@attack_doc
 def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=False, seed=None,
         targeted=False, clip=(0.0, 1.0)):
     """Projected gradient ascent of the cross-entropy inside an L-inf or L2 ball.
@@ -19,11 +20,7 @@ def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=Fal
     or `seed` does not retrace.
 
     Args:
-        model: A `keras.Model` or any callable mapping a float32 NHWC batch to
-            logits.
-        x: Image batch [N, H, W, C] inside `clip`.
-        y: Int labels [N]; defaults to the model's own predictions. Target
-            classes when `targeted=True` (then required).
+        {model_x_y}
         eps: Budget (>= 0) in the chosen norm.
         step_size: Size of each step (>= 0).
         steps: Number of iterations (>= 1).
@@ -31,17 +28,13 @@ def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=Fal
         random_start: Start from a uniform random point of the ball (L-inf:
             uniform per pixel; L2: uniform in the ball).
         seed: Int seed of the random start (deterministic when given).
-        targeted: Whether `y` holds target classes.
-        clip: `(min, max)` valid image range, or None for unbounded.
+        {targeted_clip}
 
     Returns:
-        The adversarial batch, float32, same shape as `x` (NumPy in -> NumPy
-        out, tensor in -> tensor out). `eps=0` returns `x`.
+        {returns} `eps=0` returns `x`.
 
     Raises:
-        ValueError: Bad `x`, `y`, `eps`, `step_size`, `steps`, `norm` or
-            `clip`, or `targeted` without `y`.
-        TypeError: Non-numeric arguments.
+        {raises: `norm`}
     """
     return gradient_attack(model, x, y, eps=eps, step_size=step_size, steps=steps, norm=norm,
                            targeted=targeted, clip=clip, default_step_size=False,

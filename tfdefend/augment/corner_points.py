@@ -11,8 +11,9 @@ from tfdefend.utils import validation as V
 def corner_points(x, num_points, *, k=0.04, window=3):
     """Binary masks of each image's `num_points` strongest Harris corners.
 
-    The seed's ablation "Corner + Mask" replaces the sparse attack's
-    sensitive points by corner-detector points; passing the masks of this
+    AdvMask's ablation "Corner + Mask" (Yang et al., Pattern Recognition
+    2023) replaces the sparse attack's sensitive points by corner-detector
+    points; passing the masks of this
     function to `AdvMask` reproduces it. The Harris response
     `det(M) - k * trace(M)**2` uses Sobel gradients of the channel-mean image
     and a `window x window` box sum for the structure tensor `M`.

@@ -1,6 +1,6 @@
-"""Sensitive points for AdvMask: a sparse attack with the seed's normalized loss.
+"""Sensitive points for AdvMask: a sparse attack with AdvMask's normalized loss.
 
-AdvMask (seed document 003) prunes a dense attack's perturbation to the few
+AdvMask (Yang et al., Pattern Recognition 2023) prunes a dense attack's perturbation to the few
 pixels the model is most sensitive to. Its loss differs from AutoAdversary's
 plain cross-entropy: with `L_init` the true-label cross-entropy at the dense
 adversarial example,
@@ -21,14 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import get as get_attack
-from tfdefend.attacks.mask_encoders import (
-    DENSE_MAX_PIXELS,
-    adam_step,
-    encode,
-    init_encoder_params,
-    keep_sparsest,
-    pixel_changed,
-)
+from tfdefend.attacks.mask_encoders import adam_step, encode, keep_sparsest, pixel_changed, start_encoder
 from tfdefend.utils import validation as V
 from tfdefend.utils.calling import call_model
 
@@ -56,7 +49,7 @@ def _build(model, kind):
             alpha = alpha0 * tf.pow(growth, step)
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                h = params[0] if kind == "none" else encode(kind, params, u)
+                h = encode(kind, params, u)
                 mask = tf.sigmoid(alpha * h)
                 logits = tf.cast(call_model(model, x + delta * mask), tf.float32)
                 ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
@@ -165,9 +158,7 @@ def sensitive_points(model, x, y=None, *, eps, steps=50, lam=2.0, eta=0.1, seed=
     if encoder == "none":
         kind, params = "none", [tf.fill(shape[:3] + (1,), _INIT_LOGIT)]
     else:
-        small = shape[1] * shape[2] <= DENSE_MAX_PIXELS
-        kind = encoder if encoder != "auto" else ("dense" if small else "unet")
-        params = init_encoder_params(kind, shape, int(seed))
+        kind, params = start_encoder(encoder, shape, seed)
     growth = (alpha_end / alpha_start) ** (1.0 / max(steps - 1, 1))
     f32 = lambda v: tf.constant(v, tf.float32)
     masks, found = _compiled(model, kind)(x_t, delta, y_t, l_init, params, f32(eps), f32(lam), f32(eta),

@@ -63,7 +63,7 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
     from tfdefend.models import DenoiserAgent
     from tfdefend.training import TrainingBackup, train_rl_denoiser_chain
     from tfdefend.utils.distribute import get_strategy
-    from tfdefend.utils.seeding import set_global_seed
+    from tfdefend.utils.seeding import set_seed
 
     outputs = {"chain": output, "toolbox": toolbox_output, "agent": agent_output}
     _check_outputs(outputs, toolbox_only, toolbox)
@@ -81,7 +81,7 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
         output or toolbox_output, enabled=backup, directory=backup_dir, every_steps=backup_every_steps,
         fingerprint={"job": "train-rl-chain", "dataset": dataset, **classifier_identity(classifier),
                      "train_images": train_images, **tool_settings, **dqn_settings, "seed": seed})
-    set_global_seed(seed)
+    set_seed(seed, deterministic=False)
     with dist.scope():  # the models are built (and trained) in the strategy's scope
         target = models.load_model_or_pretrained(classifier)
         check_input_shape(target, dataset, classifier)

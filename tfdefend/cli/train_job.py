@@ -76,7 +76,7 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
     from tfdefend.cli.defense_option import check_defense, hold_out
     from tfdefend.training import TrainingBackup
     from tfdefend.utils.distribute import get_strategy
-    from tfdefend.utils.seeding import set_global_seed
+    from tfdefend.utils.seeding import set_seed
 
     if not str(output).endswith(".keras"):
         raise ValueError(f"`output` must end in '.keras', got {output!r}.")
@@ -92,7 +92,7 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
                      **({} if robust is None else {**robust, "guard_images": guard_images})})
     kind = _trainable_kind(model)
     check_defense(defense, kind, eps, beta, attack_steps, guard_images)
-    set_global_seed(seed)
+    set_seed(seed, deterministic=False)
     say = log or (lambda _message: None)
     split = _load_split(dataset, data_dir, image_size, seed, limit, say)
     if augment != "none" and kind != "classifier":

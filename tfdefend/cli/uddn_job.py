@@ -32,7 +32,7 @@ def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student
     from tfdefend.cli.dataset_choice import check_input_shape
     from tfdefend.training import TrainingBackup, train_uddn_defense
     from tfdefend.utils.distribute import get_strategy
-    from tfdefend.utils.seeding import set_global_seed
+    from tfdefend.utils.seeding import set_seed
 
     outputs = {"uddn": uddn_output, "generator": generator_output, "student": student_output}
     check_keras_outputs(outputs)
@@ -45,7 +45,7 @@ def uddn_job(*, dataset, classifier, uddn_output, generator_output=None, student
                      "gan_epochs": gan_epochs, "uddn_epochs": uddn_epochs, "batch_size": batch_size,
                      "distill_epochs": distill_epochs if student_output else 0, "seed": seed, "eps": eps,
                      "limit": limit})
-    set_global_seed(seed)
+    set_seed(seed, deterministic=False)
     with dist.scope():  # every model of every stage is built in the strategy's scope
         target = models.load_model_or_pretrained(classifier)
         check_input_shape(target, dataset, classifier)

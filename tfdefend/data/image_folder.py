@@ -29,6 +29,7 @@ import os
 
 import numpy as np
 
+from tfdefend.utils.folders import check_folder
 from tfdefend.utils.validation import check_positive_int, check_seed
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -40,13 +41,8 @@ _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", 
 
 
 def _check_directory(directory):
-    if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"Image folder (`directory`) must be a path, got {type(directory).__name__}.")
-    directory = os.fspath(directory)
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Image folder (`directory`) {directory!r} does not exist or is not a "
-                                "folder.")
-    return directory
+    name = "Image folder (`directory`)"
+    return check_folder(directory, type_name=name, missing_name=name)
 
 
 def _visible(names):

@@ -5,7 +5,8 @@ ICML 2018, on why the last one is the one that counts):
 
 - **oblivious**: the adversarial examples are crafted on the bare classifier
   and then passed through the defense (the attacker ignores the defense;
-  ComDefend's paper calls this setting "white-box", REFERENCE.md "gray-box").
+  ComDefend's paper, Jia et al., CVPR 2019, calls this setting "white-box";
+  the attacker knows only the classifier).
 - **gray_box**: crafted end to end on the defended model with its own
   gradients, as they are. Non-differentiable steps (JPEG, quantization,
   binarized codes) give zero or useless gradients: this row shows how much

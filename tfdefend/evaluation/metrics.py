@@ -175,8 +175,9 @@ def perturbation_norms(x, x_adv, *, per_pixel=False, tol=1e-6):
 def denoising_l1(preprocessor, x_input, x_clean=None, *, batch_size=256, limit=None):
     """Mean absolute pixel distance between `preprocessor(x_input)` and `x_clean`.
 
-    The seed's Table 1 metric (UDDN paper): how close a denoiser brings
-    clean, white-box or black-box adversarial inputs to the clean images.
+    The Table 1 metric of the UDDN paper (Li & Wang, Applied Sciences
+    2019): how close a denoiser brings clean, white-box or black-box
+    adversarial inputs to the clean images.
     `preprocessor=None` measures the inputs themselves (the "no defense" row).
     Streamed batch by batch (running sums only).
 

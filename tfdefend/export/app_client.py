@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tfdefend.export.load_tflite import load_tflite
+from tfdefend.utils.folders import check_folder
 from tfdefend.utils.hashing import sha256_file
 
 BUNDLE_FILE = "bundle.json"
@@ -47,12 +48,8 @@ def read_bundle(bundle_dir, *, check_sha256=True):
         ValueError: If `bundle.json` is malformed, the model's sha256 differs
             from the recorded one, or the labels do not match the classes.
     """
-    if not isinstance(bundle_dir, (str, os.PathLike)):
-        raise TypeError(f"`bundle_dir` must be a folder path, got {type(bundle_dir).__name__}.")
-    bundle_dir = os.fspath(bundle_dir)
-    if not os.path.isdir(bundle_dir):
-        raise FileNotFoundError(f"App bundle {bundle_dir!r} does not exist or is not a folder "
-                                "(make one with `tfdefend app export`).")
+    bundle_dir = check_folder(bundle_dir, type_name="`bundle_dir`", missing_name="App bundle",
+                              kind="a folder path", hint=" (make one with `tfdefend app export`)")
     path = os.path.join(bundle_dir, BUNDLE_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{bundle_dir!r} is not an app bundle: it has no {BUNDLE_FILE} "

@@ -2,7 +2,9 @@
 
 Every registered model is built from keyword defaults that overrides may
 replace; the parametrized tests run their shared harness over
-`list_models()`, so a new model joins the harness by registering.
+`list_models()`, so a new model joins the harness by registering. A model
+may also answer to aliases (e.g. `denoising_autoencoder` for `dae`), which
+`create_model` and `model_info` accept and `list_models` does not list.
 """
 
 import keras
@@ -10,10 +12,12 @@ import keras
 _REGISTRY = {}
 IMAGE_DEFAULTS = {"input_shape": (28, 28, 1)}  # MNIST-sized images
 CLASSIFIER_DEFAULTS = {**IMAGE_DEFAULTS, "num_classes": 10}
+# Alias -> registry name: the snake_case class name of a model registered under a shorter name.
+_ALIASES = {"denoising_autoencoder": "dae"}
 
 
 def register_model(name, *, defaults=None, kind="classifier", description=""):
-    """Class decorator that registers a model under `name`, and its class with Keras.
+    """Class decorator that registers a model under `name` (not an alias's), and its class with Keras.
 
     The class is also registered as Keras-serializable (package "tfdefend"),
     so saved models load without `custom_objects`.
@@ -28,7 +32,7 @@ def register_model(name, *, defaults=None, kind="classifier", description=""):
     """
 
     def decorator(cls):
-        if name in _REGISTRY:
+        if name in _REGISTRY or name in _ALIASES:
             raise ValueError(f"Model name {name!r} is already registered.")
         _REGISTRY[name] = {
             "cls": cls,
@@ -65,8 +69,7 @@ def list_models(kind=None):
 
 def model_info(name):
     """Returns the registry entry for `name` (class, defaults, kind, description)."""
-    _check_name(name)
-    entry = _REGISTRY[name]
+    entry = _REGISTRY[_check_name(name)]
     return {**entry, "defaults": dict(entry["defaults"])}
 
 
@@ -77,11 +80,14 @@ def create_model(name, /, **overrides):
         ValueError: If `name` is unknown (the message lists the known names).
         TypeError: If an override is not a constructor argument.
     """
-    _check_name(name)
-    entry = _REGISTRY[name]
+    entry = _REGISTRY[_check_name(name)]
     return entry["cls"](**{**entry["defaults"], **overrides})
 
 
 def _check_name(name):
+    """The registry name of `name` (itself, or the model an alias stands for); ValueError if unknown."""
+    if isinstance(name, str) and name in _ALIASES:
+        return _ALIASES[name]
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"Unknown model name {name!r}; known models: {', '.join(list_models())}.")
+    return name

@@ -1,6 +1,7 @@
 """Seeding of Python, NumPy, TensorFlow and Keras in one call, and TF op determinism."""
 
 import random
+import warnings
 
 import numpy as np
 
@@ -55,10 +56,12 @@ def set_seed(seed, *, deterministic=True):
 
 
 def set_global_seed(seed):
-    """Seeds Python's `random`, NumPy, TensorFlow and Keras (no op determinism).
+    """Deprecated alias of `set_seed(seed, deterministic=False)`; warns with DeprecationWarning.
 
-    The same as `set_seed(seed, deterministic=False)`: repeatable random
-    draws, but TensorFlow ops may still pick nondeterministic kernels.
+    Seeds Python's `random`, NumPy, TensorFlow and Keras (no op
+    determinism): repeatable random draws, but TensorFlow ops may still pick
+    nondeterministic kernels. Call `set_seed(seed, deterministic=False)`
+    instead.
 
     Args:
         seed: An int in `[0, 2**32)`.
@@ -67,6 +70,8 @@ def set_global_seed(seed):
         TypeError: If `seed` is not an int.
         ValueError: If `seed` is out of range.
     """
+    warnings.warn("`set_global_seed(seed)` is deprecated; use `set_seed(seed, deterministic=False)`.",
+                  DeprecationWarning, stacklevel=2)
     set_seed(seed, deterministic=False)
 
 

@@ -1,7 +1,10 @@
-"""What several command modules share: progress lines, the target-classifier options, the data set rule."""
+"""What several command modules share: progress lines, the target-classifier and training-job options,
+the data set rule."""
 
 from tfdefend.cli import dataset_choice
+from tfdefend.cli.backup_options import add_backup_options, backup_kwargs
 from tfdefend.cli.dataset_choice import ALLOW_FLAG, ALLOW_HELP
+from tfdefend.cli.strategy_option import add_strategy_option
 
 MODEL_DATASET_HELP = ("bundled data set (see `tfdefend datasets`) (default: the classifier's own: its zoo "
                       "entry's, or the one in the training metrics JSON beside the .keras file; else "
@@ -36,3 +39,26 @@ def model_dataset(args, source, option):
     """
     dataset_choice.require_classifier(source, option)
     return dataset_choice.choose_dataset(args.dataset, source, allow_other=args.allow_other_dataset)
+
+
+def classifier_dataset(args):
+    """The data set of a command that trains against `--classifier` (see `model_dataset`)."""
+    return model_dataset(args, args.classifier, "--classifier")
+
+
+def add_job_options(parser, run):
+    """Ends a classifier-guided training command's options: --seed, the crash-safety options, --strategy.
+
+    Args:
+        parser: The command's parser.
+        run: The function that runs the parsed command (`args.func`).
+    """
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_backup_options(parser)
+    add_strategy_option(parser)
+    parser.set_defaults(func=run)
+
+
+def job_kwargs(args):
+    """The job arguments read from `add_job_options`' options: seed, command line, backups and strategy."""
+    return dict(seed=args.seed, command=recorded_command(args), **backup_kwargs(args), strategy=args.strategy)

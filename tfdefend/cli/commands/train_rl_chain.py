@@ -1,9 +1,8 @@
 """`tfdefend train-rl-chain`: the RL denoiser chain (a toolbox of light denoisers and a DQN agent)."""
 
-from tfdefend.cli.backup_options import add_backup_options, backup_kwargs
-from tfdefend.cli.commands._shared import add_target_classifier, model_dataset, recorded_command
+from tfdefend.cli.commands._shared import (add_job_options, add_target_classifier, classifier_dataset,
+                                           job_kwargs)
 from tfdefend.cli.help_format import add_command
-from tfdefend.cli.strategy_option import add_strategy_option
 
 
 def add_parser(subparsers):
@@ -46,17 +45,14 @@ def add_parser(subparsers):
                        "picks the next action, the target network values it)")
     chain.add_argument("--stop-bias", type=float, default=0.0, help="initial bias of the agent's 'stop' "
                        "Q-value (> 0: stopping wins until a tool proves better)")
-    chain.add_argument("--seed", type=int, default=0, help="random seed")
-    add_backup_options(chain)
-    add_strategy_option(chain)
-    chain.set_defaults(func=run)
+    add_job_options(chain, run)
 
 
 def run(args):
     """Runs a parsed `tfdefend train-rl-chain`; returns the line to print (accuracy per attack)."""
     from tfdefend.cli import rl_chain_job
 
-    dataset = model_dataset(args, args.classifier, "--classifier")
+    dataset = classifier_dataset(args)
     metrics = rl_chain_job.rl_chain_job(
         dataset=dataset, classifier=args.classifier, output=args.output, toolbox_output=args.toolbox_output,
         agent_output=args.agent_output, train_images=args.train_images, strengths=args.strengths,
@@ -65,7 +61,7 @@ def run(args):
         iterations=args.iterations, images_per_iteration=args.images_per_iteration,
         updates_per_iteration=args.updates_per_iteration, max_steps=args.max_steps, reward=args.reward,
         step_cost=args.step_cost, double_dqn=args.double_dqn, stop_bias=args.stop_bias, learning_rate=args.lr,
-        seed=args.seed, command=recorded_command(args), **backup_kwargs(args), strategy=args.strategy)
+        **job_kwargs(args))
     if args.toolbox_only:
         return f"saved the toolbox {args.toolbox_output} ({len(metrics['tool_names'])} tools)"
     per_attack = metrics["per_attack"]

@@ -1,9 +1,8 @@
 """`tfdefend train-uddn`: the UDDN defense (GNR noise, U-Net denoiser, student) against a classifier."""
 
-from tfdefend.cli.backup_options import add_backup_options, backup_kwargs
-from tfdefend.cli.commands._shared import add_target_classifier, model_dataset, recorded_command
+from tfdefend.cli.commands._shared import (add_job_options, add_target_classifier, classifier_dataset,
+                                           job_kwargs)
 from tfdefend.cli.help_format import add_command
-from tfdefend.cli.strategy_option import add_strategy_option
 
 
 def add_parser(subparsers):
@@ -29,24 +28,20 @@ def add_parser(subparsers):
     uddn.add_argument("--distill-epochs", type=int, default=1, help="epochs of knowledge transfer (with "
                       "--student-output)")
     uddn.add_argument("--batch-size", type=int, default=64, help="batch size of every stage")
-    uddn.add_argument("--seed", type=int, default=0, help="random seed")
-    add_backup_options(uddn)
-    add_strategy_option(uddn)
-    uddn.set_defaults(func=run)
+    add_job_options(uddn, run)
 
 
 def run(args):
     """Runs a parsed `tfdefend train-uddn`; returns the line to print (the denoiser's quality)."""
     from tfdefend.cli import jobs
 
-    dataset = model_dataset(args, args.classifier, "--classifier")
+    dataset = classifier_dataset(args)
     metrics = jobs.uddn_job(dataset=dataset, classifier=args.classifier, uddn_output=args.output,
                             generator_output=args.generator_output, student_output=args.student_output,
                             real_count=args.real_count, gnr_count=args.gnr_count, use_gnr=not args.no_gnr,
                             guidance=args.guidance, eps=args.eps, gan_epochs=args.gan_epochs,
                             uddn_epochs=args.uddn_epochs, distill_epochs=args.distill_epochs,
-                            batch_size=args.batch_size, seed=args.seed, command=recorded_command(args),
-                            verbose=jobs.keras_verbose(), **backup_kwargs(args), strategy=args.strategy)
+                            batch_size=args.batch_size, verbose=jobs.keras_verbose(), **job_kwargs(args))
     return (f"saved {args.output}: L1 to clean {metrics['test_l1_clean']:.4f} (clean), "
             f"{metrics['test_l1_fgsm']:.4f} (FGSM eps {metrics['eps']}); accuracy through the denoiser "
             f"{100 * metrics['defended_accuracy_clean']:.2f}% clean, "
