@@ -286,6 +286,8 @@ def save_zoo(trained, rows, arch, args, directory, command):
     for method, (defense, tag) in ZOO_DEFENSES.items():
         if method not in trained:  # not among --methods
             continue
+        if method == "reference" and (args.reference or args.pretrained):
+            continue  # loaded from the zoo: saving it again would only change its file
         classifier, row, stem = trained[method][0], rows[method], f"{base}{tag}_{args.dataset}"
         save_keras(classifier, os.path.join(directory, f"{stem}.keras"), include_optimizer=False)
         info = {"model": type(classifier).__name__, "kind": "classifier", "arch": arch, "dataset": args.dataset,

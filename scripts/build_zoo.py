@@ -103,11 +103,20 @@ PIPELINES = {
     ),
 }
 # Deep Defense issue: the benchmark fine-tunes its Reference (a 16-filter small_cnn trained here) with
-# PGD-7 adversarial training and with Deep Defense, and saves the three seed-0 classifiers.
+# PGD-7 adversarial training and with Deep Defense, and saves the seed-0 classifiers; the zoo keeps its
+# Reference and PGD-AT model (its Deep Defense model, fine-tuned with all 10 DeepFool classes, was
+# replaced by the one below).
 PIPELINES["deep_defense_fashion_mnist"] = (
     ("python benchmarks/deep_defense.py --dataset fashion_mnist --archs cnn --seeds 0 --limit-finetune 5000 "
      f"--limit-test 1000 --save-zoo {_ZOO_REL} --output benchmarks/results/deep_defense_fashion_mnist_cnn"),
-    {f"small_cnn_f16{tag}_fashion_mnist": ("small_cnn", "fashion_mnist") for tag in ("", "_pgd_at", "_deepdefense")},
+    {f"small_cnn_f16{tag}_fashion_mnist": ("small_cnn", "fashion_mnist") for tag in ("", "_pgd_at")},
+)
+# Issue 23: the zoo's Deep Defense model fine-tunes the zoo's Reference itself with the 2-class default.
+PIPELINES["deepdefense_fashion_mnist"] = (
+    ("python benchmarks/deep_defense.py --dataset fashion_mnist --archs cnn --seeds 0 --reference "
+     "small_cnn_f16_fashion_mnist --methods deep_defense --limit-finetune 5000 --limit-test 1000 "
+     f"--save-zoo {_ZOO_REL} --output benchmarks/results/deep_defense_fashion_mnist_cnn_k2_zoo"),
+    {"small_cnn_f16_deepdefense_fashion_mnist": ("small_cnn", "fashion_mnist")},
 )
 # RL denoiser chain issues: a toolbox of 10 light denoisers (logit-guided, 30% clean identity pairs), then a
 # DQN agent (step cost, double DQN) that chains them, against the default classifier; two commands, the
@@ -134,6 +143,7 @@ for _dataset, _recipe in _CHAIN_RECIPES.items():
     )
 # Classifiers that are the default of their data set (the others are students, variants, ...).
 NOT_DEFAULT = {"uddn_student_fashion_mnist", *PIPELINES["deep_defense_fashion_mnist"][1],
+               *PIPELINES["deepdefense_fashion_mnist"][1],
                *(name for name in ENTRIES if "--defense" in ENTRIES[name][4])}
 # The `defense` of each classifier (how it was trained against attacks); "none" if not listed here.
 DEFENSES = {"uddn_student_fashion_mnist": "knowledge-transfer"}

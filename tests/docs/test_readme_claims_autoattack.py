@@ -42,6 +42,7 @@ def _robust(path):
 
 
 RETIRED = "benchmarks/results/leaderboard/retired_issue20_comdefend"
+RETIRED_DD = "benchmarks/results/leaderboard/retired_issue23_deepdefense_k10/"
 
 
 def _retired_rows():
@@ -83,6 +84,10 @@ def test_leaderboard_claims():
     check(r"At L2 1\.5\s+the plain ComDefend keeps (\d+)% \((\d+)% before\), the residual encoder (\d+)% \((\d+)%\s+before\)",
           [l2["comdefend_fashion_mnist"], retired[("comdefend_fashion_mnist", "l2")],
            l2["comdefend_residual_fashion_mnist"], retired[("comdefend_residual_fashion_mnist", "l2")]])
+    replaced = {norm: 100 * load(path)["robust_accuracy"] for norm, path in (
+        ("inf", RETIRED_DD + "small_cnn_f16_deepdefense_fashion_mnist-inf-7237df5bbeda.json"),
+        ("l2", RETIRED_DD + "small_cnn_f16_deepdefense_fashion_mnist-l2-cdce2ff71780.json"))}
+    check(r"the 10-class one it replaced kept (\d+)% / (\d+)%", [replaced["inf"], replaced["l2"]])
     denoisers = [board[name] for board in (linf, l2) for name in
                  ("uddn_fashion_mnist", "uddn_fashion_mnist + uddn_student_fashion_mnist", "dae_fashion_mnist")]
     check(r"the DAE fall to (\d+)–(\d+)% under AutoAttack", [min(denoisers), max(denoisers)])

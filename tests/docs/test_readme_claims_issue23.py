@@ -81,3 +81,21 @@ def test_deep_defense_two_class_headline_claims():
     for key in ("rho2", "pgd_accuracy"):  # "within a standard deviation"
         assert abs(new[key]["mean"] - old[key]["mean"]) <= max(new[key]["std"], old[key]["std"])
     assert -sum(drops) / 3 > 1.0  # the clean target (within 1 point) stays missed
+
+
+def test_comdefend_sigma_claims():
+    plain = _variants("comdefend_quantizers_zoo_sigma.json")
+    residual = _variants("comdefend_quantizers_zoo_sigma_residual.json")
+    bare_clean = load(RESULTS + "comdefend_quantizers_zoo_sigma.json")["bare"]["clean"]
+    three = plain["straight_through:3"]
+    check(r"The benchmark's σ 3 run met both targets, narrowly \((\S+)% clean, a\s+(\S+)-point cost, and (\S+)%\)",
+          [100 * three["clean"], 100 * (bare_clean - three["clean"]), 100 * three["oblivious"]])
+    zoo_rows = load(RESULTS + "comdefend_fashion_mnist_sigma3_zoo/results.json")
+    clean = zoo_rows["reconstruction"]["comdefend"]["clean_accuracy_full_split"]
+    bare = zoo_rows["reconstruction"]["none"]["clean_accuracy_full_split"]
+    oblivious = [r["accuracy"] for r in zoo_rows["rows"] if r["defense"] == "comdefend" and r["attack"] == "PGD-10 eps=0.05"][0]
+    check(r"gave (\S+)% and\s+(\S+)%: at this operating point", [100 * clean, 100 * oblivious])
+    assert 100 * (bare - clean) > 3.0 and oblivious < 0.70  # "not a model that does"
+    check(r"\(σ 6: (\S+)%, σ 7: (\S+)%; 68\.5% at σ 5\)",
+          [100 * residual["straight_through:6"]["oblivious"], 100 * residual["straight_through:7"]["oblivious"]])
+    assert all(100 * (bare_clean - r["clean"]) > 3.0 for r in residual.values())  # "costs more than 3 points"

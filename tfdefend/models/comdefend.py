@@ -21,7 +21,7 @@ from tfdefend.utils.distribute import scale_for_replicas
 
 @register_image_model(
     "comdefend_residual", "preprocessor",
-    "ComDefend with residual blocks in the ComCNN encoder (seed 004 variant).",
+    "ComDefend with residual blocks in the ComCNN encoder (the residual-encoder variant).",
     defaults={**IMAGE_DEFAULTS, "encoder": "residual"})
 @register_image_model(
     "comdefend", "preprocessor", "ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction.")

@@ -16,7 +16,7 @@ MODEL_INDEX = {  # name -> (kind, description), as registered with `register_mod
     "comdefend": ("preprocessor",
                   "ComDefend: ComCNN -> binary 12-channel code -> ResCNN reconstruction."),
     "comdefend_residual": ("preprocessor",
-                           "ComDefend with residual blocks in the ComCNN encoder (seed 004 variant)."),
+                           "ComDefend with residual blocks in the ComCNN encoder (the residual-encoder variant)."),
     "dae": ("preprocessor",
             "Convolutional denoising autoencoder (stride-2 encoder, transposed-conv decoder)."),
     "denoiser_agent": (
