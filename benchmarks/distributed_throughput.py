@@ -37,9 +37,9 @@ def _worker(args):
 
     from tfdefend import data, models
     from tfdefend.training import compile_classifier
-    from tfdefend.utils import get_strategy, set_global_seed
+    from tfdefend.utils import get_strategy, set_seed
 
-    set_global_seed(0)
+    set_seed(0, deterministic=False)
     images = max(1, args.images // args.batch_size) * args.batch_size
     try:
         x, y = data.load(args.dataset, "train", as_numpy=True, limit=images)
