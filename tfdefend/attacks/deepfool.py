@@ -75,18 +75,34 @@ def deepfool_perturbation(model, x, steps=50, overshoot=0.02, num_candidates=10,
     return _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact, second_order_steps)[0]
 
 
+def check_second_order_steps(second_order_steps, steps, steps_name="steps"):
+    """Checks `second_order_steps` against the loop it applies to; returns it (None: every iteration).
+
+    Between 1 and `steps - 1` it needs an unrolled loop, i.e. an int `steps`
+    <= `MAX_UNROLLED_STEPS` (a while loop treats every iteration alike).
+
+    Raises:
+        ValueError: Such a value with a `steps` that runs a while loop; the
+            message names `second_order_steps` and `steps_name`.
+    """
+    if second_order_steps is None:
+        return None
+    second_order_steps = int(second_order_steps)
+    int_steps = isinstance(steps, int) and not isinstance(steps, bool)
+    if int_steps and second_order_steps >= steps:
+        return None  # every iteration
+    if second_order_steps != 0 and not (int_steps and steps <= MAX_UNROLLED_STEPS):
+        raise ValueError(f"`second_order_steps` between 1 and `{steps_name}` - 1 needs an int `{steps_name}` "
+                         f"<= {MAX_UNROLLED_STEPS} (an unrolled loop), got {steps_name}={steps!r}.")
+    return second_order_steps
+
+
 def _deepfool(model, x, steps, overshoot, num_candidates, clip, labels, compact, second_order_steps=None):
     """`deepfool_perturbation`'s computation; returns `(perturbation, clean logits without gradient)`."""
     x = tf.convert_to_tensor(x, tf.float32)
     small = isinstance(steps, int) and not isinstance(steps, bool) and steps <= MAX_UNROLLED_STEPS
     unroll = steps if small else None
-    if second_order_steps is not None:
-        second_order_steps = int(second_order_steps)
-        if isinstance(steps, int) and second_order_steps >= steps:
-            second_order_steps = None  # every iteration
-        elif unroll is None and second_order_steps != 0:
-            raise ValueError("`second_order_steps` other than None or 0 needs an int `steps` <= "
-                             f"{MAX_UNROLLED_STEPS} (an unrolled loop), got steps={steps!r}.")
+    second_order_steps = check_second_order_steps(second_order_steps, steps)
     if labels is not None:
         labels = tf.reshape(tf.cast(tf.stop_gradient(labels), tf.int32), [-1])
     loop = _DeepFoolLoop(model, x, overshoot, num_candidates, clip, labels, compact)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfdefend.attacks.deepfool import MAX_UNROLLED_STEPS, deepfool_perturbation_and_logits
+from tfdefend.attacks.deepfool import check_second_order_steps, deepfool_perturbation_and_logits
 from tfdefend.training._adversarial_steps import cross_entropy, unpack_labeled
 from tfdefend.training._losses import batch_mean
 from tfdefend.training.nested_config import NestedModelTrainer, check_models
@@ -129,9 +129,7 @@ class DeepDefense(NestedModelTrainer):
             if second_order_steps > deepfool_steps:
                 raise ValueError(f"`second_order_steps` must be None or at most `deepfool_steps` "
                                  f"({deepfool_steps}), got {second_order_steps}.")
-            if 0 < second_order_steps < deepfool_steps and deepfool_steps > MAX_UNROLLED_STEPS:
-                raise ValueError(f"`second_order_steps` between 1 and `deepfool_steps` - 1 needs "
-                                 f"`deepfool_steps` <= {MAX_UNROLLED_STEPS}, got {deepfool_steps}.")
+            check_second_order_steps(second_order_steps, deepfool_steps, "deepfool_steps")
         if not isinstance(freeze_batch_norm, bool):
             raise TypeError(f"`freeze_batch_norm` must be a bool, got {type(freeze_batch_norm).__name__}.")
         super().__init__(**kwargs)
