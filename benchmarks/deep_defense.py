@@ -276,8 +276,7 @@ def zoo_base(arch, args):
     if arch == "mlp":
         return "mlp"
     if args.reference:
-        return args.reference[:-len(f"_{args.dataset}")] if args.reference.endswith(f"_{args.dataset}") \
-            else args.reference
+        return args.reference.removesuffix(f"_{args.dataset}")
     return "small_cnn" if args.pretrained else f"small_cnn_f{args.cnn_filters}"
 
 
