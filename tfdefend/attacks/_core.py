@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import kernels
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.utils import validation as V
 from tfdefend.utils.calling import call_model, check_model_input
 from tfdefend.utils.seeding import draw_seed
@@ -88,10 +89,16 @@ def tracing_counts(model=None):
         model: If given, only the entries of this model.
     """
     return {
-        (kind, static): fn.experimental_get_tracing_count()
+        (kind, static): _tracing_count(fn)
         for (_, kind, static), (m, fn) in _CACHE.items()
         if model is None or m is model
     }
+
+
+def _tracing_count(fn):
+    """A cached entry's tracing count: a `tf.function`'s, or the largest of a kernel's compiled parts."""
+    count = getattr(fn, "tracing_count", None)
+    return count() if count is not None else fn.experimental_get_tracing_count()
 
 
 def clear_cache():
@@ -245,25 +252,37 @@ def check_step_size(step_size, eps, steps, norm, clip, name="step_size"):
 
 
 def _build_iterative(model, norm, targeted, use_random_start, momentum):
-    """Compiles the iterative kernel for one model and one set of static options."""
+    """Compiles the iterative kernel for one model and one set of static options.
+
+    Returns `run(x, y, eps, step_size, steps, decay, lo, hi, seed)` (tensors, `steps` a Python int):
+    an optional compiled random start, then the steps as unrolled compiled chunks (`_loop`).
+    """
+
+    def step(i, state, constants):
+        x_adv, g = state if momentum else (state, None)
+        x, y, eps, step_size, decay, lo, hi = constants
+        grad = loss_gradient(model, x_adv, y)
+        if targeted:
+            grad = -grad
+        if momentum:
+            g = decay * g + grad / tf.maximum(l1_norm(grad), _TINY)
+            grad = g
+        x_adv = project(x_adv + step_size * ascent_direction(grad, norm), x, eps, norm, lo, hi)
+        return (x_adv, g) if momentum else x_adv
+
+    loop = UnrolledLoop(step)
 
     @tf.function(reduce_retracing=True)
-    def run(x, y, eps, step_size, steps, decay, lo, hi, seed):
-        if use_random_start:
-            x_adv = project(x + random_start(x, eps, norm, seed), x, eps, norm, lo, hi)
-        else:
-            x_adv = tf.identity(x)
-        g = tf.zeros_like(x)
-        for _ in tf.range(steps):
-            grad = loss_gradient(model, x_adv, y)
-            if targeted:
-                grad = -grad
-            if momentum:
-                g = decay * g + grad / tf.maximum(l1_norm(grad), _TINY)
-                grad = g
-            x_adv = project(x_adv + step_size * ascent_direction(grad, norm), x, eps, norm, lo, hi)
-        return x_adv
+    def start(x, eps, lo, hi, seed):
+        return project(x + random_start(x, eps, norm, seed), x, eps, norm, lo, hi)
 
+    def run(x, y, eps, step_size, steps, decay, lo, hi, seed):
+        x_adv = start(x, eps, lo, hi, seed) if use_random_start else x
+        state = (x_adv, tf.zeros_like(x)) if momentum else x_adv
+        state = loop(state, (x, y, eps, step_size, decay, lo, hi), steps)
+        return state[0] if momentum else state
+
+    run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
     return run
 
 
@@ -292,8 +311,8 @@ def iterative_attack(model, x, y, clip, *, eps, step_size, steps, norm, targeted
     fn = compiled(model, "iterative", (norm, bool(targeted), bool(use_random_start), bool(momentum)),
                   _build_iterative)
     lo, hi = clip
-    return fn(x, y, f32(eps), f32(step_size), tf.constant(steps, tf.int32), f32(decay),
-              f32(lo), f32(hi), seed_tensor(seed) if use_random_start else tf.zeros([2], tf.int32))
+    return fn(x, y, f32(eps), f32(step_size), int(steps), f32(decay),
+              f32(lo), f32(hi), seed_tensor(seed) if use_random_start else None)
 
 
 def is_finite_clip(clip):

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.attacks._margin_losses import LOSSES, check_loss_classes, loss_per_sample
 from tfdefend.utils import validation as V
 
@@ -22,7 +23,9 @@ def checkpoint_intervals(steps):
 
 
 def _build_apgd(model, norm, loss, targeted):
-    """Compiles one APGD run for one model and one set of static options (traced per input shape)."""
+    """One APGD run for one model and one set of static options: `run(x, y, target, eps, steps, intervals, lo, hi,
+    seed)` (`steps` and `intervals` Python ints), a compiled start, then unrolled compiled chunks of iterations.
+    """
 
     def evaluate(x_adv, y, target):
         with tf.GradientTape() as tape:
@@ -40,46 +43,60 @@ def _build_apgd(model, norm, loss, targeted):
         return _core.project(x_adv + size * grad / tf.maximum(_core.l2_norm(grad), _core._TINY),
                              x, eps, norm, lo, hi)
 
+    def iteration(i, state, constants):
+        (x_adv, x_prev, grad, value_prev, size, best_adv, fooled, x_best, grad_best, value_best, raised,
+         interval, length, best_at_check, halved_at_check) = state
+        x, y, target, eps, shrink, least, lo, hi = constants
+        z = step(x_adv, grad, size, x, eps, lo, hi)
+        alpha = tf.where(i > 0, MOMENTUM, 1.0)
+        x_new = _core.project(x_adv + alpha * (z - x_adv) + (1.0 - alpha) * (x_adv - x_prev), x, eps, norm, lo, hi)
+        x_prev, x_adv = x_adv, x_new
+        value, grad, now_fooled = evaluate(x_adv, y, target)
+        best_adv = tf.where(now_fooled[:, None, None, None], x_adv, best_adv)
+        fooled = tf.logical_or(fooled, now_fooled)
+        raised += tf.cast(value > value_prev, tf.float32)
+        better = value > value_best
+        x_best = tf.where(better[:, None, None, None], x_adv, x_best)
+        grad_best = tf.where(better[:, None, None, None], grad, grad_best)
+        value_best = tf.where(better, value, value_best)
+        interval += 1
+        # A checkpoint (written without a branch: every update below is a no-op between checkpoints).
+        check = interval == length
+        oscillating = raised <= OSCILLATION * tf.cast(interval, tf.float32)
+        stalled = tf.logical_and(tf.logical_not(halved_at_check), best_at_check >= value_best)
+        halve = tf.logical_and(check, tf.logical_or(oscillating, stalled))
+        size = tf.where(halve[:, None, None, None], size / 2.0, size)
+        x_adv = tf.where(halve[:, None, None, None], x_best, x_adv)
+        grad = tf.where(halve[:, None, None, None], grad_best, grad)
+        halved_at_check = tf.where(check, halve, halved_at_check)
+        best_at_check = tf.where(check, value_best, best_at_check)
+        raised = tf.where(check, tf.zeros_like(raised), raised)
+        interval = tf.where(check, tf.zeros_like(interval), interval)
+        length = tf.where(check, tf.maximum(length - shrink, least), length)
+        return (x_adv, x_prev, grad, value, size, best_adv, fooled, x_best, grad_best, value_best, raised,
+                interval, length, best_at_check, halved_at_check)
+
+    loop = UnrolledLoop(iteration)
+
     @tf.function(reduce_retracing=True)
-    def run(x, y, target, eps, steps, intervals, lo, hi, seed):
-        length, shrink, least = intervals[0], intervals[1], intervals[2]
+    def start(x, y, target, eps, first_length, lo, hi, seed):
         x_adv = _core.project(x + _core.random_start(x, eps, norm, seed), x, eps, norm, lo, hi)
         value, grad, fooled = evaluate(x_adv, y, target)
-        best_adv = x_adv  # the last point that fooled the model, per image
-        x_best, grad_best, value_best = x_adv, grad, value
         size = 2.0 * eps * tf.ones_like(value)[:, None, None, None]
-        x_prev, value_prev = x_adv, value
-        raised = tf.zeros_like(value)  # steps that raised the loss since the last checkpoint
-        interval = tf.zeros([], tf.int32)
-        best_at_check, halved_at_check = value_best, tf.ones_like(value, tf.bool)
-        for i in tf.range(steps):
-            z = step(x_adv, grad, size, x, eps, lo, hi)
-            alpha = tf.where(i > 0, MOMENTUM, 1.0)
-            x_new = _core.project(x_adv + alpha * (z - x_adv) + (1.0 - alpha) * (x_adv - x_prev),
-                                  x, eps, norm, lo, hi)
-            x_prev, x_adv = x_adv, x_new
-            value, grad, now_fooled = evaluate(x_adv, y, target)
-            best_adv = tf.where(now_fooled[:, None, None, None], x_adv, best_adv)
-            fooled = tf.logical_or(fooled, now_fooled)
-            raised += tf.cast(value > value_prev, tf.float32)
-            value_prev = value
-            better = value > value_best
-            x_best = tf.where(better[:, None, None, None], x_adv, x_best)
-            grad_best = tf.where(better[:, None, None, None], grad, grad_best)
-            value_best = tf.where(better, value, value_best)
-            interval += 1
-            if interval == length:
-                oscillating = raised <= OSCILLATION * tf.cast(interval, tf.float32)
-                stalled = tf.logical_and(tf.logical_not(halved_at_check), best_at_check >= value_best)
-                halve = tf.logical_or(oscillating, stalled)
-                size = tf.where(halve[:, None, None, None], size / 2.0, size)
-                x_adv = tf.where(halve[:, None, None, None], x_best, x_adv)
-                grad = tf.where(halve[:, None, None, None], grad_best, grad)
-                halved_at_check, best_at_check = halve, value_best
-                raised, interval = tf.zeros_like(raised), tf.zeros([], tf.int32)
-                length = tf.maximum(length - shrink, least)
+        # best_adv: the last point that fooled the model, per image; raised: steps that raised the loss
+        # since the last checkpoint.
+        return (x_adv, x_adv, grad, value, size, x_adv, fooled, x_adv, grad, value, tf.zeros_like(value),
+                tf.zeros([], tf.int32), first_length, value, tf.ones_like(value, tf.bool))
+
+    def run(x, y, target, eps, steps, intervals, lo, hi, seed):
+        length, shrink, least = intervals
+        state = start(x, y, target, eps, tf.constant(length, tf.int32), lo, hi, seed)
+        state = loop(state, (x, y, target, eps, tf.constant(shrink, tf.int32), tf.constant(least, tf.int32),
+                             lo, hi), steps)
+        best_adv, fooled, x_best = state[5], state[6], state[7]
         return tf.where(fooled[:, None, None, None], best_adv, x_best), fooled
 
+    run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
     return run
 
 
@@ -157,7 +174,7 @@ def apgd(model, x, y=None, *, eps, norm="inf", loss="ce", steps=100, restarts=1,
     if eps == 0.0:
         return _finish(x_adv, fooled, as_numpy, return_fooled)
     fn = _core.compiled(model, "apgd", (norm, loss, bool(targeted)), _build_apgd)
-    steps_t, intervals = tf.constant(steps, tf.int32), tf.constant(checkpoint_intervals(steps), tf.int32)
+    intervals = checkpoint_intervals(steps)
     ranks = range(2, target_classes + 2) if targeted else [None]
     order = np.argsort(-clean_logits, axis=1) if targeted else None
     run_index = 0
@@ -171,7 +188,7 @@ def apgd(model, x, y=None, *, eps, norm="inf", loss="ce", steps=100, restarts=1,
                                    tf.int32)
             run_index += 1
             out, hit = fn(tf.constant(x_np[todo]), tf.constant(y_np[todo]), tf.constant(target, tf.int32),
-                          _core.f32(eps), steps_t, intervals, _core.f32(lo), _core.f32(hi), seed_run)
+                          _core.f32(eps), steps, intervals, _core.f32(lo), _core.f32(hi), seed_run)
             out, hit = out.numpy(), hit.numpy()
             # A later run only replaces the point of an image it fooled (or the first run's point).
             replace = hit if run_index > 1 else np.ones_like(hit)

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tfdefend.attacks import _core
 from tfdefend.attacks._entry import attack_doc, gradient_attack
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.utils import validation as V
 
 LOSSES = ("ce", "margin")
@@ -31,19 +32,25 @@ def margin_loss(logits, y, targeted=False):
 
 
 def _build_margin(model, targeted):
-    """Compiles the L-inf sign-gradient loop on `margin_loss` for one model (traced per input shape)."""
+    """The L-inf sign-gradient loop on `margin_loss` for one model: `run(x, y, eps, step_size, steps, lo, hi)`.
 
-    @tf.function(reduce_retracing=True)
+    The steps run as unrolled compiled chunks (`_loop.UnrolledLoop`), traced once per input shape.
+    """
+
+    def step(i, x_adv, constants):
+        x, y, eps, step_size, lo, hi = constants
+        with tf.GradientTape() as tape:
+            tape.watch(x_adv)
+            loss = tf.reduce_sum(margin_loss(_core.logits_of(model, x_adv), y, targeted))
+        grad = tape.gradient(loss, x_adv, unconnected_gradients=_core.ZERO)
+        return _core.project(x_adv + step_size * tf.sign(grad), x, eps, "inf", lo, hi)
+
+    loop = UnrolledLoop(step)
+
     def run(x, y, eps, step_size, steps, lo, hi):
-        x_adv = tf.identity(x)
-        for _ in tf.range(steps):
-            with tf.GradientTape() as tape:
-                tape.watch(x_adv)
-                loss = tf.reduce_sum(margin_loss(_core.logits_of(model, x_adv), y, targeted))
-            grad = tape.gradient(loss, x_adv, unconnected_gradients=_core.ZERO)
-            x_adv = _core.project(x_adv + step_size * tf.sign(grad), x, eps, "inf", lo, hi)
-        return x_adv
+        return loop(x, (x, y, eps, step_size, lo, hi), int(steps))
 
+    run.tracing_count = loop.tracing_count
     return run
 
 
@@ -98,5 +105,5 @@ def _run_margin(model, x, y, bounds, *, eps, step_size, steps, norm, targeted):
         return tf.identity(x)
     fn = _core.compiled(model, "bim_margin", (bool(targeted),), _build_margin)
     lo, hi = bounds
-    return fn(x, y, _core.f32(eps), _core.f32(step_size), tf.constant(steps, tf.int32), _core.f32(lo),
+    return fn(x, y, _core.f32(eps), _core.f32(step_size), int(steps), _core.f32(lo),
               _core.f32(hi))

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfdefend.attacks import _core
 from tfdefend.attacks._entry import attack_doc, run_attack
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.utils import validation as V
 
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
@@ -15,59 +16,67 @@ _BIG = 1e10
 
 
 def _build(model, targeted, bounded):
-    """Compiles the inner optimization (one binary-search step) for one model."""
+    """The inner optimization (one binary-search step) for one model.
+
+    Returns `run(x, y, const, lr, steps, confidence, lo, hi, best_l2, best_adv)` (`steps` a Python int):
+    the Adam steps run as unrolled compiled chunks (`_loop.UnrolledLoop`), traced once per input shape.
+    """
 
     def to_image(w, lo, hi):
         if bounded:
             return (tf.tanh(w) + 1.0) * 0.5 * (hi - lo) + lo
         return w
 
-    @tf.function(reduce_retracing=True)
-    def run(x, y, const, lr, steps, confidence, lo, hi, best_l2, best_adv):
-        if bounded:
-            unit = tf.clip_by_value((x - lo) / (hi - lo) * 2.0 - 1.0, -_TANH_SHRINK, _TANH_SHRINK)
-            w = tf.atanh(unit)
-        else:
-            w = tf.identity(x)
-        m = tf.zeros_like(w)
-        v = tf.zeros_like(w)
-        succeeded = tf.zeros(tf.shape(x)[:1], tf.bool)
-        bshape = tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0)
-        for t in tf.range(steps):
-            with tf.GradientTape() as tape:
-                tape.watch(w)
-                x_new = to_image(w, lo, hi)
-                logits = _core.logits_of(model, x_new)
-                onehot = tf.one_hot(y, tf.shape(logits)[-1], dtype=tf.float32)
-                real = tf.reduce_sum(onehot * logits, axis=-1)
-                other = tf.reduce_max(logits - onehot * _BIG, axis=-1)
-                if targeted:
-                    f = tf.maximum(other - real + confidence, 0.0)
-                else:
-                    f = tf.maximum(real - other + confidence, 0.0)
-                l2 = tf.reduce_sum(tf.square(x_new - x), axis=list(range(1, x.shape.rank)))
-                loss = tf.reduce_sum(l2 + const * f)
-            grad = tape.gradient(loss, w, unconnected_gradients=_core.ZERO)
-            # Success at the current iterate (before the update), with the confidence margin.
+    def step(t, state, constants):
+        w, m, v, succeeded, best_l2, best_adv = state
+        x, y, const, lr, confidence, lo, hi = constants
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            x_new = to_image(w, lo, hi)
+            logits = _core.logits_of(model, x_new)
+            onehot = tf.one_hot(y, tf.shape(logits)[-1], dtype=tf.float32)
+            real = tf.reduce_sum(onehot * logits, axis=-1)
+            other = tf.reduce_max(logits - onehot * _BIG, axis=-1)
             if targeted:
-                adjusted = logits - confidence * onehot
-                success = tf.equal(tf.argmax(adjusted, -1, output_type=tf.int32), y)
+                f = tf.maximum(other - real + confidence, 0.0)
             else:
-                adjusted = logits + confidence * onehot
-                success = tf.not_equal(tf.argmax(adjusted, -1, output_type=tf.int32), y)
-            succeeded = tf.logical_or(succeeded, success)
-            improved = tf.logical_and(success, l2 < best_l2)
-            best_l2 = tf.where(improved, l2, best_l2)
-            best_adv = tf.where(tf.reshape(improved, bshape), x_new, best_adv)
-            # Adam, written out; element-wise, so every sample has its own state.
-            step = tf.cast(t + 1, tf.float32)
-            m = _BETA1 * m + (1.0 - _BETA1) * grad
-            v = _BETA2 * v + (1.0 - _BETA2) * tf.square(grad)
-            m_hat = m / (1.0 - tf.pow(_BETA1, step))
-            v_hat = v / (1.0 - tf.pow(_BETA2, step))
-            w = w - lr * m_hat / (tf.sqrt(v_hat) + _ADAM_EPS)
+                f = tf.maximum(real - other + confidence, 0.0)
+            l2 = tf.reduce_sum(tf.square(x_new - x), axis=list(range(1, x.shape.rank)))
+            loss = tf.reduce_sum(l2 + const * f)
+        grad = tape.gradient(loss, w, unconnected_gradients=_core.ZERO)
+        # Success at the current iterate (before the update), with the confidence margin.
+        adjusted = logits - confidence * onehot if targeted else logits + confidence * onehot
+        predicted = tf.argmax(adjusted, -1, output_type=tf.int32)
+        success = tf.equal(predicted, y) if targeted else tf.not_equal(predicted, y)
+        succeeded = tf.logical_or(succeeded, success)
+        improved = tf.logical_and(success, l2 < best_l2)
+        best_l2 = tf.where(improved, l2, best_l2)
+        bshape = tf.concat([tf.shape(x)[:1], tf.ones([x.shape.rank - 1], tf.int32)], 0)
+        best_adv = tf.where(tf.reshape(improved, bshape), x_new, best_adv)
+        # Adam, written out; element-wise, so every sample has its own state.
+        step_number = tf.cast(t + 1, tf.float32)
+        m = _BETA1 * m + (1.0 - _BETA1) * grad
+        v = _BETA2 * v + (1.0 - _BETA2) * tf.square(grad)
+        m_hat = m / (1.0 - tf.pow(_BETA1, step_number))
+        v_hat = v / (1.0 - tf.pow(_BETA2, step_number))
+        w = w - lr * m_hat / (tf.sqrt(v_hat) + _ADAM_EPS)
+        return w, m, v, succeeded, best_l2, best_adv
+
+    loop = UnrolledLoop(step)
+
+    @tf.function(reduce_retracing=True)
+    def start(x, lo, hi):
+        if bounded:
+            return tf.atanh(tf.clip_by_value((x - lo) / (hi - lo) * 2.0 - 1.0, -_TANH_SHRINK, _TANH_SHRINK))
+        return tf.identity(x)
+
+    def run(x, y, const, lr, steps, confidence, lo, hi, best_l2, best_adv):
+        w = start(x, lo, hi)
+        state = (w, tf.zeros_like(w), tf.zeros_like(w), tf.zeros(tf.shape(x)[:1], tf.bool), best_l2, best_adv)
+        _, _, _, succeeded, best_l2, best_adv = loop(state, (x, y, const, lr, confidence, lo, hi), steps)
         return best_l2, best_adv, succeeded
 
+    run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
     return run
 
 
@@ -86,8 +95,9 @@ def carlini_wagner_l2(model, x, y=None, *, targeted=False, confidence=0.0, initi
     after the first success). The smallest-L2 successful example seen for each
     sample is kept; samples never successful are returned unchanged.
 
-    The inner optimization is one cached `tf.function` (traced once per input
-    shape); the binary search runs in Python around it.
+    The inner optimization is cached and compiled (unrolled chunks of Adam
+    steps, traced once per input shape); the binary search runs in Python
+    around it.
 
     Args:
         {model_x_y}
@@ -134,7 +144,7 @@ def _binary_search(model, x_t, y_t, bounds, *, targeted, confidence, initial_con
     const = np.full(n, initial_const, np.float32)
     best_l2 = tf.fill([n], tf.constant(np.inf, tf.float32))
     best_adv = tf.identity(x_t)
-    args = (tf.constant(learning_rate, tf.float32), tf.constant(steps, tf.int32),
+    args = (tf.constant(learning_rate, tf.float32), steps,
             _core.f32(confidence), _core.f32(lo if bounded else 0.0), _core.f32(hi if bounded else 1.0))
     for _ in range(binary_search_steps):
         best_l2, best_adv, succeeded = fn(x_t, y_t, tf.constant(const), *args, best_l2, best_adv)

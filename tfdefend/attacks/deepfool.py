@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.utils import validation as V
 
 _EPS = 1e-8
@@ -234,11 +235,36 @@ def deepfool_perturbation_and_logits(model, x, steps=5, overshoot=0.02, num_cand
 
 
 def _build(model, num_candidates):
-    @tf.function(reduce_retracing=True)
-    def run(x, steps, overshoot, lo, hi):
-        delta = deepfool_perturbation(model, x, steps, overshoot, num_candidates, clip=(lo, hi))
-        return tf.clip_by_value(x + delta, lo, hi)
+    """The attack's compiled DeepFool for one model: `run(x, steps, overshoot, lo, hi)` (`steps` a Python int).
 
+    The clean ranking is one compiled call, the iterations unrolled compiled chunks (`_loop.UnrolledLoop`,
+    not the while loop of `deepfool_perturbation`), stopping between chunks once no image is active.
+    """
+
+    def loop_for(x, overshoot, lo, hi, found):
+        loop = _DeepFoolLoop(model, x, overshoot, num_candidates, (lo, hi), None, compact=True)
+        loop.found.update(found, wrong=None)
+        return loop
+
+    @tf.function(reduce_retracing=True)
+    def rank(x, overshoot, lo, hi):
+        loop = loop_for(x, overshoot, lo, hi, {})
+        loop.rank(_core.logits_of(model, x))
+        return {key: loop.found[key] for key in ("candidates", "label0", "logits0")}
+
+    def step(i, state, constants):
+        x, overshoot, lo, hi, found = constants
+        return loop_for(x, overshoot, lo, hi, found).body(i, *state)[1:]
+
+    iterations = UnrolledLoop(step)
+
+    def run(x, steps, overshoot, lo, hi):
+        constants = (x, overshoot, lo, hi, rank(x, overshoot, lo, hi))
+        state = (tf.zeros_like(x), tf.ones(tf.shape(x)[:1], tf.bool))
+        r_tot, _ = iterations(state, constants, steps, until=lambda s: not bool(tf.reduce_any(s[1])))
+        return tf.clip_by_value(x + (1.0 + overshoot) * r_tot, lo, hi)
+
+    run.tracing_count = lambda: max(iterations.tracing_count(), rank.experimental_get_tracing_count())
     return run
 
 
@@ -270,5 +296,5 @@ def deepfool(model, x, *, steps=50, overshoot=0.02, num_candidates=10, clip=(0.0
     x_t, as_numpy = _core.check_images(model, x, clip)
     _core.num_classes_of(model, x_t)  # raises unless the model returns [batch, classes] logits
     fn = _core.compiled(model, "deepfool", (num_candidates,), _build)
-    x_adv = fn(x_t, tf.constant(steps, tf.int32), _core.f32(overshoot), _core.f32(lo), _core.f32(hi))
+    x_adv = fn(x_t, steps, _core.f32(overshoot), _core.f32(lo), _core.f32(hi))
     return _core.finish(x_adv, as_numpy)

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.utils import validation as V
 
 ETA, ALPHA_MAX, BETA = 1.05, 0.1, 0.9  # overshoot, most weight on the original point, backward step
@@ -66,29 +67,33 @@ def _build_fab(model, norm):
         flat = tf.reshape(d, [tf.shape(d)[0], -1])
         return tf.reduce_max(tf.abs(flat), 1) if norm == "inf" else tf.norm(flat, axis=1)
 
-    @tf.function(reduce_retracing=True)
+    def step(i, state, constants):
+        x_k, best, best_size = state
+        x, y, target, lo, hi = constants
+        diff, w, _ = difference(x_k, y, target)
+        # Hyperplane of the linearized boundary: <w, z - x_k> = -diff.
+        d_k = project_on_boundary(x_k, w, -diff, lo, hi, norm)
+        d_0 = project_on_boundary(x, w, -diff - _sum(w * (x - x_k)), lo, hi, norm)
+        n_k, n_0 = size(d_k), size(d_0)
+        alpha = tf.minimum(n_k / tf.maximum(n_k + n_0, 1e-12), ALPHA_MAX)
+        x_k = tf.clip_by_value((1.0 - _expand(alpha)) * (x_k + ETA * d_k) + _expand(alpha) * (x + ETA * d_0), lo, hi)
+        _, _, fooled = difference(x_k, y, target)
+        step_size = size(x_k - x)
+        improved = tf.logical_and(fooled, step_size < best_size)
+        best = tf.where(_expand(improved), x_k, best)
+        best_size = tf.where(improved, step_size, best_size)
+        # Once across the boundary, step back towards the original point.
+        x_k = tf.where(_expand(fooled), (1.0 - BETA) * x + BETA * x_k, x_k)
+        return x_k, best, best_size
+
+    loop = UnrolledLoop(step)
+
     def run(x, y, target, steps, lo, hi):
-        x_k = tf.identity(x)
-        best = tf.identity(x)
-        best_size = tf.fill(tf.shape(y), float("inf"))
-        for _ in tf.range(steps):
-            diff, w, _ = difference(x_k, y, target)
-            # Hyperplane of the linearized boundary: <w, z - x_k> = -diff.
-            d_k = project_on_boundary(x_k, w, -diff, lo, hi, norm)
-            d_0 = project_on_boundary(x, w, -diff - _sum(w * (x - x_k)), lo, hi, norm)
-            n_k, n_0 = size(d_k), size(d_0)
-            alpha = tf.minimum(n_k / tf.maximum(n_k + n_0, 1e-12), ALPHA_MAX)
-            x_k = tf.clip_by_value((1.0 - _expand(alpha)) * (x_k + ETA * d_k)
-                                   + _expand(alpha) * (x + ETA * d_0), lo, hi)
-            _, _, fooled = difference(x_k, y, target)
-            step_size = size(x_k - x)
-            improved = tf.logical_and(fooled, step_size < best_size)
-            best = tf.where(_expand(improved), x_k, best)
-            best_size = tf.where(improved, step_size, best_size)
-            # Once across the boundary, step back towards the original point.
-            x_k = tf.where(_expand(fooled), (1.0 - BETA) * x + BETA * x_k, x_k)
+        state = (x, x, tf.fill(tf.shape(y), float("inf")))
+        _, best, best_size = loop(state, (x, y, target, lo, hi), steps)
         return best, best_size
 
+    run.tracing_count = loop.tracing_count
     return run
 
 
@@ -151,7 +156,7 @@ def fab(model, x, y=None, *, eps=None, norm="inf", steps=100, target_classes=9, 
             break
         target = order[todo, rank]  # the images in `todo` are classified as y = order[:, 0]
         best, size = fn(tf.constant(x_np[todo]), tf.constant(y_np[todo]), tf.constant(target, tf.int32),
-                        tf.constant(steps, tf.int32), _core.f32(lo), _core.f32(hi))
+                        steps, _core.f32(lo), _core.f32(hi))
         best, size = best.numpy(), size.numpy()
         better = size < norms[todo]
         x_adv[todo[better]], norms[todo[better]] = best[better], size[better]
