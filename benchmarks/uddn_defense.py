@@ -56,7 +56,7 @@ import tensorflow as tf
 from tfdefend import data, models
 from tfdefend.attacks import apgd, bim, fgsm
 from tfdefend.evaluation import accuracy, defense_table, denoising_l1, predict_labels
-from tfdefend.training import defensive_distillation, fit_classifier, train_uddn_defense
+from tfdefend.training import train_classifier, train_defensive_distillation, train_uddn_defense
 from tfdefend.utils import atomic_write_text
 from tfdefend.utils.calling import call_model
 
@@ -116,14 +116,15 @@ def train_extra_rows(args, classifier, x_train, y_train, spec, rows=ROWS):
     shape = {"input_shape": spec.image_shape, "num_classes": spec.num_classes}
 
     def defensive():
-        student, _ = defensive_distillation(models.create_model("small_cnn", **shape),
-                                            models.create_model("small_cnn", **shape), x_train, y_train,
-                                            temperature=20.0, epochs=(args.dd_epochs, args.dd_epochs), verbose=0)
+        student, _ = train_defensive_distillation(models.create_model("small_cnn", **shape),
+                                                  models.create_model("small_cnn", **shape), x_train, y_train,
+                                                  temperature=20.0, epochs=(args.dd_epochs, args.dd_epochs),
+                                                  verbose=0)
         return student
 
     def source():
         mlp = models.create_model("mlp", **shape)
-        fit_classifier(mlp, (x_train, y_train), epochs=3, batch_size=128, verbose=0)
+        train_classifier(mlp, (x_train, y_train), epochs=3, batch_size=128, verbose=0)
         return mlp
 
     recipes = {
