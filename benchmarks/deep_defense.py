@@ -47,7 +47,7 @@ import tensorflow as tf
 from tfdefend import data, models
 from tfdefend.attacks import pgd
 from tfdefend.evaluation import accuracy, accuracy_at_eps_ref, fgsm_eps_ref, predict_labels, rho2
-from tfdefend.export import save_keras
+from tfdefend.export import export_keras
 from tfdefend.training import AdversarialTraining, DeepDefense, apply_parseval, train_classifier
 from tfdefend.utils import atomic_path, atomic_write_text
 
@@ -288,7 +288,7 @@ def save_zoo(trained, rows, arch, args, directory, command):
         if method == "reference" and (args.reference or args.pretrained):
             continue  # loaded from the zoo: saving it again would only change its file
         classifier, row, stem = trained[method][0], rows[method], f"{base}{tag}_{args.dataset}"
-        save_keras(classifier, os.path.join(directory, f"{stem}.keras"), include_optimizer=False)
+        export_keras(classifier, os.path.join(directory, f"{stem}.keras"), include_optimizer=False)
         info = {"model": type(classifier).__name__, "kind": "classifier", "arch": arch, "dataset": args.dataset,
                 "defense": defense, "clean_accuracy": row["clean_accuracy"], "test_examples": args.limit_test, "rho2": row["rho2"],
                 "pgd_accuracy": row["pgd_accuracy"],

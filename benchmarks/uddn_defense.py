@@ -109,7 +109,7 @@ def train_extra_rows(args, classifier, x_train, y_train, spec, rows=ROWS):
     next run.
     """
 
-    from tfdefend.export import save_keras
+    from tfdefend.export import export_keras
 
     common = {"eps": args.eps, "real_count": args.real_count, "uddn_epochs": args.uddn_epochs,
               "distill_epochs": 0, "use_gnr": False, "seed": 0, "verbose": 0}
@@ -149,7 +149,7 @@ def train_extra_rows(args, classifier, x_train, y_train, spec, rows=ROWS):
         seconds[name] = round(time.perf_counter() - start, 1)
         if path:
             os.makedirs(args.cache, exist_ok=True)
-            save_keras(out[name], path, include_optimizer=False, overwrite=True)
+            export_keras(out[name], path, include_optimizer=False, overwrite=True)
         print(f"trained {name} in {seconds[name]:.0f} s", flush=True)
     return out, seconds
 

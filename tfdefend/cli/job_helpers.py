@@ -72,13 +72,13 @@ def save_outputs(outputs, networks, metrics, dist):
         metrics: `{key: metrics dict}`, written to the path with ".json".
         dist: The job's `tf.distribute` strategy.
     """
-    from tfdefend.export import save_keras
+    from tfdefend.export import export_keras
     from tfdefend.utils.distribute import chief_output_path, is_chief
 
     for key, path in outputs.items():
         if path is None:
             continue
         with chief_output_path(path, dist) as worker_path:  # every worker saves; the chief's file is kept
-            save_keras(networks[key], worker_path, include_optimizer=False)
+            export_keras(networks[key], worker_path, include_optimizer=False)
         if is_chief(dist):
             atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")

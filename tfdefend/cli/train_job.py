@@ -236,11 +236,11 @@ def _run_record(net, dist, strategy, batch_size, learning_rate, seed, split, x_t
 
 def _save(net, metrics, output, metrics_output, dist, include_optimizer):
     """Writes the model (every worker; the chief's file is kept) and, on the chief, the metrics JSON."""
-    from tfdefend.export import save_keras
+    from tfdefend.export import export_keras
     from tfdefend.utils.distribute import chief_output_path, is_chief
 
     with chief_output_path(output, dist) as path:  # every worker saves; only the chief's file is kept
-        save_keras(net, path, include_optimizer=include_optimizer)
+        export_keras(net, path, include_optimizer=include_optimizer)
     if is_chief(dist):
         atomic_write_text(metrics_output or os.path.splitext(output)[0] + ".json",
                           json.dumps(metrics, indent=2) + "\n")
