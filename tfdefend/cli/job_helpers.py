@@ -71,10 +71,18 @@ def save_outputs(outputs, networks, metrics, dist):
         networks: `{key: Keras model}`.
         metrics: `{key: metrics dict}`, written to the path with ".json".
         dist: The job's `tf.distribute` strategy.
+
+    Raises:
+        ValueError: If a path is given for a key that has no network (checked
+            before anything is written).
     """
     from tfdefend.export import export_keras
     from tfdefend.utils.distribute import chief_output_path, is_chief
 
+    missing = sorted(key for key, path in outputs.items() if path is not None and key not in networks)
+    if missing:
+        raise ValueError("No network was trained for " + ", ".join(f"`{key}_output`" for key in missing)
+                         + ": there is nothing to save there.")
     for key, path in outputs.items():
         if path is None:
             continue
