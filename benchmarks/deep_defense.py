@@ -1,7 +1,7 @@
 """Deep Defense vs Parseval training and adversarial training (Yan et al., 2018, Table 1) on our data.
 
 For each architecture (`mlp`: the paper's 500-150 MLP; `cnn`: a LeNet-sized
-`small_cnn`) and seed: train a Reference with `fit_classifier`, then
+`small_cnn`) and seed: train a Reference with `train_classifier`, then
 fine-tune copies of it with the same optimizer schedule (Adam, `--lr`
 halved at 80% of `--finetune-epochs`, batch `--batch-size`):
 
@@ -47,8 +47,8 @@ import tensorflow as tf
 from tfdefend import data, models
 from tfdefend.attacks import pgd
 from tfdefend.evaluation import accuracy, accuracy_at_eps_ref, fgsm_eps_ref, predict_labels, rho2
-from tfdefend.export import save_keras
-from tfdefend.training import AdversarialTraining, DeepDefense, apply_parseval, fit_classifier
+from tfdefend.export import export_keras
+from tfdefend.training import AdversarialTraining, DeepDefense, apply_parseval, train_classifier
 from tfdefend.utils import atomic_path, atomic_write_text
 
 METHODS = {"reference": "Reference", "parseval": "Par. Train", "adv_train": "Adv. Train I",
@@ -99,7 +99,7 @@ def train_all(arch, seed, args, spec, train, tune):
         out["reference"] = (reference, None)
     else:
         start = time.perf_counter()
-        fit_classifier(reference, train, epochs=args.epochs, batch_size=128, verbose=0)
+        train_classifier(reference, train, epochs=args.epochs, batch_size=128, verbose=0)
         out["reference"] = (reference, (time.perf_counter() - start) / args.epochs)
     x, y = tune
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -288,7 +288,7 @@ def save_zoo(trained, rows, arch, args, directory, command):
         if method == "reference" and (args.reference or args.pretrained):
             continue  # loaded from the zoo: saving it again would only change its file
         classifier, row, stem = trained[method][0], rows[method], f"{base}{tag}_{args.dataset}"
-        save_keras(classifier, os.path.join(directory, f"{stem}.keras"), include_optimizer=False)
+        export_keras(classifier, os.path.join(directory, f"{stem}.keras"), include_optimizer=False)
         info = {"model": type(classifier).__name__, "kind": "classifier", "arch": arch, "dataset": args.dataset,
                 "defense": defense, "clean_accuracy": row["clean_accuracy"], "test_examples": args.limit_test, "rho2": row["rho2"],
                 "pgd_accuracy": row["pgd_accuracy"],

@@ -44,7 +44,7 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tfdefend import data, models
 from tfdefend.evaluation import FLOPS_METHOD, count_flops
-from tfdefend.export import tflite
+from tfdefend.export import export_tflite
 from tfdefend.utils import atomic_write_text
 
 WARMUP = 10
@@ -108,7 +108,7 @@ class _Runner:
 
 def _tflite_row(model, kind, path, quantization, calibration, x_test, keras_pred, repeats):
     try:
-        tflite(model, path, quantization=quantization, representative_data=calibration)
+        export_tflite(model, path, quantization=quantization, representative_data=calibration)
     except ValueError as exc:
         return {"error": str(exc)}
     info = {"size_bytes": os.path.getsize(path)}

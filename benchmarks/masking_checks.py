@@ -37,7 +37,7 @@ import keras
 from tfdefend import data, models
 from tfdefend.attacks import auto_attack, bpda
 from tfdefend.evaluation import masking_checks
-from tfdefend.training import defensive_distillation
+from tfdefend.training import train_defensive_distillation
 from tfdefend.utils import atomic_write_text
 
 ROWS = ("defensive_distillation", "jpeg", "comdefend", "pgd_at")
@@ -52,9 +52,9 @@ def _distilled(args):
     keras.utils.set_random_seed(args.seed)
     x_train, y_train = data.load("fashion_mnist", "train", as_numpy=True, limit=args.train_limit)
     start = time.perf_counter()
-    student, _ = defensive_distillation(models.create_model("small_cnn"), models.create_model("small_cnn"),
-                                        x_train, y_train, temperature=20.0,
-                                        epochs=(args.dd_epochs, args.dd_epochs), verbose=0)
+    student, _ = train_defensive_distillation(models.create_model("small_cnn"), models.create_model("small_cnn"),
+                                              x_train, y_train, temperature=20.0,
+                                              epochs=(args.dd_epochs, args.dd_epochs), verbose=0)
     return student, round(time.perf_counter() - start, 1)
 
 

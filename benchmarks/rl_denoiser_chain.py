@@ -44,7 +44,7 @@ import numpy as np
 from tfdefend import data, models
 from tfdefend.attacks import fgsm, pgd
 from tfdefend.evaluation import FLOPS_METHOD, chain_choices, count_flops, defense_table, format_defense_table
-from tfdefend.export import save_keras
+from tfdefend.export import export_keras
 from tfdefend.utils import atomic_path, atomic_write_text
 
 SEED_COSTS = {"rl_deadv": {"params": 1.96e5, "gflops": 0.474}, "dncnn": {"params": 6.69e5, "gflops": 2.66}}
@@ -87,7 +87,7 @@ def train_dncnn(classifier, strengths, args):
     dncnn.fit(x_adv, x, epochs=args.dncnn_epochs, batch_size=64, shuffle=True, verbose=0)
     print(f"  dncnn trained in {time.perf_counter() - start:.0f} s", flush=True)
     if path:
-        save_keras(dncnn, path, include_optimizer=False, overwrite=True)
+        export_keras(dncnn, path, include_optimizer=False, overwrite=True)
     return dncnn
 
 

@@ -56,7 +56,7 @@ import tensorflow as tf
 from tfdefend import data, models
 from tfdefend.attacks import apgd, bim, fgsm
 from tfdefend.evaluation import accuracy, defense_table, denoising_l1, predict_labels
-from tfdefend.training import defensive_distillation, fit_classifier, train_uddn_defense
+from tfdefend.training import train_classifier, train_defensive_distillation, train_uddn_defense
 from tfdefend.utils import atomic_write_text
 from tfdefend.utils.calling import call_model
 
@@ -109,21 +109,22 @@ def train_extra_rows(args, classifier, x_train, y_train, spec, rows=ROWS):
     next run.
     """
 
-    from tfdefend.export import save_keras
+    from tfdefend.export import export_keras
 
     common = {"eps": args.eps, "real_count": args.real_count, "uddn_epochs": args.uddn_epochs,
               "distill_epochs": 0, "use_gnr": False, "seed": 0, "verbose": 0}
     shape = {"input_shape": spec.image_shape, "num_classes": spec.num_classes}
 
     def defensive():
-        student, _ = defensive_distillation(models.create_model("small_cnn", **shape),
-                                            models.create_model("small_cnn", **shape), x_train, y_train,
-                                            temperature=20.0, epochs=(args.dd_epochs, args.dd_epochs), verbose=0)
+        student, _ = train_defensive_distillation(models.create_model("small_cnn", **shape),
+                                                  models.create_model("small_cnn", **shape), x_train, y_train,
+                                                  temperature=20.0, epochs=(args.dd_epochs, args.dd_epochs),
+                                                  verbose=0)
         return student
 
     def source():
         mlp = models.create_model("mlp", **shape)
-        fit_classifier(mlp, (x_train, y_train), epochs=3, batch_size=128, verbose=0)
+        train_classifier(mlp, (x_train, y_train), epochs=3, batch_size=128, verbose=0)
         return mlp
 
     recipes = {
@@ -148,7 +149,7 @@ def train_extra_rows(args, classifier, x_train, y_train, spec, rows=ROWS):
         seconds[name] = round(time.perf_counter() - start, 1)
         if path:
             os.makedirs(args.cache, exist_ok=True)
-            save_keras(out[name], path, include_optimizer=False, overwrite=True)
+            export_keras(out[name], path, include_optimizer=False, overwrite=True)
         print(f"trained {name} in {seconds[name]:.0f} s", flush=True)
     return out, seconds
 

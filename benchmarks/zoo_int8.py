@@ -4,7 +4,7 @@ A classifier is exported as the mobile app bundle (`export_app_bundle`:
 full-integer int8, uint8 pixels in) and run in LiteRT as the app runs it
 (`BundleRunner`, ranked by probabilities, ties broken by the logits) on the
 test images as 8-bit pixels; its top-1 is compared with the Keras model's. A
-preprocessor is exported with `tflite(..., quantization="int8")` (what
+preprocessor is exported with `export_tflite(..., quantization="int8")` (what
 `tfdefend zoo export --quantize int8` writes) and the mean absolute
 difference of its output images to Keras' is reported. Calibration: the
 first `CALIBRATION_IMAGES` training images, as `tfdefend app export` and
@@ -17,7 +17,7 @@ import tempfile
 import numpy as np
 
 from tfdefend import data
-from tfdefend.export import export_app_bundle, load_tflite, read_bundle, tflite
+from tfdefend.export import export_app_bundle, export_tflite, load_tflite, read_bundle
 from tfdefend.export.app_client import BundleRunner, rank
 
 CALIBRATION_IMAGES = 200  # tfdefend.cli.app_job / export_job
@@ -38,8 +38,8 @@ def _int8_classifier(entry, model, x, y, keras_pred, calibration, workdir):
 
 
 def _int8_preprocessor(model, x, calibration, workdir):
-    path = tflite(model, os.path.join(workdir, "model.tflite"), quantization="int8",
-                  representative_data=calibration)
+    path = export_tflite(model, os.path.join(workdir, "model.tflite"), quantization="int8",
+                         representative_data=calibration)
     runner = load_tflite(path).get_signature_runner("serving_default")
     (scale, zero) = runner.get_input_details()["images"]["quantization"]
     (out_scale, out_zero) = runner.get_output_details()["images"]["quantization"]

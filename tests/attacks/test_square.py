@@ -144,11 +144,11 @@ def test_l2_seeded_runs_repeat_and_eps_zero_changes_nothing(digits_model):
 
 
 def test_l2_attacks_a_tflite_file_through_litert(digits_model, tmp_path):
-    from tfdefend.export import TFLiteScores, tflite
+    from tfdefend.export import TFLiteScores, export_tflite
 
     model, x, y, _ = digits_model
     x, y = x[:12], y[:12]
-    scores = TFLiteScores(tflite(model, str(tmp_path / "digits.tflite")))
+    scores = TFLiteScores(export_tflite(model, str(tmp_path / "digits.tflite")))
     out, info = square(scores, x, y, eps=1.5, norm="l2", queries=40, seed=0, return_info=True)
     assert np.all(_l2(out, x) <= 1.5 + 1e-5) and out.min() >= 0.0 and out.max() <= 1.0
     assert np.all(info["queries"] <= 40) and scores.calls <= info["queries"].sum() + len(x)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tfdefend.cli.main import main
-from tfdefend.export import save_keras
+from tfdefend.export import export_keras
 from tfdefend.models import create_model, zoo
 from tfdefend.utils import sha256_file
 
@@ -24,7 +24,7 @@ def toy_zoo_dir(tmp_path_factory):
     manifest = {}
     for name, (registry_name, kind, model) in models.items():
         path = directory / f"{name}.keras"
-        save_keras(model, path)
+        export_keras(model, path)
         manifest[name] = {"file": path.name, "sha256": sha256_file(path), "model": registry_name,
                           "kind": kind, "dataset": "digits",
                           "command": f"tfdefend train --model {registry_name}",

@@ -4,8 +4,10 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from tfdefend import data
+from tfdefend.cli.job_helpers import save_outputs
 from tfdefend.cli.main import main
 
 
@@ -74,4 +76,23 @@ def test_toolbox_only_needs_a_toolbox_output_and_no_chain_output(tmp_path, capsy
         assert main(base + extra) == 2
         assert "--toolbox-only" in capsys.readouterr().err
     assert main(base) == 2 and "--output" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_toolbox_only_refuses_an_agent_output_before_training(tmp_path, capsys):
+    # Was an uncaught KeyError('agent') after the toolbox had been trained and saved.
+    code = main(["train-rl-chain", "--dataset", "digits", "--classifier", "small_cnn_digits",
+                 "--train-images", "64", "--filters", "4", "--strengths", "2", "--depths", "2",
+                 "--toolbox-epochs", "1", "--toolbox-only", "--toolbox-output", str(tmp_path / "t.keras"),
+                 "--agent-output", str(tmp_path / "a.keras")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--toolbox-only" in err and "--agent-output" in err
+    assert not any(tmp_path.iterdir())  # refused before any training or saving
+
+
+def test_save_outputs_refuses_a_path_without_a_network_before_writing(tmp_path):
+    outputs = {"toolbox": str(tmp_path / "t.keras"), "agent": str(tmp_path / "a.keras")}
+    with pytest.raises(ValueError, match="`agent_output`"):
+        save_outputs(outputs, {"toolbox": keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])},
+                     {"toolbox": {}}, None)
     assert not any(tmp_path.iterdir())

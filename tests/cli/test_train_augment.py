@@ -9,7 +9,7 @@ import pytest
 
 from tfdefend.cli.main import main
 from tfdefend.models.zoo import ZOO_DIR
-from tfdefend.training import fit_classifier
+from tfdefend.training import train_classifier
 
 
 def _train(tmp_path, name, *extra, epochs=3):
@@ -66,7 +66,7 @@ def test_fit_classifier_takes_a_batched_dataset():
 
     model = create_model("small_cnn", input_shape=(8, 8, 1), filters=4)
     x, y = np.random.default_rng(0).random((32, 8, 8, 1), np.float32), np.arange(32) % 10
-    history = fit_classifier(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(8), epochs=2, verbose=0)
+    history = train_classifier(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(8), epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 8
     with pytest.raises(ValueError, match="known, non-zero number of batches"):
-        fit_classifier(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat(), epochs=1)
+        train_classifier(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat(), epochs=1)

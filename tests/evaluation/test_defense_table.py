@@ -56,13 +56,13 @@ def tiny_comdefend():
 
     from tfdefend import data
     from tfdefend.models import ComDefend
-    from tfdefend.training import fit_preprocessor
+    from tfdefend.training import train_preprocessor
 
     keras.utils.set_random_seed(0)
     x, _ = data.load("digits", "train", as_numpy=True)
     model = ComDefend((8, 8, 1), code_channels=8, comcnn_filters=(16, 32, 16), rescnn_filters=(16, 32, 16),
                       seed=0)
-    fit_preprocessor(model, x, epochs=25, batch_size=32, learning_rate=2e-3, verbose=0)
+    train_preprocessor(model, x, epochs=25, batch_size=32, learning_rate=2e-3, verbose=0)
     return model
 
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 from tfdefend.attacks import bpda
 from tfdefend.evaluation import leaderboard as lb
 from tfdefend.evaluation.leaderboard_report import format_leaderboard, plot_leaderboard
-from tfdefend.export import TFLiteScores, tflite
+from tfdefend.export import TFLiteScores, export_tflite
 
 FAST = {"steps": 5, "queries": 30, "check_n": 0, "seed": 0, "batch_size": 64}
 
@@ -71,7 +71,7 @@ def test_randomized_defense_gets_the_rand_version(data):
 
 def test_tflite_row_uses_square_and_an_8_bit_budget(data, tmp_path):
     model, x, y = data
-    path = tflite(model, str(tmp_path / "m.tflite"), quantization="int8", representative_data=x)
+    path = export_tflite(model, str(tmp_path / "m.tflite"), quantization="int8", representative_data=x)
     row = lb.evaluate_entry({"name": "int8", "kind": "tflite", "model": TFLiteScores(path), "eight_bit": True},
                             x[:24], y[:24], eps=0.1, **FAST)
     assert [a["name"] for a in row["attacks"]] == ["square"] and row["masking"] is None

@@ -146,7 +146,7 @@ def test_export_errors_leave_nothing(trained, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("conversion failed")
 
-    monkeypatch.setattr(app_bundle, "tflite", broken)
+    monkeypatch.setattr(app_bundle, "export_tflite", broken)
     with pytest.raises(ValueError, match="conversion failed"):
         export_app_bundle(model, str(tmp_path / "b"), class_names=list(PHOTOS), representative_data=x)
     assert os.listdir(tmp_path) == []

@@ -6,7 +6,7 @@ import os
 import keras
 import pytest
 
-from tfdefend.export import _serving, save_keras, saved_model, tflite
+from tfdefend.export import _serving, export_keras, export_saved_model, export_tflite
 from tfdefend.models import create_model
 from tfdefend.utils import atomic
 
@@ -39,7 +39,7 @@ def test_keras_file(tmp_path, monkeypatch, model, previous):
 
     monkeypatch.setattr(keras.Model, "save", torn_save)
     with pytest.raises(_Crash):
-        save_keras(model, path)
+        export_keras(model, path)
     assert _names(tmp_path) == ([] if previous is None else ["m.keras"])  # no torn temporary file
     if previous is not None:
         assert path.read_bytes() == previous
@@ -67,15 +67,15 @@ def test_saved_model_directory(tmp_path, monkeypatch, model):
     (path / "saved_model.pb").write_bytes(b"old graph")
     monkeypatch.setattr(_serving, "build_archive", lambda *args, **kwargs: _Archive(crash=True))
     with pytest.raises(_Crash):
-        saved_model(model, path, overwrite=True)
+        export_saved_model(model, path, overwrite=True)
     assert _names(tmp_path) == ["sm"] and _names(path) == ["saved_model.pb"]
     assert (path / "saved_model.pb").read_bytes() == b"old graph"
     with pytest.raises(_Crash):
-        saved_model(model, tmp_path / "fresh")
+        export_saved_model(model, tmp_path / "fresh")
     assert _names(tmp_path) == ["sm"]
     # A complete write replaces the old directory in one swap and leaves nothing else behind.
     monkeypatch.setattr(_serving, "build_archive", lambda *args, **kwargs: _Archive(crash=False))
-    saved_model(model, path, overwrite=True)
+    export_saved_model(model, path, overwrite=True)
     assert _names(tmp_path) == ["sm"] and _names(path) == ["saved_model.pb", "variables"]
     assert (path / "saved_model.pb").read_bytes() == b"new graph"
 
@@ -90,5 +90,5 @@ def test_tflite_file(tmp_path, monkeypatch, model):
 
     monkeypatch.setattr(atomic.os, "fsync", crash_before_durable)
     with pytest.raises(_Crash):
-        tflite(model, path, overwrite=True)
+        export_tflite(model, path, overwrite=True)
     assert _names(tmp_path) == ["m.tflite"] and path.read_bytes() == b"the previous flatbuffer"

@@ -12,7 +12,7 @@ import tensorflow as tf
 from tests.export.helpers import LiteRT, assert_builtin_only
 from tests.harness import images
 from tests.models.test_rl_denoiser_chain import IMAGE_SEED, SHAPE, random_chain
-from tfdefend.export import saved_model, tflite
+from tfdefend.export import export_saved_model, export_tflite
 
 MODES = ["gather", "dense"]
 
@@ -29,7 +29,7 @@ def test_saved_model_reproduces_the_chain(mode, tmp_path):
     x = images(16, SHAPE, seed=IMAGE_SEED)
     _check_policy_varies(chain, x)
     expected = np.asarray(chain(x))
-    saved_model(chain, tmp_path / "sm", bytes_signature=False)
+    export_saved_model(chain, tmp_path / "sm", bytes_signature=False)
     serving = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
     assert serving.structured_input_signature[1]["images"].shape.as_list() == [None, 8, 8, 1]
     np.testing.assert_allclose(serving(images=tf.constant(x))["images"].numpy(), expected, atol=1e-5)
@@ -43,9 +43,9 @@ def test_float_tflite_reproduces_the_chain(mode, tmp_path):
     _check_policy_varies(chain, x)
     expected = np.asarray(chain(x))
     if mode == "gather":
-        path = tflite(chain, tmp_path / "chain.tflite")
+        path = export_tflite(chain, tmp_path / "chain.tflite")
     else:
-        path = tflite(chain, tmp_path / "chain.tflite", quantization=None)
+        path = export_tflite(chain, tmp_path / "chain.tflite", quantization=None)
     runtime = LiteRT(path)
     assert_builtin_only(runtime)
     ops = [op["op_name"] for op in runtime.interpreter._get_ops_details()]

@@ -10,7 +10,7 @@ from PIL import Image
 
 from tests.export.helpers import CLASSES, EXPORT_MODELS, SHAPE, build_tiny, is_classifier, keras_outputs
 from tests.harness import images
-from tfdefend.export import saved_model
+from tfdefend.export import export_saved_model
 from tfdefend.models import create_model
 
 
@@ -22,7 +22,7 @@ def _png_batch(x):
 def test_signatures_reproduce_the_keras_model(name, tmp_path):
     model = build_tiny(name)
     path = tmp_path / "sm"
-    assert saved_model(model, path, input_shape=SHAPE) == str(path)
+    assert export_saved_model(model, path, input_shape=SHAPE) == str(path)
     loaded = tf.saved_model.load(str(path))
     assert set(loaded.signatures) == {"serving_default", "serving_bytes"}
     x = images(4, SHAPE, levels=255)
@@ -49,7 +49,7 @@ def test_saved_model_cli_lists_the_signatures(tmp_path, monkeypatch, capsys):
     from absl import logging
     from tensorflow.python.tools import saved_model_cli
 
-    saved_model(build_tiny("defended_comdefend"), tmp_path / "sm")
+    export_saved_model(build_tiny("defended_comdefend"), tmp_path / "sm")
     capsys.readouterr()
     monkeypatch.setattr(sys, "argv", ["saved_model_cli", "show", "--dir", str(tmp_path / "sm"), "--all"])
     verbosity = logging.get_verbosity()
@@ -81,8 +81,8 @@ def test_bytes_signature_converts_formats_channels_and_sizes(tmp_path):
     rng = np.random.default_rng(1)
     gray = create_model("small_cnn", input_shape=(12, 12, 1), num_classes=CLASSES, filters=4, dense_units=8)
     rgb = create_model("small_cnn", input_shape=(12, 12, 3), num_classes=CLASSES, filters=4, dense_units=8)
-    saved_model(gray, tmp_path / "gray")
-    saved_model(rgb, tmp_path / "rgb")
+    export_saved_model(gray, tmp_path / "gray")
+    export_saved_model(rgb, tmp_path / "rgb")
     color = rng.integers(0, 256, size=(12, 12, 3), dtype=np.uint8)
     big = rng.integers(0, 256, size=(30, 20, 3), dtype=np.uint8)
     files = {  # name: (encoded bytes, the pixels TF decodes: gray for gray PNGs, RGB otherwise, GIFs included)
@@ -115,13 +115,13 @@ def test_overwrite_is_refused_unless_asked(tmp_path):
     first = build_tiny("small_cnn")
     second = build_tiny("small_cnn")
     path = tmp_path / "sm"
-    saved_model(first, path)
+    export_saved_model(first, path)
     with pytest.raises(FileExistsError, match="overwrite"):
-        saved_model(second, path)
+        export_saved_model(second, path)
     x = images(4, SHAPE, levels=255)
     loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
     np.testing.assert_allclose(loaded(images=tf.constant(x))["logits"].numpy(), first(x), atol=1e-5)
-    saved_model(second, path, overwrite=True)
+    export_saved_model(second, path, overwrite=True)
     loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
     np.testing.assert_allclose(loaded(images=tf.constant(x))["logits"].numpy(), second(x), atol=1e-5)
     assert sorted(os.listdir(tmp_path)) == ["sm"]
@@ -144,15 +144,15 @@ def test_a_failed_save_leaves_nothing_at_the_path(tmp_path, monkeypatch):
     model = build_tiny("small_cnn")
     _break_saving(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
-        saved_model(model, tmp_path / "sm")
+        export_saved_model(model, tmp_path / "sm")
     assert os.listdir(tmp_path) == []
     # With overwrite=True, a failure keeps the previous SavedModel intact.
     monkeypatch.undo()
-    saved_model(model, tmp_path / "sm")
+    export_saved_model(model, tmp_path / "sm")
     before = sorted(os.listdir(tmp_path / "sm"))
     _break_saving(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
-        saved_model(build_tiny("small_cnn"), tmp_path / "sm", overwrite=True)
+        export_saved_model(build_tiny("small_cnn"), tmp_path / "sm", overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["sm"] and sorted(os.listdir(tmp_path / "sm")) == before
     monkeypatch.undo()
     x = images(4, SHAPE, levels=255)
@@ -162,15 +162,15 @@ def test_a_failed_save_leaves_nothing_at_the_path(tmp_path, monkeypatch):
 
 def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="input_shape"):
-        saved_model(create_model("jpeg"), tmp_path / "a")
+        export_saved_model(create_model("jpeg"), tmp_path / "a")
     with pytest.raises(ValueError, match="differs"):
-        saved_model(build_tiny("small_cnn"), tmp_path / "b", input_shape=(8, 8, 1))
+        export_saved_model(build_tiny("small_cnn"), tmp_path / "b", input_shape=(8, 8, 1))
     with pytest.raises(ValueError, match="input_shape"):
-        saved_model(create_model("bit_depth"), tmp_path / "c", input_shape=(8, 8))
+        export_saved_model(create_model("bit_depth"), tmp_path / "c", input_shape=(8, 8))
     with pytest.raises(ValueError, match="encoder"):
-        saved_model(build_tiny("comcnn"), tmp_path / "d")
+        export_saved_model(build_tiny("comcnn"), tmp_path / "d")
     with pytest.raises(ValueError, match="kind"):
-        saved_model(build_tiny("small_cnn"), tmp_path / "e", kind="generator")
+        export_saved_model(build_tiny("small_cnn"), tmp_path / "e", kind="generator")
     with pytest.raises(TypeError, match="keras.Model"):
-        saved_model(lambda x: x, tmp_path / "f")
+        export_saved_model(lambda x: x, tmp_path / "f")
     assert os.listdir(tmp_path) == []

@@ -16,7 +16,7 @@ from tests.export.helpers import (
 )
 from tests.harness import images
 from tfdefend.data import load
-from tfdefend.export import tflite
+from tfdefend.export import export_tflite
 from tfdefend.models import DefendedClassifier, create_model
 
 # Preprocessors built from TF ops that have no TFLite builtin kernel.
@@ -29,10 +29,10 @@ def test_float_export_matches_keras(name, tmp_path):
     path = tmp_path / f"{name}.tflite"
     if name in NOT_BUILTIN:
         with pytest.raises(ValueError, match=rf"{NOT_BUILTIN[name]} .*builtin ops only.*saved_model"):
-            tflite(model, path, input_shape=SHAPE)
+            export_tflite(model, path, input_shape=SHAPE)
         assert os.listdir(tmp_path) == []
         return
-    assert tflite(model, path, input_shape=SHAPE) == str(path)
+    assert export_tflite(model, path, input_shape=SHAPE) == str(path)
     runtime = LiteRT(path)
     assert_builtin_only(runtime)
     assert runtime.inputs["images"]["shape"].tolist() == [1, *SHAPE]
@@ -48,10 +48,10 @@ def test_float_export_matches_keras(name, tmp_path):
 def test_defended_classifier_with_a_squeezer_names_the_culprit(tmp_path):
     defended = DefendedClassifier(create_model("jpeg"), build_tiny("small_cnn"))
     with pytest.raises(ValueError, match=r"JPEGCompression .*inside DefendedClassifier.*EncodeJpeg"):
-        tflite(defended, tmp_path / "d.tflite")
+        export_tflite(defended, tmp_path / "d.tflite")
     defended = DefendedClassifier(create_model("median"), build_tiny("small_cnn"))
     with pytest.raises(ValueError, match=r"MedianSmoothing .*ExtractImagePatches"):
-        tflite(defended, tmp_path / "d.tflite")
+        export_tflite(defended, tmp_path / "d.tflite")
 
 
 class _Patches(keras.layers.Layer):
@@ -65,7 +65,7 @@ def test_any_other_non_builtin_op_is_a_clear_error(tmp_path):
     inputs = keras.Input((8, 8, 1))
     model = keras.Model(inputs, _Patches()(inputs), name="patchy")
     with pytest.raises(ValueError, match=r"Functional 'patchy' cannot be exported .*ExtractImagePatches"):
-        tflite(model, tmp_path / "p.tflite")
+        export_tflite(model, tmp_path / "p.tflite")
     assert os.listdir(tmp_path) == []
 
 
@@ -100,7 +100,7 @@ def test_fp16_and_dynamic_are_close(digits_model, tmp_path):
     x = x_test[:50]
     logits = np.asarray(model(x, training=False))
     for quantization, max_relative_error in (("fp16", 0.01), ("dynamic", 0.1)):
-        path = tflite(model, tmp_path / f"{quantization}.tflite", quantization=quantization)
+        path = export_tflite(model, tmp_path / f"{quantization}.tflite", quantization=quantization)
         runtime = LiteRT(path)
         assert_builtin_only(runtime)
         assert runtime.inputs["images"]["dtype"] == np.float32
@@ -112,7 +112,7 @@ def test_fp16_and_dynamic_are_close(digits_model, tmp_path):
 
 def test_int8_keeps_top1_agreement_with_uint8_io(digits_model, calibration, tmp_path):
     model, x_test, _, _ = digits_model
-    path = tflite(model, tmp_path / "int8.tflite", quantization="int8", representative_data=calibration)
+    path = export_tflite(model, tmp_path / "int8.tflite", quantization="int8", representative_data=calibration)
     runtime = LiteRT(path)
     assert_builtin_only(runtime)
     spec = runtime.inputs["images"]
@@ -126,7 +126,7 @@ def test_int8_keeps_top1_agreement_with_uint8_io(digits_model, calibration, tmp_
 
 def test_defended_classifier_exports_as_one_graph(defended_digits, calibration, tmp_path):
     x = load("digits", "test", as_numpy=True, limit=200)[0]
-    float_runtime = LiteRT(tflite(defended_digits, tmp_path / "defended.tflite"))
+    float_runtime = LiteRT(export_tflite(defended_digits, tmp_path / "defended.tflite"))
     assert_builtin_only(float_runtime)
     ops = float_runtime.ops()
     assert {"TRANSPOSE_CONV", "MAX_POOL_2D"} <= ops  # the DAE's decoder and the classifier, one graph
@@ -134,8 +134,8 @@ def test_defended_classifier_exports_as_one_graph(defended_digits, calibration, 
     out = float_runtime(x[:20])
     for key, value in expected.items():
         np.testing.assert_allclose(out[key], value, atol=1e-4, err_msg=key)
-    int8_runtime = LiteRT(tflite(defended_digits, tmp_path / "defended_int8.tflite", quantization="int8",
-                                 representative_data=calibration))
+    int8_runtime = LiteRT(export_tflite(defended_digits, tmp_path / "defended_int8.tflite", quantization="int8",
+                                        representative_data=calibration))
     assert_builtin_only(int8_runtime)
     assert _agreement(int8_runtime, defended_digits, x) >= 0.95
 
@@ -144,29 +144,29 @@ def test_argument_errors(tmp_path):
     model = build_tiny("small_cnn")
     x = images(4, SHAPE)
     with pytest.raises(ValueError, match="`quantization`"):
-        tflite(model, tmp_path / "m.tflite", quantization="int4")
+        export_tflite(model, tmp_path / "m.tflite", quantization="int4")
     with pytest.raises(ValueError, match="`representative_data` is required"):
-        tflite(model, tmp_path / "m.tflite", quantization="int8")
+        export_tflite(model, tmp_path / "m.tflite", quantization="int8")
     with pytest.raises(ValueError, match="`representative_data` is only used"):
-        tflite(model, tmp_path / "m.tflite", quantization="fp16", representative_data=x)
+        export_tflite(model, tmp_path / "m.tflite", quantization="fp16", representative_data=x)
     with pytest.raises(ValueError, match="shape"):
-        tflite(model, tmp_path / "m.tflite", quantization="int8", representative_data=x[:, :8])
+        export_tflite(model, tmp_path / "m.tflite", quantization="int8", representative_data=x[:, :8])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        tflite(model, tmp_path / "m.tflite", quantization="int8", representative_data=x * 255)
+        export_tflite(model, tmp_path / "m.tflite", quantization="int8", representative_data=x * 255)
     with pytest.raises(ValueError, match=".tflite"):
-        tflite(model, tmp_path / "m.lite")
+        export_tflite(model, tmp_path / "m.lite")
     with pytest.raises(ValueError, match="input_shape"):
-        tflite(create_model("bit_depth"), tmp_path / "m.tflite")
+        export_tflite(create_model("bit_depth"), tmp_path / "m.tflite")
     assert os.listdir(tmp_path) == []
 
 
 def test_overwrite_refused_and_atomic(tmp_path, monkeypatch):
     model = build_tiny("mlp")
     path = tmp_path / "m.tflite"
-    tflite(model, path)
+    export_tflite(model, path)
     before = path.read_bytes()
     with pytest.raises(FileExistsError, match="overwrite"):
-        tflite(model, path, quantization="fp16")
+        export_tflite(model, path, quantization="fp16")
     assert path.read_bytes() == before
 
     def failing_fsync(fd):
@@ -174,8 +174,8 @@ def test_overwrite_refused_and_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", failing_fsync)  # the new bytes are written, then the write fails
     with pytest.raises(OSError, match="disk full"):
-        tflite(model, path, quantization="fp16", overwrite=True)
+        export_tflite(model, path, quantization="fp16", overwrite=True)
     with pytest.raises(OSError, match="disk full"):
-        tflite(model, tmp_path / "new.tflite")
+        export_tflite(model, tmp_path / "new.tflite")
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["m.tflite"] and path.read_bytes() == before

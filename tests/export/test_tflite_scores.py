@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from tfdefend.attacks import square
-from tfdefend.export import TFLiteScores, tflite
+from tfdefend.export import TFLiteScores, export_tflite
 
 
 @pytest.fixture(scope="module")
 def int8_file(tmp_path_factory, digits_model):
     model, x, _, _ = digits_model
     path = tmp_path_factory.mktemp("scores") / "digits_int8.tflite"
-    return tflite(model, str(path), quantization="int8", representative_data=x[:100])
+    return export_tflite(model, str(path), quantization="int8", representative_data=x[:100])
 
 
 def test_int8_scores_agree_with_keras(int8_file, digits_model):

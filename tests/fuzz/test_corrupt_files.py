@@ -32,8 +32,8 @@ def double(z):
 def files(tmp_path_factory, fuzz_model):
     root = tmp_path_factory.mktemp("corrupt")
     keras_path = str(root / "good.keras")
-    export.save_keras(fuzz_model, keras_path)
-    tflite_path = export.tflite(fuzz_model, str(root / "good.tflite"))
+    export.export_keras(fuzz_model, keras_path)
+    tflite_path = export.export_tflite(fuzz_model, str(root / "good.tflite"))
     paths = {"keras": keras_path, "tflite": tflite_path, "root": str(root)}
     for name, function in (("lambda", lambda z: z * 2.0), ("named_lambda", double)):
         inputs = keras.Input((8, 8, 1))

@@ -74,7 +74,7 @@ def test_tflite_arguments_on_fuzzed_values(
         and path_kind == "existing"
     )
     try:
-        export.tflite(
+        export.export_tflite(
             fuzz_model,
             path,
             quantization=quantization,
@@ -100,7 +100,7 @@ def test_tflite_arguments_on_fuzzed_values(
             "encoder",
         )
         return
-    raise AssertionError("tflite() wrote over an existing file")
+    raise AssertionError("export_tflite() wrote over an existing file")
 
 
 @settings(FUZZ, max_examples=25)
@@ -116,7 +116,7 @@ def test_saved_model_arguments_on_fuzzed_values(fuzz_model, tmp_path_factory, mo
     ok = model is fuzz_model and _shape_ok(shape) and _one_of(kind, None, "classifier") and path == "out"
     with mock.patch.object(_serving, "build_archive", side_effect=Reached):
         try:
-            export.saved_model(model, target, input_shape=shape, kind=kind)
+            export.export_saved_model(model, target, input_shape=shape, kind=kind)
         except Reached:
             event("all checked")
             assert ok, "invalid arguments reached the tracing"
@@ -126,7 +126,7 @@ def test_saved_model_arguments_on_fuzzed_values(fuzz_model, tmp_path_factory, mo
             assert not ok, f"valid arguments refused: {exc!r}"
             assert_clear_error(exc, "model", "input_shape", "kind", "path", "preprocessor", "encoder")
             return
-    raise AssertionError("saved_model() returned without tracing")
+    raise AssertionError("export_saved_model() returned without tracing")
 
 
 @settings(FUZZ, max_examples=15)
@@ -145,7 +145,7 @@ def test_save_keras_on_fuzzed_arguments(fuzz_model, model, suffix, include_optim
             pathlib.Path(path).write_bytes(b"old")
         ok = model is fuzz_model and suffix == ".keras"
         try:
-            export.save_keras(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+            export.export_keras(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
         except FileExistsError:
             event("refused to overwrite")
             assert ok and exists and not overwrite

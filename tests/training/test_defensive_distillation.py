@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfdefend.training import defensive_distillation
+from tfdefend.training import train_defensive_distillation
 
 SHAPE = (8, 8, 1)
 
@@ -28,9 +28,9 @@ def test_student_learns_the_toy_problem_and_is_saturated_at_t_1():
     x_test, y_test = _separable(128, 1)
     teacher, student = _classifier(16), _classifier(8)
     teacher_trainable = teacher.trainable
-    result, histories = defensive_distillation(teacher, student, x, y, temperature=20.0, epochs=(8, 8),
-                                               batch_size=32, learning_rate=1e-2,
-                                               validation_data=(x_test, y_test), verbose=0)
+    result, histories = train_defensive_distillation(teacher, student, x, y, temperature=20.0, epochs=(8, 8),
+                                                     batch_size=32, learning_rate=1e-2,
+                                                     validation_data=(x_test, y_test), verbose=0)
     assert result is student
     assert set(histories) == {"teacher", "student"}
     assert len(histories["teacher"].history["loss"]) == 8 and len(histories["student"].history["loss"]) == 8
@@ -47,8 +47,8 @@ def test_student_learns_the_toy_problem_and_is_saturated_at_t_1():
 
 def test_single_int_epochs():
     x, y = _separable(32, 0)
-    _, histories = defensive_distillation(_classifier(), _classifier(), x, y, temperature=5.0, epochs=1,
-                                          batch_size=16, verbose=0)
+    _, histories = train_defensive_distillation(_classifier(), _classifier(), x, y, temperature=5.0,
+                                                epochs=1, batch_size=16, verbose=0)
     assert len(histories["teacher"].history["loss"]) == 1 and len(histories["student"].history["loss"]) == 1
 
 
@@ -56,18 +56,18 @@ def test_rejects_bad_arguments():
     x, y = _separable(8, 0)
     teacher, student = _classifier(), _classifier()
     with pytest.raises(ValueError, match="temperature"):
-        defensive_distillation(teacher, student, x, y, temperature=0.0)
+        train_defensive_distillation(teacher, student, x, y, temperature=0.0)
     with pytest.raises(ValueError, match="epochs"):
-        defensive_distillation(teacher, student, x, y, epochs=(3, 0))
+        train_defensive_distillation(teacher, student, x, y, epochs=(3, 0))
     with pytest.raises(ValueError, match="epochs"):
-        defensive_distillation(teacher, student, x, y, epochs=(1, 2, 3))
+        train_defensive_distillation(teacher, student, x, y, epochs=(1, 2, 3))
     with pytest.raises(TypeError, match="epochs"):
-        defensive_distillation(teacher, student, x, y, epochs=2.5)
+        train_defensive_distillation(teacher, student, x, y, epochs=2.5)
     with pytest.raises(ValueError, match="learning_rate"):
-        defensive_distillation(teacher, student, x, y, learning_rate=-1.0)
+        train_defensive_distillation(teacher, student, x, y, learning_rate=-1.0)
     with pytest.raises(TypeError, match="teacher"):
-        defensive_distillation(lambda v: v, student, x, y)
+        train_defensive_distillation(lambda v: v, student, x, y)
     with pytest.raises(TypeError, match="student"):
-        defensive_distillation(teacher, None, x, y)
+        train_defensive_distillation(teacher, None, x, y)
     with pytest.raises(ValueError, match="different"):
-        defensive_distillation(teacher, teacher, x, y)
+        train_defensive_distillation(teacher, teacher, x, y)

@@ -5,13 +5,13 @@ import pytest
 from tests.conftest import require_dataset
 from tfdefend import data
 from tfdefend.models import create_model
-from tfdefend.training import fit_classifier
+from tfdefend.training import train_classifier
 
 
 def test_fit_lowers_loss_on_real_digits():
     x, y = data.load("digits", "train", as_numpy=True)
     model = create_model("small_cnn", input_shape=(8, 8, 1), filters=8, dense_units=32)
-    history = fit_classifier(model, (x, y), epochs=5, batch_size=64, learning_rate=3e-3, verbose=0)
+    history = train_classifier(model, (x, y), epochs=5, batch_size=64, learning_rate=3e-3, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.7 * losses[0]
 
@@ -20,9 +20,9 @@ def test_rejects_bad_arguments():
     model = create_model("small_cnn", input_shape=(8, 8, 1), filters=4)
     x, y = np.zeros((4, 8, 8, 1), np.float32), np.zeros(4, np.int32)
     with pytest.raises(ValueError, match="epochs"):
-        fit_classifier(model, (x, y), epochs=0)
+        train_classifier(model, (x, y), epochs=0)
     with pytest.raises(TypeError, match="model"):
-        fit_classifier(lambda v: v, (x, y))
+        train_classifier(lambda v: v, (x, y))
 
 
 def test_fashion_mnist_converges_fast():
@@ -38,7 +38,7 @@ def test_fashion_mnist_converges_fast():
     x_test, y_test = data.load("fashion_mnist", "test", as_numpy=True, limit=1000)
     keras.utils.set_random_seed(0)
     model = create_model("small_cnn", filters=16, dense_units=64)
-    history = fit_classifier(model, (x, y), epochs=2, batch_size=32, learning_rate=3e-3, verbose=0)
+    history = train_classifier(model, (x, y), epochs=2, batch_size=32, learning_rate=3e-3, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.7 * losses[0]
     assert accuracy(model, x_test, y_test) >= 0.75
@@ -53,5 +53,5 @@ def test_fashion_mnist_converges_in_one_epoch():
     x, y = data.load("fashion_mnist", "train", as_numpy=True)
     x_test, y_test = data.load("fashion_mnist", "test", as_numpy=True)
     model = create_model("small_cnn")
-    fit_classifier(model, (x, y), epochs=1, batch_size=128, verbose=0)
+    train_classifier(model, (x, y), epochs=1, batch_size=128, verbose=0)
     assert accuracy(model, x_test, y_test) >= 0.85

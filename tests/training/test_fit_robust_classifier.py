@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfdefend.training import MART, TRADES, AdversarialTraining, OneCycleSchedule, fit_robust_classifier, robust_trainer
+from tfdefend.training import MART, TRADES, AdversarialTraining, OneCycleSchedule, robust_trainer, train_robust_classifier
 
 SHAPE = (8, 8, 1)
 
@@ -31,8 +31,8 @@ def test_fit_trains_in_place_with_its_schedule(defense):
     classifier = _mlp()
     before = classifier.get_weights()[0].copy()
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
-    history, trainer = fit_robust_classifier(classifier, data, defense=defense, eps=0.1, epochs=2,
-                                             learning_rate=1e-2, verbose=0)
+    history, trainer = train_robust_classifier(classifier, data, defense=defense, eps=0.1, epochs=2,
+                                               learning_rate=1e-2, verbose=0)
     assert trainer.classifier is classifier and not np.allclose(classifier.get_weights()[0], before)
     schedule = trainer.optimizer._learning_rate
     assert isinstance(schedule, OneCycleSchedule) == (defense == "fast-at")
@@ -48,7 +48,7 @@ def test_rejects_bad_arguments():
                                 ({"defense": "trades", "epochs": 0}, ValueError, "epochs"),
                                 ({"defense": "trades", "learning_rate": 0.0}, ValueError, "learning_rate")):
         with pytest.raises(error, match=name):
-            fit_robust_classifier(_mlp(), (np.zeros((4, *SHAPE), np.float32), np.zeros(4)),
-                                  **{"eps": 0.1, **kwargs})
+            train_robust_classifier(_mlp(), (np.zeros((4, *SHAPE), np.float32), np.zeros(4)),
+                                    **{"eps": 0.1, **kwargs})
     with pytest.raises(TypeError, match="train_data"):
-        fit_robust_classifier(_mlp(), np.zeros((4, *SHAPE)), defense="trades", eps=0.1)
+        train_robust_classifier(_mlp(), np.zeros((4, *SHAPE)), defense="trades", eps=0.1)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfdefend.training import LoopCheckpoint, ReplayBuffer, TrainingBackup, backup_callback, fit_classifier
+from tfdefend.training import LoopCheckpoint, ReplayBuffer, TrainingBackup, backup_callback, train_classifier
 from tfdefend.training.backup_callback import STATE_FILE, read_backup_state
 
 STEPS = 4  # 64 images / batch 16
@@ -79,13 +79,13 @@ def test_fit_resumes_weights_epoch_and_optimizer_state(tmp_path, monkeypatch, ev
     else:  # killed in epoch 2 after its third batch: its mid-epoch backup (after batch 2) is used
         kill = _KillAt(STEPS + 3)
     with pytest.raises(_Killed):
-        fit_classifier(_net(), _data(), epochs=3, batch_size=16, verbose=0,
+        train_classifier(_net(), _data(), epochs=3, batch_size=16, verbose=0,
                        callbacks=[backup_callback(folder, save_every_steps=every_steps), kill])
     monkeypatch.undo()
     assert read_backup_state(folder)["epoch"] == 1
     assert len(os.listdir(folder)) == 2  # the state and one weights file: no torn temporary file
     callback, probe, net = backup_callback(folder, save_every_steps=every_steps), _Probe(), _net()
-    fit_classifier(net, _data(), epochs=3, batch_size=16, verbose=0, callbacks=[callback, probe])
+    train_classifier(net, _data(), epochs=3, batch_size=16, verbose=0, callbacks=[callback, probe])
     weights, slots = kill.snapshots[saved_at]
     assert all(np.array_equal(a, b) for a, b in zip(probe.weights, weights))
     assert all(np.array_equal(a, b) for a, b in zip(probe.slots, slots))  # Adam moments

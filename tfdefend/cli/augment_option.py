@@ -10,7 +10,7 @@ from tfdefend.cli.job_helpers import default_attack_eps
 def augmented_training_data(name, x_train, y_train, *, batch_size, seed, dataset=None, advmask_model=None,
                             advmask_cache=None, advmask_eps=None, advmask_steps=50, advmask_limit=None,
                             verbose=False):
-    """Returns `(train_data, info)`: a batched `tf.data.Dataset` for `fit_classifier` and what to record.
+    """Returns `(train_data, info)`: a batched `tf.data.Dataset` for `train_classifier` and what to record.
 
     Baselines ("cutout", "random_erasing", "hide_and_seek", "gridmask") come
     from `tfdefend.augment.create_augmentation`. "advmask" computes every

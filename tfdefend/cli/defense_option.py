@@ -65,12 +65,12 @@ def hold_out(x, y, n):
 def fit_defended(net, train_data, guard_data, *, defense, eps, beta, attack_steps, epochs, batch_size,
                  learning_rate, seed, validation_data, callbacks, verbose):
     """Trains `net` with `defense`; returns `(history, info)` (the per-epoch PGD curve, the guard, the speed)."""
-    from tfdefend.training import RobustAccuracyGuard, fit_robust_classifier
+    from tfdefend.training import RobustAccuracyGuard, train_robust_classifier
 
     guard = RobustAccuracyGuard(*guard_data, eps=eps, steps=GUARD_STEPS,
                                 drop=0.2 if defense == "fast-at" else None, seed=seed)
     start = time.perf_counter()
-    history, trainer = fit_robust_classifier(
+    history, trainer = train_robust_classifier(
         net, train_data, defense=defense, eps=eps, beta=beta, steps=attack_steps, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, seed=seed, validation_data=validation_data,
         callbacks=[guard, *callbacks], verbose=verbose)  # the guard first: the backup saves what it restored

@@ -31,7 +31,7 @@ def zoo_export_job(*, name, export_format, output, quantize=None, overwrite=Fals
         FileExistsError: If `output` exists and `overwrite` is False.
     """
     from tfdefend import data
-    from tfdefend.export import saved_model, tflite
+    from tfdefend.export import export_saved_model, export_tflite
     from tfdefend.models import load_pretrained, pretrained_info
 
     if not isinstance(export_format, str) or export_format not in FORMATS:
@@ -47,14 +47,14 @@ def zoo_export_job(*, name, export_format, output, quantize=None, overwrite=Fals
     model = load_pretrained(name)
     result = {"name": name, "format": export_format, "quantization": quantize, "path": output}
     if export_format == "saved_model":
-        saved_model(model, output, overwrite=overwrite, kind=kind)
+        export_saved_model(model, output, overwrite=overwrite, kind=kind)
         result["size_bytes"] = _tree_size(output)
         return result
     calibration = None
     if quantize == "int8":
         calibration, _ = data.load(entry["dataset"], "train", as_numpy=True, limit=CALIBRATION_IMAGES)
-    tflite(model, output, quantization=quantize, representative_data=calibration, overwrite=overwrite,
-           kind=kind)
+    export_tflite(model, output, quantization=quantize, representative_data=calibration, overwrite=overwrite,
+                  kind=kind)
     result["size_bytes"] = os.path.getsize(output)
     if quantize == "int8":
         result["input_quantization"] = _input_quantization(output)

@@ -71,14 +71,22 @@ def save_outputs(outputs, networks, metrics, dist):
         networks: `{key: Keras model}`.
         metrics: `{key: metrics dict}`, written to the path with ".json".
         dist: The job's `tf.distribute` strategy.
+
+    Raises:
+        ValueError: If a path is given for a key that has no network (checked
+            before anything is written).
     """
-    from tfdefend.export import save_keras
+    from tfdefend.export import export_keras
     from tfdefend.utils.distribute import chief_output_path, is_chief
 
+    missing = sorted(key for key, path in outputs.items() if path is not None and key not in networks)
+    if missing:
+        raise ValueError("No network was trained for " + ", ".join(f"`{key}_output`" for key in missing)
+                         + ": there is nothing to save there.")
     for key, path in outputs.items():
         if path is None:
             continue
         with chief_output_path(path, dist) as worker_path:  # every worker saves; the chief's file is kept
-            save_keras(networks[key], worker_path, include_optimizer=False)
+            export_keras(networks[key], worker_path, include_optimizer=False)
         if is_chief(dist):
             atomic_write_text(os.path.splitext(path)[0] + ".json", json.dumps(metrics[key], indent=2) + "\n")

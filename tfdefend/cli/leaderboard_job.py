@@ -118,15 +118,15 @@ def build_entries(dataset, *, include_tflite=True, only=None, workdir=None, log=
             entries.append(_defense_entry(label, pre, default, loaded[default],
                                           json.dumps(overrides) + shas[default], registry_name))
     if include_tflite:
-        from tfdefend.export import TFLiteScores, tflite
+        from tfdefend.export import TFLiteScores, export_tflite
 
         calibration, _ = data.load(dataset, "train", as_numpy=True, limit=CALIBRATION_IMAGES)
         for name in names:
             if f"{name} (int8 TFLite)" not in wanted:
                 continue
             say(f"Converting {name} to int8 TFLite ...")
-            path = tflite(loaded[name], os.path.join(workdir, f"{name}_int8.tflite"), quantization="int8",
-                          representative_data=calibration, overwrite=True)
+            path = export_tflite(loaded[name], os.path.join(workdir, f"{name}_int8.tflite"),
+                                 quantization="int8", representative_data=calibration, overwrite=True)
             entries.append({"name": f"{name} (int8 TFLite)", "kind": "tflite", "model": TFLiteScores(path),
                             "threat": "Square in LiteRT (scores only)", "eight_bit": True,
                             "fingerprint": shas[name] + "int8"})

@@ -32,7 +32,8 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
         toolbox: Zoo name or `.keras` file of a trained `DenoiserToolbox` to
             use instead of training one (the tool settings are then its own).
         toolbox_only: Train and save only the toolbox (`toolbox_output`
-            required, `output` must be None): no agent, no chain.
+            required; `output`, `agent_output` and `toolbox` must be
+            None): no agent, no chain.
         iterations, images_per_iteration, updates_per_iteration, max_steps,
         reward, step_cost, double_dqn, stop_bias, learning_rate: DQN
             settings (`train_rl_denoiser_chain`).
@@ -114,11 +115,18 @@ def rl_chain_job(*, dataset, classifier, output, toolbox_output=None, agent_outp
 
 
 def _check_outputs(outputs, toolbox_only, toolbox):
-    """Refuses output paths that are not `.keras` files, and outputs that do not fit `toolbox_only`."""
+    """Refuses output paths that are not `.keras` files, and outputs that do not fit `toolbox_only`.
+
+    Checked before any training, so that a run never ends in a save it cannot do (with `toolbox_only`
+    there is no agent to write to `--agent-output`).
+    """
     check_keras_outputs(outputs)
     if toolbox_only and (outputs["chain"] is not None or outputs["toolbox"] is None or toolbox is not None):
         raise ValueError("--toolbox-only trains and saves only the toolbox: give --toolbox-output, "
                          "and neither --output nor --toolbox.")
+    if toolbox_only and outputs["agent"] is not None:
+        raise ValueError("--toolbox-only trains no agent, so there is none to save to --agent-output: "
+                         "drop --agent-output, or train the agent in a run without --toolbox-only.")
     if not toolbox_only and outputs["chain"] is None:
         raise ValueError("`output` (--output) is required unless --toolbox-only.")
 

@@ -28,9 +28,9 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
     export` reads them from there). Without both, `dataset` defaults to
     "fashion_mnist".
 
-    Classifiers train with labels (`fit_classifier`); trainable
+    Classifiers train with labels (`train_classifier`); trainable
     preprocessors (ComDefend, DAE) train on the clean images alone
-    (`fit_preprocessor`). Writes `output` (.keras, with the optimizer state
+    (`train_preprocessor`). Writes `output` (.keras, with the optimizer state
     unless `include_optimizer` is False) and `metrics_output` (JSON;
     default: `output` with ".json") atomically.
 
@@ -56,7 +56,7 @@ def train_job(*, model, dataset=None, epochs, batch_size, learning_rate, seed, o
     temporary folder that they delete).
 
     `defense` ("trades", "fast-at", "pgd-at", "mart"; see
-    `tfdefend.training.fit_robust_classifier`) trains a classifier
+    `tfdefend.training.train_robust_classifier`) trains a classifier
     adversarially at L-inf `eps` (default: the data set's usual budget),
     holding the last `guard_images` training images out to measure PGD-10
     accuracy after every epoch (`pgd_curve`; fast-AT's catastrophic-
@@ -205,10 +205,10 @@ def _fit_robust_classifier(net, train_data, guard_data, test, fit_args, robust, 
 def _fit_plain_classifier(net, train_data, test, fit_args, say):
     """Standard training; returns the clean test accuracy and the last epoch's training accuracy."""
     from tfdefend.evaluation import accuracy
-    from tfdefend.training import fit_classifier
+    from tfdefend.training import train_classifier
 
     x_test, y_test = test
-    history = fit_classifier(net, train_data, **fit_args, validation_data=(x_test, y_test))
+    history = train_classifier(net, train_data, **fit_args, validation_data=(x_test, y_test))
     say(f"Measuring the clean accuracy on the full test set ({len(x_test):,} images) ...")
     return {"clean_accuracy": accuracy(net, x_test, y_test),
             "train_accuracy_last_epoch": float(_epoch_logs(history, fit_args["callbacks"])["accuracy"][-1])}
@@ -216,10 +216,10 @@ def _fit_plain_classifier(net, train_data, test, fit_args, say):
 
 def _fit_preprocessor(net, x_train, test, fit_args, say):
     """Trains a preprocessor on the clean images; returns its test reconstruction error and last loss."""
-    from tfdefend.training import fit_preprocessor, reconstruction_error
+    from tfdefend.training import reconstruction_error, train_preprocessor
 
     x_test, _ = test
-    history = fit_preprocessor(net, x_train, **fit_args)
+    history = train_preprocessor(net, x_train, **fit_args)
     say(f"Measuring the reconstruction error on the full test set ({len(x_test):,} images) ...")
     error = reconstruction_error(net, x_test)
     return {"test_mse": error["mse"], "test_psnr_db": error["psnr_db"],
@@ -236,11 +236,11 @@ def _run_record(net, dist, strategy, batch_size, learning_rate, seed, split, x_t
 
 def _save(net, metrics, output, metrics_output, dist, include_optimizer):
     """Writes the model (every worker; the chief's file is kept) and, on the chief, the metrics JSON."""
-    from tfdefend.export import save_keras
+    from tfdefend.export import export_keras
     from tfdefend.utils.distribute import chief_output_path, is_chief
 
     with chief_output_path(output, dist) as path:  # every worker saves; only the chief's file is kept
-        save_keras(net, path, include_optimizer=include_optimizer)
+        export_keras(net, path, include_optimizer=include_optimizer)
     if is_chief(dist):
         atomic_write_text(metrics_output or os.path.splitext(output)[0] + ".json",
                           json.dumps(metrics, indent=2) + "\n")

@@ -61,7 +61,7 @@ import numpy as np
 from tfdefend.export import _serving
 from tfdefend.export.app_client import BUNDLE_FILE, BUNDLE_FORMAT, BundleRunner, rank
 from tfdefend.export.load_tflite import load_tflite
-from tfdefend.export.tflite import _check_representative_data, tflite
+from tfdefend.export.tflite import _check_representative_data, export_tflite
 from tfdefend.utils.atomic import atomic_path
 from tfdefend.utils.hashing import sha256_file
 
@@ -114,8 +114,8 @@ def export_app_bundle(model, directory, *, class_names, representative_data, ove
     with atomic_path(directory, overwrite=overwrite) as tmp:
         os.makedirs(tmp)
         model_path = os.path.join(tmp, MODEL_FILE)
-        tflite(model, model_path, quantization="int8", representative_data=_pin_input_range(calibration),
-               kind="classifier")
+        export_tflite(model, model_path, quantization="int8", representative_data=_pin_input_range(calibration),
+                      kind="classifier")
         with open(os.path.join(tmp, LABELS_FILE), "w", encoding="utf-8") as handle:
             handle.write("".join(f"{label}\n" for label in class_names))
         bundle = _describe(model_path, input_shape, class_names, name or model.name, source)

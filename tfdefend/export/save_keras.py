@@ -1,13 +1,14 @@
-"""Atomic `.keras` saving."""
+"""Atomic `.keras` saving: `export_keras` (formerly `save_keras`)."""
 
 import os
 
 import keras
 
 from tfdefend.utils.atomic import atomic_path
+from tfdefend.utils.deprecation import deprecated_alias
 
 
-def save_keras(model, path, *, overwrite=True, include_optimizer=True):
+def export_keras(model, path, *, overwrite=True, include_optimizer=True):
     """Saves `model` as a `.keras` file atomically (temp file + rename).
 
     A crash mid-save never leaves a truncated file at `path`.
@@ -39,3 +40,6 @@ def save_keras(model, path, *, overwrite=True, include_optimizer=True):
     with atomic_path(path, overwrite=overwrite) as tmp:
         model.save(tmp)
     return path
+
+
+save_keras = deprecated_alias(export_keras, "save_keras")

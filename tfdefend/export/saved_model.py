@@ -1,4 +1,4 @@
-"""SavedModel export for TF Serving, with named signatures.
+"""SavedModel export for TF Serving, with named signatures: `export_saved_model` (formerly `saved_model`).
 
 The SavedModel holds two signatures (the contract TF Serving reads):
 
@@ -23,9 +23,10 @@ EncodeJpeg/DecodeJpeg ops are standard TensorFlow ops that TF Serving runs).
 
 from tfdefend.export import _serving
 from tfdefend.utils.atomic import atomic_path
+from tfdefend.utils.deprecation import deprecated_alias
 
 
-def saved_model(model, path, *, overwrite=False, input_shape=None, kind=None, bytes_signature=True):
+def export_saved_model(model, path, *, overwrite=False, input_shape=None, kind=None, bytes_signature=True):
     """Writes `model` as a SavedModel directory with `serving_default` and `serving_bytes`.
 
     The directory is written next to `path` under a temporary name and
@@ -61,3 +62,6 @@ def saved_model(model, path, *, overwrite=False, input_shape=None, kind=None, by
     with atomic_path(path, overwrite=overwrite) as tmp:
         archive.write_out(tmp, verbose=False)
     return path
+
+
+saved_model = deprecated_alias(export_saved_model, "saved_model")

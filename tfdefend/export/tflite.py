@@ -63,6 +63,7 @@ import tensorflow as tf
 from tfdefend.export import _serving
 from tfdefend.models import JPEGCompression, MedianSmoothing
 from tfdefend.utils.atomic import atomic_write_bytes
+from tfdefend.utils.deprecation import deprecated_alias
 
 QUANTIZATIONS = (None, "fp16", "dynamic", "int8")
 
@@ -75,8 +76,8 @@ _NOT_BUILTIN = {
 }
 
 
-def tflite(model, path, *, quantization=None, representative_data=None, overwrite=False,
-           input_shape=None, kind=None):
+def export_tflite(model, path, *, quantization=None, representative_data=None, overwrite=False,
+                  input_shape=None, kind=None):
     """Converts `model` to a `.tflite` file with builtin ops only, batch size 1.
 
     Args:
@@ -128,6 +129,9 @@ def tflite(model, path, *, quantization=None, representative_data=None, overwrit
     return path
 
 
+tflite = deprecated_alias(export_tflite, "tflite")
+
+
 def _check_representative_data(data, input_shape):
     try:
         x = np.asarray(data, dtype=np.float32)
@@ -154,7 +158,7 @@ def _check_builtin_convertible(model):
             if isinstance(layer, cls):
                 inside = "" if layer is model else f" (inside {_serving.model_label(model)})"
                 message = (f"{_serving.model_label(layer)}{inside} cannot be exported to TFLite with "
-                           f"builtin ops only: {why}. Export it with `saved_model()` instead.")
+                           f"builtin ops only: {why}. Export it with `export_saved_model()` instead.")
                 raise ValueError(message)  # noqa: TRY004 - a model TFLite cannot run, not a wrong type
 
 

@@ -3,18 +3,19 @@
 import keras
 
 from tfdefend.training.distiller import Distiller
-from tfdefend.training.fit_classifier import fit_classifier
+from tfdefend.training.fit_classifier import train_classifier
 from tfdefend.training.nested_config import check_models
+from tfdefend.utils.deprecation import deprecated_alias
 from tfdefend.utils.validation import check_positive_float, check_positive_int
 
 
-def defensive_distillation(teacher, student, x, y, *, temperature=20.0, epochs=(10, 10), batch_size=128,
-                           learning_rate=1e-3, validation_data=None, verbose="auto"):
+def train_defensive_distillation(teacher, student, x, y, *, temperature=20.0, epochs=(10, 10), batch_size=128,
+                                 learning_rate=1e-3, validation_data=None, verbose="auto"):
     """Trains `teacher` at temperature T, then `student` on its soft labels at the same T.
 
     1. The teacher is trained with cross-entropy on `softmax(logits / T)`
        (through a wrapper `Sequential([teacher, Rescaling(1 / T)])`, with
-       `fit_classifier`: Adam, cosine-decayed learning rate).
+       `train_classifier`: Adam, cosine-decayed learning rate).
     2. The student is trained with a `Distiller` (`alpha=0`, same T, no
        preprocessor) on `T**2 * KL(softmax(teacher / T) || softmax(student / T))`,
        i.e. on the teacher's soft labels.
@@ -60,9 +61,9 @@ def defensive_distillation(teacher, student, x, y, *, temperature=20.0, epochs=(
 
     hot_teacher = keras.Sequential([teacher, keras.layers.Rescaling(1.0 / temperature)],
                                    name=f"{teacher.name}_at_temperature")
-    teacher_history = fit_classifier(hot_teacher, (x, y), epochs=teacher_epochs, batch_size=batch_size,
-                                     learning_rate=learning_rate, validation_data=validation_data,
-                                     verbose=verbose)
+    teacher_history = train_classifier(hot_teacher, (x, y), epochs=teacher_epochs, batch_size=batch_size,
+                                       learning_rate=learning_rate, validation_data=validation_data,
+                                       verbose=verbose)
 
     teacher_trainable = teacher.trainable
     try:
@@ -85,3 +86,6 @@ def _check_epochs(epochs):
         return (check_positive_int(epochs[0], "epochs[0]"), check_positive_int(epochs[1], "epochs[1]"))
     epochs = check_positive_int(epochs, "epochs")
     return epochs, epochs
+
+
+defensive_distillation = deprecated_alias(train_defensive_distillation, "defensive_distillation")

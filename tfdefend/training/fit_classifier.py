@@ -1,8 +1,9 @@
-"""`fit_classifier`: plain supervised training of a classifier with `Model.fit`."""
+"""`train_classifier` (formerly `fit_classifier`): plain supervised training of a classifier with `fit`."""
 
 import keras
 import tensorflow as tf
 
+from tfdefend.utils.deprecation import deprecated_alias
 from tfdefend.utils.validation import check_positive_int
 
 
@@ -41,8 +42,8 @@ def fit_inputs(train_data, batch_size):
     return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}, -(-len(x) // batch_size)
 
 
-def fit_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rate=1e-3,
-                   validation_data=None, callbacks=None, verbose="auto"):
+def train_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rate=1e-3,
+                     validation_data=None, callbacks=None, verbose="auto"):
     """Compiles `model` and trains it with `Model.fit` on `(x, y)` arrays or a batched `tf.data.Dataset`.
 
     Args:
@@ -67,3 +68,6 @@ def fit_classifier(model, train_data, *, epochs=10, batch_size=128, learning_rat
     compile_classifier(model, learning_rate=schedule)
     return model.fit(**fit_args, epochs=epochs, validation_data=validation_data, callbacks=callbacks or [],
                      verbose=verbose)
+
+
+fit_classifier = deprecated_alias(train_classifier, "fit_classifier")

@@ -1,13 +1,15 @@
-"""`fit_preprocessor`: training of a self-supervised preprocessing defense with `Model.fit`."""
+"""`train_preprocessor`: training of a self-supervised preprocessing defense with `Model.fit` (formerly
+`fit_preprocessor`)."""
 
 import keras
 import numpy as np
 
+from tfdefend.utils.deprecation import deprecated_alias
 from tfdefend.utils.validation import check_positive_int
 
 
-def fit_preprocessor(model, x_train, *, epochs=3, batch_size=64, learning_rate=1e-3,
-                     validation_data=None, callbacks=None, verbose="auto"):
+def train_preprocessor(model, x_train, *, epochs=3, batch_size=64, learning_rate=1e-3,
+                       validation_data=None, callbacks=None, verbose="auto"):
     """Trains an image-to-image defense (ComDefend, DAE, ...) on clean images.
 
     The model's own `compute_loss` holds its loss (reconstruction, code
@@ -54,3 +56,6 @@ def reconstruction_error(model, x, *, batch_size=256):
     mse_per_image = np.concatenate(squared)
     psnr = float(np.mean(10 * np.log10(1.0 / np.maximum(mse_per_image, 1e-10))))
     return {"mse": float(mse_per_image.mean()), "psnr_db": psnr}
+
+
+fit_preprocessor = deprecated_alias(train_preprocessor, "fit_preprocessor")

@@ -1,4 +1,8 @@
-"""`fit_robust_classifier`: adversarial training of a classifier by name (TRADES, fast-AT, PGD-AT, MART)."""
+"""`train_robust_classifier`: adversarial training of a classifier by name (TRADES, fast-AT, PGD-AT, MART).
+
+Formerly `fit_robust_classifier`. `robust_trainer` builds the trainer (a keras.Model wrapper) without
+training it.
+"""
 
 import keras
 
@@ -7,6 +11,7 @@ from tfdefend.training.fit_classifier import fit_inputs
 from tfdefend.training.mart import MART
 from tfdefend.training.one_cycle_schedule import OneCycleSchedule
 from tfdefend.training.trades import TRADES
+from tfdefend.utils.deprecation import deprecated_alias
 from tfdefend.utils.validation import check_eps, check_float, check_positive_int
 
 DEFENSES = ("trades", "fast-at", "pgd-at", "mart")
@@ -62,9 +67,9 @@ def check_defense_arguments(defense, beta=None, steps=None):
     return beta, steps
 
 
-def fit_robust_classifier(classifier, train_data, *, defense, eps, beta=None, steps=None, epochs=10,
-                          batch_size=128, learning_rate=1e-3, seed=None, validation_data=None, callbacks=None,
-                          verbose="auto"):
+def train_robust_classifier(classifier, train_data, *, defense, eps, beta=None, steps=None, epochs=10,
+                            batch_size=128, learning_rate=1e-3, seed=None, validation_data=None, callbacks=None,
+                            verbose="auto"):
     """Trains `classifier` in place with `defense`'s trainer and `Model.fit`.
 
     The learning rate (Adam) follows a cosine decay to 0 over training, or
@@ -79,7 +84,7 @@ def fit_robust_classifier(classifier, train_data, *, defense, eps, beta=None, st
             known number of batches.
         defense, eps, beta, steps, seed: See `robust_trainer`.
         epochs, batch_size, learning_rate, validation_data, callbacks,
-            verbose: As for `fit_classifier`.
+            verbose: As for `train_classifier`.
 
     Returns:
         `(history, trainer)`.
@@ -96,3 +101,6 @@ def fit_robust_classifier(classifier, train_data, *, defense, eps, beta=None, st
     history = trainer.fit(**fit_args, epochs=epochs, validation_data=validation_data, callbacks=callbacks or [],
                           verbose=verbose)
     return history, trainer
+
+
+fit_robust_classifier = deprecated_alias(train_robust_classifier, "fit_robust_classifier")

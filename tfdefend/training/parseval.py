@@ -62,7 +62,7 @@ def apply_parseval(classifier, *, beta=0.0003, num_passes=1):
 
     Nested models and layers are included. The kernels are not projected
     now: the constraint acts after each optimizer step, so train (or
-    fine-tune) the classifier afterwards, e.g. with `fit_classifier`. The
+    fine-tune) the classifier afterwards, e.g. with `train_classifier`. The
     constraint is set on the kernel variables and as the layers'
     `kernel_constraint`; a model class whose `get_config` lists only its
     constructor arguments (like the zoo's classifiers) does not save it, so

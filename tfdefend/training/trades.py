@@ -21,8 +21,6 @@ START_SCALE = 0.001  # the reference implementation's start: x + 0.001 * N(0, 1)
 
 @keras.saving.register_keras_serializable(package="tfdefend")
 class TRADES(AdversarialTrainer):
-    FIRST_TERM = "natural_loss"  # the name of the loss' first term in the training logs
-
     """Trains a classifier with the TRADES loss (`MART` builds on it).
 
     Each step first finds, in the graph, the point of the `eps`-ball around
@@ -62,6 +60,7 @@ class TRADES(AdversarialTrainer):
         ValueError: If an argument is out of range.
     """
 
+    FIRST_TERM = "natural_loss"  # the name of the loss' first term in the training logs
     CONFIG_KEYS = ("eps", "beta", "steps", "step_size", "seed", "norm", "clip")
 
     def __init__(self, classifier, *, eps, beta=6.0, steps=10, step_size=None, seed=None, norm="inf",

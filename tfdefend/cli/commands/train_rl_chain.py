@@ -17,7 +17,8 @@ def add_parser(subparsers):
                        help="use this trained toolbox (zoo name or .keras file) instead of training one")
     chain.add_argument("--toolbox-only", action="store_true",
                        help="train and save only the toolbox (to --toolbox-output), no agent")
-    chain.add_argument("--agent-output", default=None, help="also save the agent here (.keras)")
+    chain.add_argument("--agent-output", default=None, help="also save the agent here (.keras); not with "
+                       "--toolbox-only")
     chain.add_argument("--train-images", type=int, default=10000,
                        help="training images for the tools and the agent")
     chain.add_argument("--strengths", type=int, nargs="+", default=[1, 2, 4, 8, 16],
