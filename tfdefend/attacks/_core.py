@@ -38,6 +38,7 @@ random_start = kernels.random_start
 
 _CACHE_SIZE = 32
 _CACHE = collections.OrderedDict()  # (id(model), kind, static) -> (model, tf.function)
+_NUM_CLASSES = {}  # (id(model), image shape) -> (model, classes) of models without a static output shape
 
 
 # --------------------------------------------------------------------------- cache
@@ -102,8 +103,9 @@ def _tracing_count(fn):
 
 
 def clear_cache():
-    """Drops every cached compiled function."""
+    """Drops every cached compiled function (and the cached class counts)."""
     _CACHE.clear()
+    _NUM_CLASSES.clear()
 
 
 # --------------------------------------------------------------------------- model helpers
@@ -128,9 +130,16 @@ def num_classes_of(model, x=None):
         return int(n)
     if x is None:
         return None
+    key = (id(model), tuple(x.shape[1:]))
+    entry = _NUM_CLASSES.get(key)
+    if entry is not None and entry[0] is model:  # a callable's classes, found once per image shape
+        return entry[1]
     shape = tuple(logits_of(model, x[:1]).shape)
     if len(shape) != 2:
         raise ValueError(f"`model` must return logits of shape [batch, classes], got shape {shape}.")
+    _NUM_CLASSES[key] = (model, int(shape[-1]))
+    while len(_NUM_CLASSES) > _CACHE_SIZE:
+        _NUM_CLASSES.pop(next(iter(_NUM_CLASSES)))
     return int(shape[-1])
 
 
@@ -283,6 +292,7 @@ def _build_iterative(model, norm, targeted, use_random_start, momentum):
         return state[0] if momentum else state
 
     run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
+    run.loop = loop
     return run
 
 

@@ -50,16 +50,20 @@ class UnrolledLoop:
     def __init__(self, step):
         self._step = step
         self._chunks = {}
+        self._op_types = set()
 
     def _chunk(self, size):
         fn = self._chunks.get(size)
         if fn is None:
             step = self._step
 
+            op_types = self._op_types
+
             @tf.function(reduce_retracing=True)
             def fn(i, state, constants):
                 for k in range(size):  # unrolled: a straight-line graph
                     state = step(i + k, state, constants)
+                op_types.update(op.type for op in tf.compat.v1.get_default_graph().get_operations())
                 return state
 
             self._chunks[size] = fn
@@ -86,6 +90,10 @@ class UnrolledLoop:
             state = self._chunk(size)(tf.constant(i, tf.int32), state, constants)
             i += size
         return state
+
+    def traced_op_types(self):
+        """The op types of every chunk graph traced so far (e.g. to check that none holds a `While`)."""
+        return frozenset(self._op_types)
 
     def tracing_count(self):
         """The largest tracing count among the compiled chunks (0 before the first call)."""

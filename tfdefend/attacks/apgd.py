@@ -97,6 +97,7 @@ def _build_apgd(model, norm, loss, targeted):
         return tf.where(fooled[:, None, None, None], best_adv, x_best), fooled
 
     run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
+    run.loop = loop
     return run
 
 

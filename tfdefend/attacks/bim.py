@@ -51,6 +51,7 @@ def _build_margin(model, targeted):
         return loop(x, (x, y, eps, step_size, lo, hi), int(steps))
 
     run.tracing_count = loop.tracing_count
+    run.loop = loop
     return run
 
 

@@ -77,6 +77,7 @@ def _build(model, targeted, bounded):
         return best_l2, best_adv, succeeded
 
     run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
+    run.loop = loop
     return run
 
 

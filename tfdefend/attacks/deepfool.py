@@ -265,6 +265,7 @@ def _build(model, num_candidates):
         return tf.clip_by_value(x + (1.0 + overshoot) * r_tot, lo, hi)
 
     run.tracing_count = lambda: max(iterations.tracing_count(), rank.experimental_get_tracing_count())
+    run.loop = iterations
     return run
 
 

@@ -94,6 +94,7 @@ def _build_fab(model, norm):
         return best, best_size
 
     run.tracing_count = loop.tracing_count
+    run.loop = loop
     return run
 
 
