@@ -45,6 +45,7 @@ CLASSIFIERS = {"fashion_mnist": "small_cnn_fashion_mnist", "mnist": "small_cnn_m
                "photo_patches": "small_cnn_photo_patches"}
 ALIASES = {"colour": "photo_patches", "color": "photo_patches"}
 STEPS = 10
+BASES = {"PGD": "pgd", "BIM": "bim", "MI-FGSM": "mifgsm"}  # table label -> the registry's dense attack
 COLUMNS = ("asr", "l0", "l1", "l2", "linf", "seconds")
 
 
@@ -82,14 +83,11 @@ def _timed(model, attack, x, y, batch_size):
     return x_adv, info, time.perf_counter() - start
 
 
-def _dense(name, eps, seed):
-    step = 2.5 * eps / STEPS
-    return {
-        "PGD": lambda m, x, y: attacks.pgd(m, x, y, eps=eps, step_size=step, steps=STEPS, random_start=True,
-                                           seed=seed),
-        "BIM": lambda m, x, y: attacks.bim(m, x, y, eps=eps, steps=STEPS),
-        "MI-FGSM": lambda m, x, y: attacks.mifgsm(m, x, y, eps=eps, steps=STEPS),
-    }[name]
+def _dense(base, eps, seed):
+    """The registry's dense attack `base`: PGD from a random start (step 2.5 * eps / STEPS), BIM, MI-FGSM."""
+    attack = attacks.get(base)
+    extra = {"step_size": 2.5 * eps / STEPS, "random_start": True, "seed": seed} if base == "pgd" else {}
+    return lambda m, x, y: attack(m, x, y, eps=eps, steps=STEPS, **extra)
 
 
 def _auto(base, eps, args, encoder="auto"):
@@ -117,7 +115,6 @@ def evaluate(dataset, args):
     x, y = data.load(dataset, "test", as_numpy=True, limit=max(args.limit * 2, args.limit + 50))
     keep = np.flatnonzero(_predict(model, x) == y)[:args.limit]
     x, y = x[keep], y[keep]
-    bases = {"PGD": "pgd", "BIM": "bim", "MI-FGSM": "mifgsm"}
     eps_list = []
     for eps in (8 / 255, 16 / 255, spec.attack_eps):
         if all(abs(eps - e) > 1e-9 for e in eps_list):
@@ -127,8 +124,8 @@ def evaluate(dataset, args):
     rows, cache = [], {}
     for eps in eps_list:
         label = f"{eps:.4f}"
-        for name, base in bases.items():
-            x_adv, _, sec = _timed(model, _dense(name, eps, args.seed), x, y, args.batch_size)
+        for name, base in BASES.items():
+            x_adv, _, sec = _timed(model, _dense(base, eps, args.seed), x, y, args.batch_size)
             rows.append(_row(name, label, model, x, y, x_adv, sec))
             x_aa, info, sec = _timed(model, _auto(base, eps, args), x, y, args.batch_size)
             rows.append(_row(f"{name}*", label, model, x, y, x_aa, sec))

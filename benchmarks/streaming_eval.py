@@ -5,7 +5,9 @@ For each size n, a fresh subprocess loads the zoo classifier
 `data.load("fashion_mnist", "all")` (the 60k train images, then the 10k
 test images, read record by record from the idx files and scaled to float32
 one batch at a time) and runs `robustness_table` with the chosen attacks
-(L-inf, eps = the data set's `attack_eps`). Each worker reports:
+(L-inf, eps = the data set's `attack_eps`; `--attacks` takes the registry
+names that `attack_suite` builds, the iterative ones with `--pgd-steps`
+steps). Each worker reports:
 
 - seconds: wall time of the timed `robustness_table` call (after a warm-up
   call on one batch, so tracing the attack is not part of it);
@@ -36,8 +38,6 @@ import subprocess
 import sys
 import threading
 import time
-
-ATTACKS = ("fgsm", "pgd3")
 
 
 def _rss_mb():
@@ -78,15 +78,14 @@ class _Sampler(threading.Thread):
         return values[-1], values[len(values) // 2], drift
 
 
-def worker(n, batch_size, attack_names, source):
+def worker(n, batch_size, attack_names, source, pgd_steps=3):
     """Runs one size in this process; returns the measurement dict."""
     from tfdefend import data, models
     from tfdefend.evaluation import attack_suite, robustness_table
 
     model = models.load_pretrained(models.default_pretrained("fashion_mnist"))
     eps = data.dataset_info("fashion_mnist").attack_eps
-    include = tuple("pgd" if name == "pgd3" else name for name in attack_names)
-    attacks = attack_suite([eps], pgd_steps=3, include=include)
+    attacks = attack_suite([eps], pgd_steps=pgd_steps, include=tuple(attack_names))
     rss_start = _rss_mb()
     robustness_table(model, data.load("fashion_mnist", "all", batch_size=batch_size, limit=batch_size),
                      attacks, batch_size=batch_size)  # warm-up: traces the model and the attacks
@@ -122,25 +121,37 @@ def _format(results, attack_rows):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def build_parser():
+    """The options; `--attacks` takes the registry names `attack_suite` builds (help and errors list them)."""
+    from tfdefend.evaluation.attack_suite import SUITE_ATTACKS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 70000])
     parser.add_argument("--batch-size", type=int, default=250)
-    parser.add_argument("--attacks", nargs="+", choices=ATTACKS, default=["fgsm"])
+    parser.add_argument("--attacks", nargs="+", choices=sorted(SUITE_ATTACKS), default=["fgsm"],
+                        help="attacks of the registry (tfdefend.attacks.list_attacks()) that attack_suite "
+                        "builds: %(choices)s (default: fgsm)")
+    parser.add_argument("--pgd-steps", type=int, default=3, help="steps of bim, mifgsm and pgd (default 3)")
     parser.add_argument("--source", choices=("stream", "arrays"), default="stream",
                         help="stream: tf.data from the idx files (default); arrays: float32 NumPy first")
     parser.add_argument("--output", default="benchmarks/results/streaming_eval.json")
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if any(n < 1 for n in args.sizes) or args.batch_size < 1:
-        parser.error("--sizes and --batch-size must be >= 1")
+    if any(n < 1 for n in args.sizes) or args.batch_size < 1 or args.pgd_steps < 1:
+        parser.error("--sizes, --batch-size and --pgd-steps must be >= 1")
     if args.worker is not None:
-        print(json.dumps(worker(args.worker, args.batch_size, args.attacks, args.source)))
+        print(json.dumps(worker(args.worker, args.batch_size, args.attacks, args.source, args.pgd_steps)))
         return
     results = []
     for n in args.sizes:
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n), "--batch-size",
-               str(args.batch_size), "--source", args.source, "--attacks", *args.attacks]
+               str(args.batch_size), "--source", args.source, "--pgd-steps", str(args.pgd_steps),
+               "--attacks", *args.attacks]
         load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
@@ -156,7 +167,8 @@ def main(argv=None):
     from tfdefend.utils import atomic_write_text
 
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    meta = {"sizes": args.sizes, "batch_size": args.batch_size, "attacks": args.attacks, "source": args.source,
+    meta = {"sizes": args.sizes, "batch_size": args.batch_size, "attacks": args.attacks,
+            "pgd_steps": args.pgd_steps, "source": args.source,
             "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
     atomic_write_text(args.output, json.dumps({"config": meta, "results": results, "table": table},
                                               indent=2) + "\n")

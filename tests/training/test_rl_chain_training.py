@@ -104,13 +104,15 @@ def test_options_clean_only_constant_epsilon_psnr_reward(recording):
 def test_mixed_batch_has_fixed_groups_of_each_kind():
     classifier, _, _ = _models()
     x, y = _data(14)
-    kinds = rl_chain_training._attack_kinds((2, 8), 8 / 255, True)
-    assert [name for name, _ in kinds] == ["clean", "fgsm2", "fgsm8", "pgd"]
+    kinds = rl_chain_training._attack_kinds((2, 8), 8 / 255, 3, True)
+    assert [label for label, _, _ in kinds] == ["clean", "fgsm2", "fgsm8", "pgd"]
+    assert [attack for _, attack, _ in kinds] == [None, "fgsm", "fgsm", "pgd"]  # registry names
     slot_kind = np.arange(14) % len(kinds)
-    x_in = rl_chain_training._mixed_batch(classifier, x, y, kinds, slot_kind, pgd_steps=3, seed=0)
+    x_in = rl_chain_training._mixed_batch(classifier, x, y, kinds, slot_kind, seed=0)
     linf = np.abs(x_in - x).reshape(14, -1).max(axis=1)
     np.testing.assert_array_equal(linf[slot_kind == 0], 0.0)
-    for k, (_, eps) in enumerate(kinds[1:], start=1):
+    for k, (_, _, kwargs) in enumerate(kinds[1:], start=1):
+        eps = kwargs["eps"]
         assert np.all(linf[slot_kind == k] <= eps + 1e-6) and np.all(linf[slot_kind == k] > 0.5 * eps)
 
 

@@ -5,7 +5,7 @@ import numbers
 import keras
 import numpy as np
 
-from tfdefend.attacks import fgsm, pgd
+from tfdefend.attacks import get as get_attack
 from tfdefend.models.rl_denoiser_chain import RLDenoiserChain
 from tfdefend.training.denoiser_chain_dqn import DenoiserChainDQN
 from tfdefend.training.replay_buffer import ReplayBuffer
@@ -49,34 +49,40 @@ def _add_stop_bias(agent, stop_bias):
     layer.bias.assign(bias)
 
 
-def _attack_kinds(strengths, pgd_eps, include_clean):
-    """The `(name, eps)` kinds of the mixed batches: clean, FGSM per strength (/255), PGD."""
+def _attack_kinds(strengths, pgd_eps, pgd_steps, include_clean):
+    """The `(label, attack, kwargs)` kinds of the mixed batches: clean, FGSM per strength (/255), PGD.
+
+    `attack` is a name of the attack registry (`tfdefend.attacks.get`), None
+    for the clean kind; `kwargs` are its fixed arguments (the budget first).
+    """
     if isinstance(strengths, (str, bytes)) or not isinstance(strengths, (tuple, list)):
         raise TypeError(f"`strengths` must be a tuple of FGSM strengths in /255 units, got {strengths!r}.")
-    kinds = [("clean", 0.0)] if include_clean else []
+    kinds = [("clean", None, {})] if include_clean else []
     for i, strength in enumerate(strengths):
         eps = check_eps(strength / 255.0 if isinstance(strength, numbers.Real) else strength,
                         name=f"strengths[{i}] / 255", allow_zero=False)
-        kinds.append((f"fgsm{strength:g}", eps))
+        kinds.append((f"fgsm{strength:g}", "fgsm", {"eps": eps}))
     if pgd_eps is not None:
-        kinds.append(("pgd", check_eps(pgd_eps, name="pgd_eps", allow_zero=False)))
+        eps = check_eps(pgd_eps, name="pgd_eps", allow_zero=False)
+        kinds.append(("pgd", "pgd", {"eps": eps, "step_size": 2.5 * eps / pgd_steps, "steps": pgd_steps,
+                                     "random_start": True}))
     if not kinds:
         raise ValueError("No training images: give `strengths`, `pgd_eps` or `include_clean=True`.")
     return kinds
 
 
-def _mixed_batch(classifier, x_clean, labels, kinds, slot_kind, pgd_steps, seed):
-    """Attacks row group `slot_kind == k` with kind `k` (fixed group sizes, so no retracing)."""
+def _mixed_batch(classifier, x_clean, labels, kinds, slot_kind, seed):
+    """Attacks row group `slot_kind == k` with kind `k` (fixed group sizes, so no retracing).
+
+    A kind with a random start gets `seed` (the iteration's draw).
+    """
     x_in = x_clean.copy()
-    for k, (name, eps) in enumerate(kinds):
+    for k, (_, attack, kwargs) in enumerate(kinds):
         rows = slot_kind == k
-        if name == "clean" or not rows.any():
+        if attack is None or not rows.any():
             continue
-        if name == "pgd":
-            x_in[rows] = pgd(classifier, x_clean[rows], labels[rows], eps=eps,
-                             step_size=2.5 * eps / pgd_steps, steps=pgd_steps, random_start=True, seed=seed)
-        else:
-            x_in[rows] = fgsm(classifier, x_clean[rows], labels[rows], eps=eps)
+        seeded = {"seed": seed} if kwargs.get("random_start") else {}
+        x_in[rows] = get_attack(attack)(classifier, x_clean[rows], labels[rows], **kwargs, **seeded)
     return x_in
 
 
@@ -163,7 +169,7 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
     pgd_steps = check_positive_int(pgd_steps, "pgd_steps")
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     eps_start, eps_end = _check_epsilon(epsilon)
-    kinds = _attack_kinds(strengths, pgd_eps, bool(include_clean))
+    kinds = _attack_kinds(strengths, pgd_eps, pgd_steps, bool(include_clean))
     seed = check_seed(seed)
     x = check_batch_images(x, name="x").numpy()
     y = check_labels(y, len(x), name="y").numpy()
@@ -188,7 +194,7 @@ def train_rl_denoiser_chain(classifier, toolbox, agent, x, y, *, iterations, ima
             history = restored["extra"]["history"]
         for it in range(0 if restored is None else restored["iteration"], iterations):
             eps = eps_start + (eps_end - eps_start) * it / max(1, iterations - 1)
-            transitions = _collect(trainer, classifier, x, y, rng, kinds, slot_kind, pgd_steps, eps)
+            transitions = _collect(trainer, classifier, x, y, rng, kinds, slot_kind, eps)
             checkpoint.add_to_buffer(transitions)
             logs = _update(trainer, buffer, updates_per_iteration, batch_size)
             if (it + 1) % target_update_period == 0:
@@ -217,12 +223,12 @@ def _build_trainer(agent, toolbox, classifier, stop_bias, learning_rate, **dqn):
     return trainer
 
 
-def _collect(trainer, classifier, x, y, rng, kinds, slot_kind, pgd_steps, eps):
+def _collect(trainer, classifier, x, y, rng, kinds, slot_kind, eps):
     """One iteration's episodes: draws `len(slot_kind)` images, attacks them by slot, rolls them out."""
     count = len(slot_kind)  # images_per_iteration
     rows = rng.choice(len(x), count, replace=len(x) < count)
     x_clean, labels = x[rows], y[rows]
-    x_in = _mixed_batch(classifier, x_clean, labels, kinds, slot_kind, pgd_steps, int(rng.integers(2**31 - 1)))
+    x_in = _mixed_batch(classifier, x_clean, labels, kinds, slot_kind, int(rng.integers(2**31 - 1)))
     return {k: v.numpy() for k, v in trainer.collect(x_in, labels, x_clean, eps).items()}
 
 
