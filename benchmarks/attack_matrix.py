@@ -100,9 +100,11 @@ def time_cell(runners, warmups, repeats, max_seconds):
     return {name: (best[name], runs[name]) for name in runners}, errors
 
 
-def run_cell(model, x, y, attack, libraries, args, makers):
+def run_cell(model, x, y, attack, libraries, args, makers, model_kind=None):
     """Times one cell; returns its JSON record."""
     passes = R.PASSES[attack]
+    if attack in COSTLY and args.peer_costly_models and model_kind not in args.peer_costly_models:
+        libraries = ["tfdefend"]  # the peers' slow attacks only on the models named (the run's time budget)
     runners = {}
     if passes is not None:
         unit = 1 if passes == 1 else 10  # the limit of more passes is timed as 10 and scaled (exact: chained)
@@ -132,6 +134,8 @@ def main(argv=None):
     parser.add_argument("--warmups", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--max-seconds", type=float, default=30.0)
+    parser.add_argument("--peer-costly-models", nargs="*", default=None,
+                        help=f"run the peers' {', '.join(COSTLY)} only on these models (default: all)")
     args = parser.parse_args(argv)
     if "tfdefend" not in args.libraries:
         parser.error("`--libraries` must include tfdefend (every ratio is relative to it)")
@@ -159,7 +163,7 @@ def main(argv=None):
             y = np.argmax(model(x, training=False), axis=1).astype(np.int32)
             makers = {lib: R.LIBRARIES[lib](model, x, y) for lib in args.libraries}
             current = ((model_kind, shape, batch), model, x, y, makers)
-        record = run_cell(model, x, y, attack, args.libraries, args, makers)
+        record = run_cell(model, x, y, attack, args.libraries, args, makers, model_kind)
         record.update(model=model_kind, shape=shape, batch=batch)
         done["cells"].append(record)
         atomic_write_text(path, json.dumps(done, indent=1))

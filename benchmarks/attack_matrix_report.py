@@ -37,13 +37,21 @@ def table(cells):
 
 
 def summary(cells):
-    """Per attack: the smallest x limit, the smallest x cleverhans, and the geometric-mean / range x ART."""
+    """Per attack: min / max / geometric mean of each ratio over the cells, and batch 1's overhead.
+
+    `batch1_overhead_ms`: the largest `tfdefend - limit` at batch 1 (ms), what a call adds to the
+    gradient passes it needs (checks, conversions, dispatch, the attack's own element-wise work).
+    """
     out = {}
     for attack in NAMES:
         rows = [ratios(c) for c in cells if c["attack"] == attack]
         if not rows:
             continue
         entry = {"cells": len(rows)}
+        extra = [1e3 * (c["seconds"]["tfdefend"] - c["seconds"]["limit"]) for c in cells
+                 if c["attack"] == attack and c["batch"] == 1 and "limit" in c["seconds"]]
+        if extra:
+            entry["batch1_overhead_ms"] = max(extra)
         for key in ("limit", *PEERS):
             values = [r[key] for r in rows if key in r]
             if values:
@@ -55,13 +63,14 @@ def summary(cells):
 
 def summary_lines(summ):
     lines = ["| attack | cells | x raw limit (worst) | x cleverhans (worst) | x Foolbox (worst) | "
-             "x ART (geo. mean; worst) |", "|---|---|---|---|---|---|"]
+             "x ART (geo. mean; worst) | batch-1 overhead (ms) |", "|---|---|---|---|---|---|---|"]
     for attack, e in summ.items():
         def worst(key):
             return _fmt(e[key]["min"]) if key in e else "–"
         art = f"{e['art']['geomean']:.1f}; {e['art']['min']:.1f}" if "art" in e else "–"
+        extra = f"{e['batch1_overhead_ms']:.1f}" if "batch1_overhead_ms" in e else "–"
         lines.append(f"| {NAMES[attack]} | {e['cells']} | {worst('limit')} | {worst('cleverhans')} | "
-                     f"{worst('foolbox')} | {art} |")
+                     f"{worst('foolbox')} | {art} | {extra} |")
     return lines
 
 
@@ -99,6 +108,8 @@ def write_report(done, out_dir):
 
     cells = done["cells"]
     summ = summary(cells)
+    done["summary"] = summ
+    atomic_write_text(os.path.join(out_dir, "attack_matrix.json"), json.dumps(done, indent=1))
     head = (f"TensorFlow {done.get('tensorflow')}, {done.get('cpus')} CPUs, libraries {done.get('libraries')}; "
             f"best of {done.get('repeats')} round-robin calls after {done.get('warmups')} warm-ups.")
     text = "\n".join([head, "", *summary_lines(summ), "", *table(cells), ""])
