@@ -22,6 +22,9 @@ import tensorflow as tf
 
 from tfdefend.utils import atomic_write_text
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from attack_matrix_runners import limit_runner  # noqa: E402 - the benchmarks' shared raw limit
+
 EPS, STEP, STEPS, BATCH, SHAPE = 8 / 255, 2 / 255, 10, 256, (32, 32, 3)
 
 
@@ -33,20 +36,6 @@ def _median_time(fn, repeats):
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def _limit_fn(model):
-    @tf.function
-    def run(x, y):
-        for _ in range(STEPS):  # chained so no pass can be deduplicated
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
-                    labels=y, logits=model(x, training=False)))
-            x = x + 1e-6 * tf.sign(tape.gradient(loss, x))
-        return x
-
-    return lambda x, y: run(x, y).numpy()
 
 
 def _art(model, x, y):
@@ -93,9 +82,7 @@ def main(argv=None):
     x = np.random.default_rng(0).uniform(0, 1, size=(BATCH, *SHAPE)).astype(np.float32)
     y = np.argmax(model(x, training=False), axis=1).astype(np.int32)
 
-    limit_run = _limit_fn(model)
-    xt, yt = tf.constant(x), tf.constant(y)
-    t_limit = _median_time(lambda: limit_run(xt, yt), args.repeats)
+    t_limit = _median_time(limit_runner(model, x, y, STEPS), args.repeats)
     rows = [("raw limit (10 x fwd+bwd)", t_limit)]
     rows.append(("tfdefend.attacks.pgd", _median_time(
         lambda: pgd(model, x, y, eps=EPS, step_size=STEP, steps=STEPS), args.repeats)))
