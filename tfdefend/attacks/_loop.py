@@ -42,25 +42,29 @@ class UnrolledLoop:
             counted from 0), `state` (a tensor or nested structure of tensors,
             the same structure in and out) and `constants` (a nested structure
             of tensors the loop does not change).
+        prologue: Optional `prologue(constants) -> constants`, run once at the
+            start of each chunk (e.g. to compute a projection's bounds once,
+            not in every step).
 
     Each chunk is a `tf.function(reduce_retracing=True)`, so it is traced once
     per input shape (and once more, generalized, if the shape changes).
     """
 
-    def __init__(self, step):
+    def __init__(self, step, prologue=None):
         self._step = step
+        self._prologue = prologue
         self._chunks = {}
         self._op_types = set()
 
     def _chunk(self, size):
         fn = self._chunks.get(size)
         if fn is None:
-            step = self._step
-
-            op_types = self._op_types
+            step, prologue, op_types = self._step, self._prologue, self._op_types
 
             @tf.function(reduce_retracing=True)
             def fn(i, state, constants):
+                if prologue is not None:
+                    constants = prologue(constants)
                 for k in range(size):  # unrolled: a straight-line graph
                     state = step(i + k, state, constants)
                 op_types.update(op.type for op in tf.compat.v1.get_default_graph().get_operations())
