@@ -56,6 +56,8 @@ ATTACKS = {
     "apgd": lambda m, x, y: attacks.apgd(m, x, y, eps=0.1, steps=5, seed=0),
     "fab": lambda m, x, y: attacks.fab(m, x, y, eps=0.3, steps=3, target_classes=1),
     "deepfool": lambda m, x, y: attacks.deepfool(m, x, steps=3, num_candidates=3),
+    "auto_adversary": lambda m, x, y: attacks.auto_adversary(m, x, y, eps=0.1, steps=2, mask_steps=3),
+    "l1_penalized_pgd": lambda m, x, y: attacks.l1_penalized_pgd(m, x, y, eps=0.1, steps=3),
 }
 
 

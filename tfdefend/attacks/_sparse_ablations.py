@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.utils import validation as V
 
 
@@ -52,19 +53,25 @@ def random_mask_like(delta, l0_per_sample, seed=0):
 
 
 def _build_l1_pgd(model):
-    @tf.function(reduce_retracing=True)
-    def run(x, y, eps, step_size, steps, l1_weight, lo, hi):
-        delta = tf.zeros_like(x)
-        for _ in tf.range(steps):
-            grad = _core.loss_gradient(model, x + delta, y)
-            scale = tf.reduce_max(tf.abs(grad), axis=[1, 2, 3], keepdims=True)
-            delta = delta + step_size * grad / tf.maximum(scale, 1e-12)
-            # Proximal step of the L1 penalty (soft threshold), then the L-inf and box constraints.
-            delta = tf.sign(delta) * tf.nn.relu(tf.abs(delta) - step_size * l1_weight)
-            delta = tf.clip_by_value(delta, -eps, eps)
-            delta = tf.clip_by_value(x + delta, lo, hi) - x
-        return x + delta
+    """`run(x, y, eps, step_size, steps, l1_weight, lo, hi)` (`steps` a Python int), unrolled compiled chunks."""
 
+    def step(i, delta, constants):
+        x, y, eps, step_size, l1_weight, lo, hi = constants
+        grad = _core.loss_gradient(model, x + delta, y)
+        scale = tf.reduce_max(tf.abs(grad), axis=[1, 2, 3], keepdims=True)
+        delta = delta + step_size * grad / tf.maximum(scale, 1e-12)
+        # Proximal step of the L1 penalty (soft threshold), then the L-inf and box constraints.
+        delta = tf.sign(delta) * tf.nn.relu(tf.abs(delta) - step_size * l1_weight)
+        delta = tf.clip_by_value(delta, -eps, eps)
+        return tf.clip_by_value(x + delta, lo, hi) - x
+
+    loop = UnrolledLoop(step)
+
+    def run(x, y, eps, step_size, steps, l1_weight, lo, hi):
+        return x + loop(tf.zeros_like(x), (x, y, eps, step_size, l1_weight, lo, hi), steps)
+
+    run.tracing_count = loop.tracing_count
+    run.loop = loop
     return run
 
 
@@ -106,6 +113,6 @@ def l1_penalized_pgd(model, x, y=None, *, eps, steps=10, step_size=None, l1_weig
         raise ValueError(f"`l1_weight` must be in [0, 1], got {l1_weight}.")
     x_t, y_t, (lo, hi), as_numpy = _core.prepare(model, x, y, clip)
     fn = _core.compiled(model, "l1_penalized_pgd", (), _build_l1_pgd)
-    x_adv = fn(x_t, y_t, _core.f32(eps), _core.f32(step_size), tf.constant(steps, tf.int32),
+    x_adv = fn(x_t, y_t, _core.f32(eps), _core.f32(step_size), int(steps),
                _core.f32(l1_weight), _core.f32(lo), _core.f32(hi))
     return _core.finish(x_adv, as_numpy)

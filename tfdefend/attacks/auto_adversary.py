@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
+from tfdefend.attacks._loop import UnrolledLoop
 from tfdefend.attacks.mask_encoders import adam_step, encode, keep_sparsest, pixel_changed, start_encoder
 from tfdefend.utils import validation as V
 
@@ -28,35 +29,47 @@ _BIG = 1e10
 
 
 def _build(model, targeted, kind):
-    """Compiles the mask optimization for one model, attack mode and encoder kind."""
+    """The mask optimization for one model, attack mode and encoder kind (unrolled compiled chunks).
 
-    @tf.function(reduce_retracing=True)
-    def run(x, delta, y, y_star, params, eps, lam, lr, alpha0, growth, steps, best_mask, best_l0):
+    Returns `run(x, delta, y, y_star, params, eps, lam, lr, alpha0, growth, steps, best_mask, best_l0)`
+    (`steps` a Python int).
+    """
+
+    def step(t, state, constants):
+        params, m1, m2, best_mask, best_l0 = state
+        x, delta, y, y_star, eps, lam, lr, alpha0, growth = constants
         changed = pixel_changed(delta)
         u = delta / eps
         n_pix = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
-        m1 = [tf.zeros_like(p) for p in params]
-        m2 = [tf.zeros_like(p) for p in params]
-        for t in tf.range(steps):
-            step = tf.cast(t, tf.float32)
-            alpha = tf.minimum(alpha0 * tf.pow(growth, step), _ALPHA_MAX)
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                h = encode(kind, params, u)
-                mask = tf.sigmoid(alpha * h)
-                logits = _core.logits_of(model, x + delta * mask)
-                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_star, logits=logits)
-                sparsity = lam * tf.reduce_sum(mask, axis=[1, 2, 3]) / n_pix
-                loss = tf.reduce_sum(ce + sparsity)
-            grads = tape.gradient(loss, params, unconnected_gradients=_core.ZERO)
-            # The hard mask of this iterate: keep it if it is successful and the sparsest so far.
-            hard = tf.cast(h > 0.0, tf.float32) * changed
-            pred = tf.argmax(_core.logits_of(model, x + delta * hard), -1, output_type=tf.int32)
-            ok = tf.equal(pred, y) if targeted else tf.not_equal(pred, y)
-            best_mask, best_l0 = keep_sparsest(hard, ok, best_mask, best_l0)
-            params, m1, m2 = adam_step(params, grads, m1, m2, step, lr)
-        return best_mask, best_l0
+        step_number = tf.cast(t, tf.float32)
+        alpha = tf.minimum(alpha0 * tf.pow(growth, step_number), _ALPHA_MAX)
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            h = encode(kind, params, u)
+            mask = tf.sigmoid(alpha * h)
+            logits = _core.logits_of(model, x + delta * mask)
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_star, logits=logits)
+            sparsity = lam * tf.reduce_sum(mask, axis=[1, 2, 3]) / n_pix
+            loss = tf.reduce_sum(ce + sparsity)
+        grads = tape.gradient(loss, params, unconnected_gradients=_core.ZERO)
+        # The hard mask of this iterate: keep it if it is successful and the sparsest so far.
+        hard = tf.cast(h > 0.0, tf.float32) * changed
+        pred = tf.argmax(_core.logits_of(model, x + delta * hard), -1, output_type=tf.int32)
+        ok = tf.equal(pred, y) if targeted else tf.not_equal(pred, y)
+        best_mask, best_l0 = keep_sparsest(hard, ok, best_mask, best_l0)
+        params, m1, m2 = adam_step(params, grads, m1, m2, step_number, lr)
+        return list(params), list(m1), list(m2), best_mask, best_l0
 
+    loop = UnrolledLoop(step)
+
+    def run(x, delta, y, y_star, params, eps, lam, lr, alpha0, growth, steps, best_mask, best_l0):
+        params = [tf.convert_to_tensor(p) for p in params]
+        state = (params, [tf.zeros_like(p) for p in params], [tf.zeros_like(p) for p in params], best_mask, best_l0)
+        state = loop(state, (x, delta, y, y_star, eps, lam, lr, alpha0, growth), steps)
+        return state[3], state[4]
+
+    run.tracing_count = loop.tracing_count
+    run.loop = loop
     return run
 
 
@@ -181,7 +194,7 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
     mask_lr = DEFAULT_MASK_LR[kind] if mask_lr is None else mask_lr
     fn = _core.compiled(model, "auto_adversary", (bool(targeted), kind), _build)
     best_mask, _ = fn(x_t, delta, y_t, y_star, params, _core.f32(eps), _core.f32(lam), _core.f32(mask_lr),
-                      _core.f32(alpha_start), _core.f32(alpha_growth), tf.constant(mask_steps, tf.int32),
+                      _core.f32(alpha_start), _core.f32(alpha_growth), int(mask_steps),
                       changed, tf.where(dense_ok, dense_l0, np.inf))
     lo, hi = bounds
     x_adv = tf.clip_by_value(x_t + delta * best_mask, x_t - eps, x_t + eps)
