@@ -107,6 +107,8 @@ def write_report(done, out_dir):
     from tfdefend.utils import atomic_write_text
 
     cells = done["cells"]
+    for cell in cells:
+        cell["ratios"] = ratios(cell)
     summ = summary(cells)
     done["summary"] = summ
     atomic_write_text(os.path.join(out_dir, "attack_matrix.json"), json.dumps(done, indent=1))

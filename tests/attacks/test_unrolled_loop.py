@@ -91,8 +91,9 @@ def test_batch_one_call_is_validation_plus_the_compiled_chunks(monkeypatch):
     attacks.pgd(counting, x, y, eps=0.1, step_size=0.02, steps=10)  # traces
     counts = _core.tracing_counts(counting)
     chunk_calls = []
-    original = UnrolledLoop._chunk
-    monkeypatch.setattr(UnrolledLoop, "_chunk", lambda self, size: chunk_calls.append(size) or original(self, size))
+    original = UnrolledLoop._run_chunk
+    monkeypatch.setattr(UnrolledLoop, "_run_chunk",
+                        lambda self, size, *args: chunk_calls.append(size) or original(self, size, *args))
     eager_calls.clear()
     for steps in (10, 10, 3):
         attacks.pgd(counting, x, y, eps=0.05, step_size=0.01, steps=steps)

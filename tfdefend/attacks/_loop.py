@@ -16,6 +16,7 @@ chunks of 8, 4, 2 and 1 unrolled steps (the binary decomposition of
 import tensorflow as tf
 
 CHUNKS = (8, 4, 2, 1)
+_CONCRETE_CACHE = 64  # concrete functions kept per loop (chunk sizes x input signatures)
 
 
 def chunk_plan(steps):
@@ -54,6 +55,7 @@ class UnrolledLoop:
         self._step = step
         self._prologue = prologue
         self._chunks = {}
+        self._concrete = {}  # (size, input shapes and dtypes) -> concrete function
         self._op_types = set()
 
     def _chunk(self, size):
@@ -91,9 +93,25 @@ class UnrolledLoop:
         for size in chunk_plan(steps):
             if until is not None and until(state):
                 break
-            state = self._chunk(size)(tf.constant(i, tf.int32), state, constants)
+            state = self._run_chunk(size, tf.constant(i, tf.int32), state, constants)
             i += size
         return state
+
+    def _run_chunk(self, size, i, state, constants):
+        """Calls the chunk of `size` through its concrete function for these input shapes.
+
+        A concrete function skips the `tf.function`'s argument matching (about a third of
+        a batch-1 call's dispatch); it is found once per chunk size and input signature.
+        """
+        flat = tf.nest.flatten((state, constants))
+        key = (size, tuple((tuple(t.shape), t.dtype) for t in flat))
+        concrete = self._concrete.get(key)
+        if concrete is None:
+            concrete = self._chunk(size).get_concrete_function(i, state, constants)
+            self._concrete[key] = concrete
+            while len(self._concrete) > _CONCRETE_CACHE:
+                self._concrete.pop(next(iter(self._concrete)))
+        return concrete(i, state, constants)
 
     def traced_op_types(self):
         """The op types of every chunk graph traced so far (e.g. to check that none holds a `While`)."""
