@@ -37,11 +37,20 @@ def _build_apgd(model, norm, loss, targeted):
         fooled = tf.argmax(logits, -1, output_type=tf.int32) != y
         return values, grad, fooled
 
+    def project(v, x, eps, lo, hi):
+        # L-inf: `lo`, `hi` are the box where the ball meets the clip range (`box`), so one clip projects.
+        return tf.clip_by_value(v, lo, hi) if norm == "inf" else _core.project(v, x, eps, norm, lo, hi)
+
+    def box(constants):
+        x, y, target, eps, shrink, least, lo, hi = constants
+        if norm != "inf":
+            return constants
+        return x, y, target, eps, shrink, least, tf.maximum(x - eps, lo), tf.minimum(x + eps, hi)
+
     def step(x_adv, grad, size, x, eps, lo, hi):
         if norm == "inf":
-            return _core.project(x_adv + size * tf.sign(grad), x, eps, norm, lo, hi)
-        return _core.project(x_adv + size * grad / tf.maximum(_core.l2_norm(grad), _core._TINY),
-                             x, eps, norm, lo, hi)
+            return project(x_adv + size * tf.sign(grad), x, eps, lo, hi)
+        return project(x_adv + size * grad / tf.maximum(_core.l2_norm(grad), _core._TINY), x, eps, lo, hi)
 
     def iteration(i, state, constants):
         (x_adv, x_prev, grad, value_prev, size, best_adv, fooled, x_best, grad_best, value_best, raised,
@@ -49,7 +58,7 @@ def _build_apgd(model, norm, loss, targeted):
         x, y, target, eps, shrink, least, lo, hi = constants
         z = step(x_adv, grad, size, x, eps, lo, hi)
         alpha = tf.where(i > 0, MOMENTUM, 1.0)
-        x_new = _core.project(x_adv + alpha * (z - x_adv) + (1.0 - alpha) * (x_adv - x_prev), x, eps, norm, lo, hi)
+        x_new = project(x_adv + alpha * (z - x_adv) + (1.0 - alpha) * (x_adv - x_prev), x, eps, lo, hi)
         x_prev, x_adv = x_adv, x_new
         value, grad, now_fooled = evaluate(x_adv, y, target)
         best_adv = tf.where(now_fooled[:, None, None, None], x_adv, best_adv)
@@ -60,23 +69,25 @@ def _build_apgd(model, norm, loss, targeted):
         grad_best = tf.where(better[:, None, None, None], grad, grad_best)
         value_best = tf.where(better, value, value_best)
         interval += 1
-        # A checkpoint (written without a branch: every update below is a no-op between checkpoints).
-        check = interval == length
-        oscillating = raised <= OSCILLATION * tf.cast(interval, tf.float32)
-        stalled = tf.logical_and(tf.logical_not(halved_at_check), best_at_check >= value_best)
-        halve = tf.logical_and(check, tf.logical_or(oscillating, stalled))
-        size = tf.where(halve[:, None, None, None], size / 2.0, size)
-        x_adv = tf.where(halve[:, None, None, None], x_best, x_adv)
-        grad = tf.where(halve[:, None, None, None], grad_best, grad)
-        halved_at_check = tf.where(check, halve, halved_at_check)
-        best_at_check = tf.where(check, value_best, best_at_check)
-        raised = tf.where(check, tf.zeros_like(raised), raised)
-        interval = tf.where(check, tf.zeros_like(interval), interval)
-        length = tf.where(check, tf.maximum(length - shrink, least), length)
+
+        def checkpoint():
+            oscillating = raised <= OSCILLATION * tf.cast(interval, tf.float32)
+            stalled = tf.logical_and(tf.logical_not(halved_at_check), best_at_check >= value_best)
+            halve = tf.logical_or(oscillating, stalled)[:, None, None, None]
+            return (tf.where(halve, size / 2.0, size), tf.where(halve, x_best, x_adv), tf.where(halve, grad_best, grad),
+                    halve[:, 0, 0, 0], value_best, tf.zeros_like(raised), tf.zeros_like(interval),
+                    tf.maximum(length - shrink, least))
+
+        def between():
+            return size, x_adv, grad, halved_at_check, best_at_check, raised, interval, length
+
+        # The checkpoint's image-sized updates run only at a checkpoint (a `tf.cond`, not a where each step).
+        size, x_adv, grad, halved_at_check, best_at_check, raised, interval, length = tf.cond(
+            tf.equal(interval, length), checkpoint, between)
         return (x_adv, x_prev, grad, value, size, best_adv, fooled, x_best, grad_best, value_best, raised,
                 interval, length, best_at_check, halved_at_check)
 
-    loop = UnrolledLoop(iteration)
+    loop = UnrolledLoop(iteration, prologue=box)
 
     @tf.function(reduce_retracing=True)
     def start(x, y, target, eps, first_length, lo, hi, seed):
