@@ -2,11 +2,12 @@
 
 * Input preparation (validation through `tfdefend.utils.validation`, default
   labels from the model's own predictions, output type matching the input).
-* A small LRU cache of compiled `tf.function`s keyed by (model, attack kind,
-  static options). Budgets, step sizes, step counts, labels and clip bounds
-  are passed as tensors, so an attack is traced once per input shape and not
-  again when only those values change. `tracing_counts()` exposes the
-  tracing counters for tests.
+* A small LRU cache of compiled kernels keyed by (model, attack kind,
+  static options). Budgets, step sizes, labels and clip bounds are passed as
+  tensors and the steps run as unrolled compiled chunks of 8, 4, 2 and 1
+  steps (`_loop.UnrolledLoop`, no `tf.while_loop`), so an attack is traced
+  at most once per chunk size and input shape and not again when only those
+  values change. `tracing_counts()` exposes the tracing counters for tests.
 * The generic batched iterative gradient kernel behind FGSM, BIM, PGD and
   MI-FGSM (its building blocks are the public `tfdefend.attacks.kernels`).
 """

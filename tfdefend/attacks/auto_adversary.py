@@ -122,8 +122,9 @@ def auto_adversary(model, x, y=None, *, base="pgd", eps, steps=10, step_size=Non
        attack's, usually False).
 
     `x_adv = x + delta * mask` with a binary mask, so `||x_adv - x||_inf <=
-    eps` and `x_adv` stays in `clip`. The optimization is one cached
-    `tf.function` per (model, targeted, encoder), traced once per input shape.
+    eps` and `x_adv` stays in `clip`. The optimization is cached per (model,
+    targeted, encoder) as unrolled compiled chunks of steps, traced once per
+    chunk size and input shape.
 
     Args:
         model: A `keras.Model` or any callable mapping a float32 NHWC batch to logits.

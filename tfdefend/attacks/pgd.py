@@ -15,9 +15,11 @@ def pgd(model, x, y=None, *, eps, step_size, steps, norm="inf", random_start=Fal
     `[x - eps, x + eps]`; L2: rescale `delta` to norm `<= eps`, shrunk by a
     relative 1e-5 so the bound holds in float32) and then into `clip`.
 
-    The compiled graph is cached per (model, norm, targeted, random_start) and
-    traced once per input shape; changing `eps`, `step_size`, `steps`, `y`
-    or `seed` does not retrace.
+    The compiled kernel is cached per (model, norm, targeted, random_start):
+    unrolled chunks of 8, 4, 2 and 1 steps (no `tf.while_loop`, whose body
+    oneDNN may leave with slow backward kernels), each traced once per input
+    shape; changing `eps`, `step_size`, `y` or `seed` does not retrace, and
+    a new `steps` traces at most the chunk sizes not used yet.
 
     Args:
         {model_x_y}
