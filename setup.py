@@ -31,7 +31,7 @@ setup(
         "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6.100", "ai-edge-litert>=1.2",
                  "foolbox>=3.3"],
         "export": ["ai-edge-litert>=1.2"],
-        "bench": ["adversarial-robustness-toolbox>=1.17", "multiprocess", "foolbox>=3.3"],
+        "bench": ["adversarial-robustness-toolbox>=1.17", "multiprocess", "foolbox>=3.3", "cleverhans>=4.0"],
     },
     entry_points={"console_scripts": ["tfdefend=tfdefend.cli.main:main"]},
 )

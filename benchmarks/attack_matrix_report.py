@@ -63,7 +63,7 @@ def summary(cells):
 
 def summary_lines(summ):
     lines = ["| attack | cells | x raw limit (worst) | x cleverhans (worst) | x Foolbox (worst) | "
-             "x ART (geo. mean; worst) | batch-1 overhead (ms) |", "|---|---|---|---|---|---|---|"]
+             "x ART (geo. mean; worst) | batch 1: tfdefend − limit (ms) |", "|---|---|---|---|---|---|---|"]
     for attack, e in summ.items():
         def worst(key):
             return _fmt(e[key]["min"]) if key in e else "–"
