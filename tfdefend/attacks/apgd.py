@@ -22,6 +22,46 @@ def checkpoint_intervals(steps):
     return max(int(0.22 * steps), 1), max(int(0.03 * steps), 1), max(int(0.06 * steps), 1)
 
 
+def _linf_box(constants):
+    """The loop's constants with `lo`, `hi` replaced by the box where the L-inf ball meets the clip range."""
+    x, y, target, eps, shrink, least, lo, hi = constants
+    return x, y, target, eps, shrink, least, tf.maximum(x - eps, lo), tf.minimum(x + eps, hi)
+
+
+def _at_checkpoint(interval, length, shrink, least, raised, halved_at_check, best_at_check, value_best, current, best):
+    """APGD's checkpoint, applied only when `interval == length` (a `tf.cond`, not image-sized wheres every step).
+
+    For each image where at most `OSCILLATION` of the interval's steps raised the loss, or where the
+    last checkpoint did not halve and the best loss has not grown since: halve the step size and go back
+    to the best point and its gradient. Then start the next, shorter interval.
+
+    Args:
+        interval, length, shrink, least: The interval's steps so far, its length, the shrink and minimum.
+        raised, halved_at_check, best_at_check, value_best: Per image: steps that raised the loss, whether
+            the last checkpoint halved, the best loss then and now.
+        current: `(size, x_adv, grad)`.
+        best: `(x_best, grad_best)`.
+
+    Returns:
+        `(size, x_adv, grad, halved_at_check, best_at_check, raised, interval, length)`.
+    """
+    size, x_adv, grad = current
+    x_best, grad_best = best
+
+    def checkpoint():
+        oscillating = raised <= OSCILLATION * tf.cast(interval, tf.float32)
+        stalled = tf.logical_and(tf.logical_not(halved_at_check), best_at_check >= value_best)
+        halve = tf.logical_or(oscillating, stalled)[:, None, None, None]
+        return (tf.where(halve, size / 2.0, size), tf.where(halve, x_best, x_adv), tf.where(halve, grad_best, grad),
+                halve[:, 0, 0, 0], value_best, tf.zeros_like(raised), tf.zeros_like(interval),
+                tf.maximum(length - shrink, least))
+
+    def between():
+        return size, x_adv, grad, halved_at_check, best_at_check, raised, interval, length
+
+    return tf.cond(tf.equal(interval, length), checkpoint, between)
+
+
 def _build_apgd(model, norm, loss, targeted):
     """One APGD run for one model and one set of static options: `run(x, y, target, eps, steps, intervals, lo, hi,
     seed)` (`steps` and `intervals` Python ints), a compiled start, then unrolled compiled chunks of iterations.
@@ -38,14 +78,8 @@ def _build_apgd(model, norm, loss, targeted):
         return values, grad, fooled
 
     def project(v, x, eps, lo, hi):
-        # L-inf: `lo`, `hi` are the box where the ball meets the clip range (`box`), so one clip projects.
+        # L-inf: `lo`, `hi` are the box where the ball meets the clip range (`_linf_box`), so one clip projects.
         return tf.clip_by_value(v, lo, hi) if norm == "inf" else _core.project(v, x, eps, norm, lo, hi)
-
-    def box(constants):
-        x, y, target, eps, shrink, least, lo, hi = constants
-        if norm != "inf":
-            return constants
-        return x, y, target, eps, shrink, least, tf.maximum(x - eps, lo), tf.minimum(x + eps, hi)
 
     def step(x_adv, grad, size, x, eps, lo, hi):
         if norm == "inf":
@@ -70,24 +104,13 @@ def _build_apgd(model, norm, loss, targeted):
         value_best = tf.where(better, value, value_best)
         interval += 1
 
-        def checkpoint():
-            oscillating = raised <= OSCILLATION * tf.cast(interval, tf.float32)
-            stalled = tf.logical_and(tf.logical_not(halved_at_check), best_at_check >= value_best)
-            halve = tf.logical_or(oscillating, stalled)[:, None, None, None]
-            return (tf.where(halve, size / 2.0, size), tf.where(halve, x_best, x_adv), tf.where(halve, grad_best, grad),
-                    halve[:, 0, 0, 0], value_best, tf.zeros_like(raised), tf.zeros_like(interval),
-                    tf.maximum(length - shrink, least))
-
-        def between():
-            return size, x_adv, grad, halved_at_check, best_at_check, raised, interval, length
-
-        # The checkpoint's image-sized updates run only at a checkpoint (a `tf.cond`, not a where each step).
-        size, x_adv, grad, halved_at_check, best_at_check, raised, interval, length = tf.cond(
-            tf.equal(interval, length), checkpoint, between)
+        size, x_adv, grad, halved_at_check, best_at_check, raised, interval, length = _at_checkpoint(
+            interval, length, shrink, least, raised, halved_at_check, best_at_check, value_best,
+            (size, x_adv, grad), (x_best, grad_best))
         return (x_adv, x_prev, grad, value, size, best_adv, fooled, x_best, grad_best, value_best, raised,
                 interval, length, best_at_check, halved_at_check)
 
-    loop = UnrolledLoop(iteration, prologue=box)
+    loop = UnrolledLoop(iteration, prologue=_linf_box if norm == "inf" else None)
 
     @tf.function(reduce_retracing=True)
     def start(x, y, target, eps, first_length, lo, hi, seed):
