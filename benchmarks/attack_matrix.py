@@ -153,16 +153,16 @@ def main(argv=None):
     done.update({"tensorflow": tf.__version__, "python": sys.version.split()[0], "machine": platform.machine(),
                  "cpus": os.cpu_count(), "warmups": args.warmups, "repeats": args.repeats,
                  "libraries": _versions(args.libraries)})
-    current = None
+    current = None  # (model, shape, batch) of the model, images and runners built last
     for model_kind, shape, batch, attack in cells:
         if (model_kind, shape, batch, attack) in seen:
             continue
-        if current is None or current[0] != (model_kind, shape, batch):
+        if current != (model_kind, shape, batch):
             model = build_model(model_kind, SHAPES[shape])
             x = np.random.default_rng(0).uniform(0, 1, size=(batch, *SHAPES[shape])).astype(np.float32)
             y = np.argmax(model(x, training=False), axis=1).astype(np.int32)
             makers = {lib: R.LIBRARIES[lib](model, x, y) for lib in args.libraries}
-            current = ((model_kind, shape, batch), model, x, y, makers)
+            current = (model_kind, shape, batch)
         record = run_cell(model, x, y, attack, args.libraries, args, makers, model_kind)
         record.update(model=model_kind, shape=shape, batch=batch)
         done["cells"].append(record)

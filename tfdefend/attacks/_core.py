@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import kernels
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.utils import validation as V
 from tfdefend.utils.calling import call_model, check_model_input
 from tfdefend.utils.seeding import draw_seed
@@ -268,11 +268,9 @@ def _build_iterative(model, norm, targeted, use_random_start, momentum):
     an optional compiled random start, then the steps as unrolled compiled chunks (`_loop`).
     """
 
-    def bounds(constants):
-        # L-inf: the ball and the clip range meet in one box, computed once a chunk; clipping to it equals
-        # `project` (min and max are exact), with 2 element-wise ops a step instead of 6.
+    def bounds(constants):  # L-inf: `lo`, `hi` become the ball-and-clip box, computed once a chunk
         x, y, eps, step_size, decay, lo, hi = constants
-        return x, y, eps, step_size, decay, tf.maximum(x - eps, lo), tf.minimum(x + eps, hi)
+        return (x, y, eps, step_size, decay, *kernels.linf_box(x, eps, lo, hi))
 
     def step(i, state, constants):
         x_adv, g = state if momentum else (state, None)
@@ -301,9 +299,7 @@ def _build_iterative(model, norm, targeted, use_random_start, momentum):
         state = loop(state, (x, y, eps, step_size, decay, lo, hi), steps)
         return state[0] if momentum else state
 
-    run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
-    run.loop = loop
-    return run
+    return as_kernel(run, loop, start)
 
 
 def iterative_attack(model, x, y, clip, *, eps, step_size, steps, norm, targeted,

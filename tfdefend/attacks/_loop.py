@@ -75,21 +75,20 @@ class UnrolledLoop:
             self._chunks[size] = fn
         return fn
 
-    def __call__(self, state, constants, steps, *, start=0, until=None):
+    def __call__(self, state, constants, steps, *, until=None):
         """Runs `steps` iterations from `state`.
 
         Args:
             state: The initial state (tensors).
             constants: The loop's constant tensors.
             steps: Python int >= 0.
-            start: Index of the first iteration (Python int).
             until: Optional `until(state) -> bool` checked between chunks; True
                 ends the loop early (e.g. when every image is done).
 
         Returns:
             The final state.
         """
-        i = int(start)
+        i = 0
         for size in chunk_plan(steps):
             if until is not None and until(state):
                 break
@@ -120,3 +119,15 @@ class UnrolledLoop:
     def tracing_count(self):
         """The largest tracing count among the compiled chunks (0 before the first call)."""
         return max((fn.experimental_get_tracing_count() for fn in self._chunks.values()), default=0)
+
+
+def as_kernel(run, loop, *functions):
+    """Marks `run` as a cached attack kernel: `run.loop` is its `UnrolledLoop`, and `run.tracing_count()` the
+    largest tracing count of the loop's chunks and of the other compiled `functions` it calls (e.g. a start).
+
+    Returns:
+        `run`.
+    """
+    run.loop = loop
+    run.tracing_count = lambda: max([loop.tracing_count()] + [f.experimental_get_tracing_count() for f in functions])
+    return run

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.utils import validation as V
 
 
@@ -70,9 +70,7 @@ def _build_l1_pgd(model):
     def run(x, y, eps, step_size, steps, l1_weight, lo, hi):
         return x + loop(tf.zeros_like(x), (x, y, eps, step_size, l1_weight, lo, hi), steps)
 
-    run.tracing_count = loop.tracing_count
-    run.loop = loop
-    return run
+    return as_kernel(run, loop)
 
 
 def l1_penalized_pgd(model, x, y=None, *, eps, steps=10, step_size=None, l1_weight=0.1, clip=(0.0, 1.0)):

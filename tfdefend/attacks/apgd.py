@@ -3,8 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from tfdefend.attacks import _core
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks import _core, kernels
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.attacks._margin_losses import LOSSES, check_loss_classes, loss_per_sample
 from tfdefend.utils import validation as V
 
@@ -25,7 +25,7 @@ def checkpoint_intervals(steps):
 def _linf_box(constants):
     """The loop's constants with `lo`, `hi` replaced by the box where the L-inf ball meets the clip range."""
     x, y, target, eps, shrink, least, lo, hi = constants
-    return x, y, target, eps, shrink, least, tf.maximum(x - eps, lo), tf.minimum(x + eps, hi)
+    return (x, y, target, eps, shrink, least, *kernels.linf_box(x, eps, lo, hi))
 
 
 def _at_checkpoint(interval, length, shrink, least, raised, halved_at_check, best_at_check, value_best, current, best):
@@ -130,9 +130,7 @@ def _build_apgd(model, norm, loss, targeted):
         best_adv, fooled, x_best = state[5], state[6], state[7]
         return tf.where(fooled[:, None, None, None], best_adv, x_best), fooled
 
-    run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
-    run.loop = loop
-    return run
+    return as_kernel(run, loop, start)
 
 
 def apgd(model, x, y=None, *, eps, norm="inf", loss="ce", steps=100, restarts=1, seed=None,

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.attacks.mask_encoders import adam_step, encode, keep_sparsest, pixel_changed, start_encoder
 from tfdefend.utils import validation as V
 
@@ -68,9 +68,7 @@ def _build(model, targeted, kind):
         state = loop(state, (x, delta, y, y_star, eps, lam, lr, alpha0, growth), steps)
         return state[3], state[4]
 
-    run.tracing_count = loop.tracing_count
-    run.loop = loop
-    return run
+    return as_kernel(run, loop)
 
 
 def _dense_attack(base, model, x, y, *, eps, steps, step_size, targeted, clip, seed):

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from tfdefend.attacks import _core
 from tfdefend.attacks._entry import attack_doc, gradient_attack
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.utils import validation as V
 
 LOSSES = ("ce", "margin")
@@ -50,9 +50,7 @@ def _build_margin(model, targeted):
     def run(x, y, eps, step_size, steps, lo, hi):
         return loop(x, (x, y, eps, step_size, lo, hi), int(steps))
 
-    run.tracing_count = loop.tracing_count
-    run.loop = loop
-    return run
+    return as_kernel(run, loop)
 
 
 def _check_loss(loss):

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tfdefend.attacks import _core
 from tfdefend.attacks._entry import attack_doc, run_attack
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.utils import validation as V
 
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
@@ -76,9 +76,7 @@ def _build(model, targeted, bounded):
         _, _, _, succeeded, best_l2, best_adv = loop(state, (x, y, const, lr, confidence, lo, hi), steps)
         return best_l2, best_adv, succeeded
 
-    run.tracing_count = lambda: max(loop.tracing_count(), start.experimental_get_tracing_count())
-    run.loop = loop
-    return run
+    return as_kernel(run, loop, start)
 
 
 @attack_doc

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.utils import validation as V
 
 _EPS = 1e-8
@@ -264,9 +264,7 @@ def _build(model, num_candidates):
         r_tot, _ = iterations(state, constants, steps, until=lambda s: not bool(tf.reduce_any(s[1])))
         return tf.clip_by_value(x + (1.0 + overshoot) * r_tot, lo, hi)
 
-    run.tracing_count = lambda: max(iterations.tracing_count(), rank.experimental_get_tracing_count())
-    run.loop = iterations
-    return run
+    return as_kernel(run, iterations, rank)
 
 
 def deepfool(model, x, *, steps=50, overshoot=0.02, num_candidates=10, clip=(0.0, 1.0)):

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdefend.attacks import _core
-from tfdefend.attacks._loop import UnrolledLoop
+from tfdefend.attacks._loop import UnrolledLoop, as_kernel
 from tfdefend.utils import validation as V
 
 ETA, ALPHA_MAX, BETA = 1.05, 0.1, 0.9  # overshoot, most weight on the original point, backward step
@@ -93,9 +93,7 @@ def _build_fab(model, norm):
         _, best, best_size = loop(state, (x, y, target, lo, hi), steps)
         return best, best_size
 
-    run.tracing_count = loop.tracing_count
-    run.loop = loop
-    return run
+    return as_kernel(run, loop)
 
 
 def fab(model, x, y=None, *, eps=None, norm="inf", steps=100, target_classes=9, clip=(0.0, 1.0),

@@ -68,6 +68,15 @@ def project(x_adv, x, eps, norm, lo, hi):
     return tf.clip_by_value(x_adv, lo, hi)
 
 
+def linf_box(x, eps, lo, hi):
+    """The box where the L-inf ball of radius `eps` around `x` meets `[lo, hi]`: `(lower, upper)`.
+
+    `tf.clip_by_value(v, lower, upper)` equals `project(v, x, eps, "inf", lo, hi)` (min and max are exact),
+    in 2 element-wise ops instead of 6 when the box is computed once for many steps.
+    """
+    return tf.maximum(x - eps, lo), tf.minimum(x + eps, hi)
+
+
 def random_start(x, eps, norm, seed):
     """A uniform random point of the `norm` ball of radius `eps` (stateless, seeded).
 

@@ -1,5 +1,6 @@
 """Checks of model constructor arguments and of tensors (`tfdefend.utils.validation`)."""
 
+import functools
 import numbers
 
 import numpy as np
@@ -74,21 +75,17 @@ def check_model_kwargs(cls_name, kwargs):
         raise TypeError(f"{cls_name}() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}.")
 
 
-_RANGE_STATS = []
-
-
+@functools.cache
 def _range_stats():
     """A compiled `x -> [all finite (1/0), min, max]`: one call and one read instead of three of each."""
-    if not _RANGE_STATS:
-        import tensorflow as tf
+    import tensorflow as tf
 
-        @tf.function(reduce_retracing=True)
-        def stats(x):
-            finite = tf.cast(tf.reduce_all(tf.math.is_finite(x)), tf.float32)
-            return tf.stack([finite, tf.reduce_min(x), tf.reduce_max(x)])
+    @tf.function(reduce_retracing=True)
+    def stats(x):
+        finite = tf.cast(tf.reduce_all(tf.math.is_finite(x)), tf.float32)
+        return tf.stack([finite, tf.reduce_min(x), tf.reduce_max(x)])
 
-        _RANGE_STATS.append(stats)
-    return _RANGE_STATS[0]
+    return stats
 
 
 def check_batch_images(x, *, name="x", clip=(0.0, 1.0), rank=4):
